@@ -1,0 +1,170 @@
+"""Small frozen records that the portal layer produces and the planner consumes.
+
+Every id is an int here, whatever the wire shape was (strings in task and comment
+payloads, ints in chat payloads); dates stay the portal's own ISO strings, with their
+offsets, because mirrors quote them as the portal sent them.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+# Kinds of mirror. The marker format `b24m:KIND:TASK:SOURCE` is a contract read by the
+# audit and by other tools: change it only with a migration.
+KIND_COMMENT = "comment"
+KIND_EVENT = "event"
+KIND_SUBTASK = "subtask"
+KINDS = (KIND_COMMENT, KIND_EVENT, KIND_SUBTASK)
+
+MARKER_RE = re.compile(r"b24m:(comment|event|subtask):(\d+):(\d+)")
+
+WORLD_CLASSIC = "classic"
+WORLD_CHAT = "chat"
+
+
+@dataclass(frozen=True, order=True)
+class Marker:
+    """Identifies one mirrored source item: which kind, in which subtask, which item."""
+
+    kind: str
+    task_id: int
+    source_id: int
+
+    def __str__(self) -> str:
+        return f"b24m:{self.kind}:{self.task_id}:{self.source_id}"
+
+    @classmethod
+    def parse(cls, token: str) -> "Marker":
+        match = MARKER_RE.fullmatch(token)
+        if not match:
+            raise ValueError(f"not a b24mirror marker: {token!r}")
+        return cls(match.group(1), int(match.group(2)), int(match.group(3)))
+
+
+def find_markers(text: str) -> list[Marker]:
+    """Every marker token in a text, in order of appearance."""
+    return [Marker(m.group(1), int(m.group(2)), int(m.group(3))) for m in MARKER_RE.finditer(text or "")]
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    name: str
+    extranet: bool = False
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class Task:
+    id: int
+    title: str
+    group_id: int | None
+    parent_id: int | None
+    status: int
+    created_by: int
+    responsible_id: int
+    created_date: str
+    changed_date: str
+    activity_date: str | None = None
+    deadline: str | None = None
+    comments_count: int = 0
+    chat_id: int | None = None
+    auditors: tuple[int, ...] = ()
+    accomplices: tuple[int, ...] = ()
+
+    @property
+    def world(self) -> str:
+        return WORLD_CHAT if self.chat_id else WORLD_CLASSIC
+
+    @property
+    def participants(self) -> frozenset[int]:
+        """Who may read the task's chat on a new-card portal."""
+        return frozenset({self.created_by, self.responsible_id, *self.auditors, *self.accomplices})
+
+
+@dataclass(frozen=True)
+class Attachment:
+    name: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Comment:
+    """A comment of either world: a forum comment, or a message of the task chat."""
+
+    id: int
+    task_id: int
+    author_id: int
+    author_name: str
+    date: str
+    text: str
+    attachments: tuple[Attachment, ...] = ()
+    world: str = WORLD_CLASSIC
+    system: bool = False
+    edited: bool = False
+    deleted: bool = False
+
+
+@dataclass(frozen=True)
+class HistoryEvent:
+    """One row of `tasks.task.history.list`."""
+
+    id: int
+    task_id: int
+    field: str
+    before: str | None
+    after: str | None
+    date: str
+    user_id: int
+    user_name: str
+
+
+@dataclass(frozen=True)
+class MasterComment:
+    """A comment already in the master task, reduced to what dedup and audit need."""
+
+    id: int
+    author_id: int
+    date: str
+    text: str
+    markers: tuple[Marker, ...] = ()
+
+
+@dataclass(frozen=True)
+class PlannedMirror:
+    """One mirror comment the master task is missing."""
+
+    marker: Marker
+    text: str
+    source_date: str  # the source item's own date: mirrors are posted oldest first
+    task_id: int
+
+    @property
+    def sort_key(self) -> tuple:
+        return (parse_date(self.source_date), self.marker)
+
+
+@dataclass
+class Plan:
+    mirrors: list[PlannedMirror] = field(default_factory=list)
+    skipped: dict[str, int] = field(default_factory=dict)  # reason -> count
+
+    def skip(self, reason: str) -> None:
+        self.skipped[reason] = self.skipped.get(reason, 0) + 1
+
+
+def parse_date(value: str | None) -> datetime:
+    """Parse the portal's ISO 8601 dates (with offsets); unix timestamps as strings too."""
+    if value is None or str(value).strip() == "":
+        return EPOCH
+    text = str(value).strip()
+    if text.isdigit():
+        return datetime.fromtimestamp(int(text), tz=timezone.utc)
+    parsed = datetime.fromisoformat(text)
+    # A bare date (the docs' filter examples use them) has no offset; treat it as UTC so
+    # every date we compare is aware.
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)

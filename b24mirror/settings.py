@@ -1,0 +1,69 @@
+"""The validated configuration, as frozen records the rest of the tool reads.
+
+`config.py` turns YAML into these; nothing else parses YAML.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+EVENT_KINDS = ("status", "deadline", "subtask", "responsible", "title")
+DEFAULT_EVENTS = ("status", "deadline", "subtask")
+LANGUAGES = ("ru", "en")
+COMMENT_SOURCES = ("auto", "classic", "chat")
+EDIT_POLICIES = ("ignore", "update")
+DELETE_POLICIES = ("ignore", "mark")
+PLANS = ("standard", "enterprise")
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Who and what of a group may reach its master task."""
+
+    exclude_extranet: bool = True
+    include_authors: tuple[int, ...] = ()  # when set, only these authors are mirrored
+    exclude_authors: tuple[int, ...] = ()
+    hide_patterns: tuple[re.Pattern, ...] = ()  # a comment matching any of these is not mirrored
+    redact_patterns: tuple[re.Pattern, ...] = ()  # the matching parts are replaced in the mirror
+    events: tuple[str, ...] = DEFAULT_EVENTS
+    mirror_comments: bool = True
+
+
+@dataclass(frozen=True)
+class GroupConfig:
+    id: int
+    master_task: int
+    depth: int = 2
+    rules: Rules = field(default_factory=Rules)
+    language: str = "ru"
+    comments_source: str = "auto"  # auto: per task, a chat id means the new card
+    auto_observe: bool = False
+    on_edit: str = "ignore"
+    on_delete: str = "ignore"
+    max_posts: int = 100
+    backfill: bool = False
+    max_chars: int = 2000
+
+
+@dataclass(frozen=True)
+class Limits:
+    plan: str = "standard"
+    burst: int = 50
+    per_second: float = 2.0
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    run_deadline: float = 240.0  # seconds; a run stops before the next cron run starts
+
+
+@dataclass(frozen=True)
+class Config:
+    webhook: str  # secret included: never print it, use masked_webhook
+    masked_webhook: str
+    state_file: str
+    groups: tuple[GroupConfig, ...]
+    limits: Limits = field(default_factory=Limits)
+    sweep_every: int = 12  # runs between full sweeps of a group (12 x 5 min = hourly)
+    source_path: str = ""
+
+    def __repr__(self) -> str:  # the dataclass repr would print the secret
+        return f"Config(webhook={self.masked_webhook!r}, state_file={self.state_file!r}, groups={len(self.groups)})"
