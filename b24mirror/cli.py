@@ -1,6 +1,163 @@
-"""Command-line entry point (placeholder until the CLI frame lands)."""
+"""The command line: parse options, call one library function, render its result.
+
+No sync logic lives here. Errors from the layers below arrive as exceptions and leave as
+one clear message and a documented exit code (see exitcodes.py and the README).
+"""
+from __future__ import annotations
+
+import functools
 import sys
 
+import click
 
-def main() -> None:
-    sys.exit(2)
+from b24mirror import __version__
+from b24mirror.config import ENV_CONFIG, ConfigError, default_config_path, load_config, webhook_secret
+from b24mirror.exitcodes import ExitCode
+from b24mirror.logsetup import mask, register_secret, setup_logging
+
+EPILOG_EXIT_CODES = (
+    "Exit codes: 0 ok; 1 a group failed, drift found or a blocking finding; 2 usage or config error; "
+    "3 another run holds the lock; 4 corrupt state file; 5 portal refused the webhook or is unreachable."
+)
+
+
+class Context:
+    def __init__(self, config_path: str, verbosity: int) -> None:
+        self.config_path = config_path
+        self.verbosity = verbosity
+
+    def config(self):
+        try:
+            config = load_config(self.config_path)
+        except ConfigError as exc:
+            fail(str(exc), ExitCode.USAGE)
+        register_secret(webhook_secret(config.webhook))
+        return config
+
+
+def fail(message: str, code: ExitCode) -> None:
+    click.echo(f"b24mirror: {mask(message)}", err=True)
+    sys.exit(int(code))
+
+
+def not_implemented(name: str) -> None:
+    fail(f"`{name}` is not implemented yet", ExitCode.USAGE)
+
+
+def common_errors(func):
+    """Turn the library's known failures into one line and an exit code, never a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        from b24mirror.errors import to_exit
+
+        try:
+            return func(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - mapped below, unknown ones re-raised
+            mapped = to_exit(exc)
+            if mapped is None:
+                raise
+            message, code = mapped
+            fail(message, code)
+
+    return wrapper
+
+
+@click.group(epilog=EPILOG_EXIT_CODES, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="b24mirror")
+@click.option(
+    "--config", "config_path", default=default_config_path, show_default=f"./b24mirror.yaml, or ${ENV_CONFIG}",
+    metavar="PATH", help="The YAML configuration file.",
+)
+@click.option("-v", "--verbose", "verbose", is_flag=True, help="Log every request (secrets masked).")
+@click.option("-q", "--quiet", "quiet", is_flag=True, help="Only warnings and errors: for cron.")
+@click.pass_context
+def main(ctx: click.Context, config_path: str, verbose: bool, quiet: bool) -> None:
+    """Mirror a Bitrix24 workgroup's subtask comments and events into its master task.
+
+    \b
+    Examples:
+      b24mirror check                  # is the webhook and every group ready?
+      b24mirror sync                   # what cron runs every few minutes
+      b24mirror sync --group 42 --dry-run
+      b24mirror audit --json           # missing, duplicated, leaked mirrors
+    """
+    if verbose and quiet:
+        raise click.UsageError("-v and -q contradict each other: pick one")
+    verbosity = 1 if verbose else (-1 if quiet else 0)
+    setup_logging(verbosity)
+    ctx.obj = Context(config_path, verbosity)
+
+
+@main.command()
+@click.option("--group", "groups", multiple=True, type=int, metavar="ID", help="Only this group (repeatable).")
+@click.option("--dry-run", is_flag=True, help="Print what would be posted; write nothing to the portal or the state file.")
+@click.option("--backfill", is_flag=True, help="Also mirror items older than the group's first sync.")
+@click.option("--max-posts", type=click.IntRange(min=1), metavar="N", help="At most N posts per group in this run (default from config: 100).")
+@click.option("--rebuild-state", is_flag=True, help="Rebuild a lost or corrupt state file from the master tasks' markers.")
+@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
+@click.pass_obj
+@common_errors
+def sync(obj: Context, groups, dry_run, backfill, max_posts, rebuild_state, as_json) -> None:
+    """Post the mirrors each master task is missing, oldest first, each exactly once.
+
+    \b
+    Examples:
+      b24mirror sync                       # all groups, as cron runs it
+      b24mirror sync --group 42            # one group, by hand
+      b24mirror sync --group 42 --dry-run  # show what would be posted
+      b24mirror sync --backfill --max-posts 500
+    """
+    obj.config()
+    not_implemented("sync")
+
+
+@main.command()
+@click.option("--group", "groups", multiple=True, type=int, metavar="ID", help="Only this group (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON on stdout.")
+@click.pass_obj
+@common_errors
+def audit(obj: Context, groups, as_json) -> None:
+    """Compare each master task with what it should hold; change nothing.
+
+    Reports missing, duplicated, leaked and orphaned mirrors; exits 1 when it finds any.
+
+    \b
+    Example:
+      b24mirror audit --group 42 --json
+    """
+    obj.config()
+    not_implemented("audit")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON on stdout.")
+@click.pass_obj
+@common_errors
+def status(obj: Context, as_json) -> None:
+    """Show each group's last successful sync, cursor, ledger size and last error.
+
+    \b
+    Example:
+      b24mirror status --json
+    """
+    obj.config()
+    not_implemented("status")
+
+
+@main.command()
+@click.pass_obj
+@common_errors
+def check(obj: Context) -> None:
+    """Check the webhook, its scopes, every group and master task; print each fix.
+
+    \b
+    Example:
+      b24mirror --config /etc/b24mirror.yaml check
+    """
+    obj.config()
+    not_implemented("check")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

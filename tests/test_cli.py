@@ -1,0 +1,70 @@
+"""The command-line frame: help that teaches, config errors that exit 2, no secret shown."""
+import subprocess
+import sys
+
+import click
+from click.testing import CliRunner
+
+from b24mirror.cli import main
+
+
+def test_every_command_has_help_with_an_example():
+    for name, command in main.commands.items():
+        assert command.help, f"{name} has no help"
+        assert "Example" in command.help, f"{name}'s help has no example"
+        result = CliRunner().invoke(main, [name, "--help"])
+        assert result.exit_code == 0
+
+
+def test_help_lists_the_commands():
+    result = CliRunner().invoke(main, ["--help"])
+    assert result.exit_code == 0
+    for name in ("sync", "audit", "status", "check"):
+        assert name in result.output
+    assert "Exit codes" in result.output
+
+
+def test_config_with_three_mistakes_prints_three_problems_and_exits_2(tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "portal: {webhook: 'https://x.bitrix24.ru/rest/1/verysecret/'}\n"
+        "groups:\n  - {id: 42, master_task: abc, depht: 2}\n  - {id: 42, master_task: 5}\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "b24mirror", "--config", str(config), "status"],
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.startswith("  - ")]
+    assert len(lines) == 3, result.stderr
+    assert "verysecret" not in result.stderr + result.stdout
+
+
+def test_config_path_from_environment(tmp_path):
+    result = CliRunner().invoke(main, ["status"], env={"B24MIRROR_CONFIG": str(tmp_path / "missing.yaml")})
+    assert result.exit_code == 2
+    assert "missing.yaml" in result.output
+
+
+def test_verbose_and_quiet_conflict():
+    result = CliRunner().invoke(main, ["-v", "-q", "status"])
+    assert result.exit_code == 2
+
+
+def test_version():
+    result = subprocess.run([sys.executable, "-m", "b24mirror", "--version"], capture_output=True, text=True)
+    assert result.returncode == 0 and "b24mirror, version" in result.stdout
+
+
+def test_nothing_below_the_cli_imports_click_and_only_the_client_imports_requests():
+    import pathlib
+
+    root = pathlib.Path(__file__).resolve().parent.parent / "b24mirror"
+    for path in root.rglob("*.py"):
+        text = path.read_text()
+        rel = path.relative_to(root).as_posix()
+        if rel != "cli.py" and not rel.startswith("commands"):
+            assert "import click" not in text, f"{rel} imports click"
+        if not rel.startswith("bitrix/"):
+            assert "import requests" not in text and "from requests" not in text, f"{rel} imports requests"
+    assert click  # the CLI layer itself does

@@ -1,0 +1,222 @@
+"""Each validation rule of the configuration, and the secret's masking."""
+import os
+import textwrap
+
+import pytest
+
+from b24mirror.config import ConfigError, load_config, mask_webhook, webhook_secret
+
+HOOK = "https://example.bitrix24.ru/rest/1/s3cr3tcode/"
+
+
+def write(tmp_path, text, name="b24mirror.yaml"):
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def problems(tmp_path, text, environ=None):
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, text), environ=environ or {})
+    return info.value.problems
+
+
+def test_minimal_config_loads_with_defaults(tmp_path):
+    config = load_config(write(tmp_path, f"""
+        portal: {{webhook: "{HOOK}"}}
+        groups: [{{id: 42, master_task: 1001}}]
+    """), environ={})
+    group = config.groups[0]
+    assert (group.id, group.master_task, group.depth, group.language) == (42, 1001, 2, "ru")
+    assert config.state_file == str(tmp_path / "b24mirror-state.json")
+    assert config.limits.burst == 50 and config.limits.per_second == 2.0
+    assert group.rules.exclude_extranet is True
+    assert group.rules.events == ("status", "deadline", "subtask")
+
+
+def test_full_example_config_is_valid(tmp_path):
+    example = open(os.path.join(os.path.dirname(__file__), "..", "config.example.yaml")).read()
+    config = load_config(write(tmp_path, example), environ={})
+    assert len(config.groups) >= 1
+
+
+def test_three_mistakes_give_three_problems(tmp_path):
+    found = problems(tmp_path, f"""
+        portal: {{webhook: "{HOOK}"}}
+        groups:
+          - id: 42
+            master_task: abc
+            depth: 3
+          - {{id: 43, master_task: 7, lnaguage: en}}
+    """)
+    assert found == [
+        'groups[0].master_task: must be a positive integer, got "abc"',
+        "groups[0].depth: must be an integer from 1 to 2, got 3",
+        "groups[1].lnaguage: unknown key; did you mean 'language'?",
+    ]
+
+
+def test_unknown_top_level_key_suggests(tmp_path):
+    found = problems(tmp_path, f"""
+        portal: {{webhook: "{HOOK}"}}
+        state_fle: x.json
+        groups: [{{id: 1, master_task: 2}}]
+    """)
+    assert found == ["state_fle: unknown key; did you mean 'state_file'?"]
+
+
+def test_duplicate_group_ids(tmp_path):
+    found = problems(tmp_path, f"""
+        portal: {{webhook: "{HOOK}"}}
+        groups: [{{id: 5, master_task: 2}}, {{id: 5, master_task: 3}}]
+    """)
+    assert found == ["groups[1].id: group 5 is listed twice (also groups[0]); merge the two entries"]
+
+
+@pytest.mark.parametrize("value", ["-3", "0", "true", "1.5", '"12"'])
+def test_ids_must_be_positive_integers(tmp_path, value):
+    found = problems(tmp_path, f"""
+        portal: {{webhook: "{HOOK}"}}
+        groups: [{{id: {value}, master_task: 2}}]
+    """)
+    assert len(found) == 1 and found[0].startswith("groups[0].id: must be a positive integer")
+
+
+def test_missing_groups_and_webhook(tmp_path):
+    found = problems(tmp_path, "state_file: s.json\n")
+    assert found[0].startswith("portal.webhook: missing")
+    assert found[1].startswith("groups: missing")
+
+
+def test_http_refused_except_loopback(tmp_path):
+    found = problems(tmp_path, """
+        portal: {webhook: "http://example.bitrix24.ru/rest/1/abcdsecret/"}
+        groups: [{id: 1, master_task: 2}]
+    """)
+    assert found == ["portal.webhook: must use https (Bitrix24 refuses plain http); got http://example.bitrix24.ru/rest/1/***/"]
+    config = load_config(write(tmp_path, """
+        portal: {webhook: "http://127.0.0.1:8080/rest/1/abcdsecret/"}
+        groups: [{id: 1, master_task: 2}]
+    """), environ={})
+    assert config.webhook.startswith("http://127.0.0.1")
+
+
+def test_webhook_shape_checked_and_secret_never_shown(tmp_path):
+    found = problems(tmp_path, """
+        portal: {webhook: "https://example.bitrix24.ru/rest/topsecretvalue"}
+        groups: [{id: 1, master_task: 2}]
+    """)
+    assert len(found) == 1 and "topsecretvalue" not in found[0]
+    assert "/rest/USER_ID/SECRET/" in found[0]
+
+
+def test_env_overrides_webhook(tmp_path):
+    config = load_config(write(tmp_path, f"""
+        portal: {{webhook: "{HOOK}"}}
+        groups: [{{id: 1, master_task: 2}}]
+    """), environ={"B24MIRROR_WEBHOOK": "https://other.bitrix24.ru/rest/9/envsecret"})
+    assert config.webhook == "https://other.bitrix24.ru/rest/9/envsecret/"
+    assert config.masked_webhook == "https://other.bitrix24.ru/rest/9/***/"
+
+
+def test_webhook_file_must_be_private(tmp_path):
+    secret_file = tmp_path / "hook"
+    secret_file.write_text(HOOK + "\n")
+    secret_file.chmod(0o644)
+    text = """
+        portal: {webhook_file: hook}
+        groups: [{id: 1, master_task: 2}]
+    """
+    found = problems(tmp_path, text)
+    assert found == [f"portal.webhook_file: {secret_file} is readable by others (mode 644); run: chmod 600 {secret_file}"]
+    secret_file.chmod(0o600)
+    assert load_config(write(tmp_path, text), environ={}).webhook == HOOK
+
+
+def test_webhook_and_webhook_file_together(tmp_path):
+    found = problems(tmp_path, f"""
+        portal: {{webhook: "{HOOK}", webhook_file: hook}}
+        groups: [{{id: 1, master_task: 2}}]
+    """)
+    assert found == ["portal.webhook_file: give either portal.webhook or portal.webhook_file, not both"]
+
+
+def test_rules_validated(tmp_path):
+    found = problems(tmp_path, f"""
+        portal: {{webhook: "{HOOK}"}}
+        groups:
+          - id: 1
+            master_task: 2
+            rules:
+              hide: ["(unclosed"]
+              events: [status, colour]
+              include_authors: [1, x]
+              exclude_extranet: "yes"
+    """)
+    assert found[0] == "groups[0].rules.events: unknown event kind 'colour'; choose from status, deadline, subtask, responsible, title"
+    assert found[1] == "groups[0].rules.exclude_extranet: must be true or false, got \"yes\""
+    assert found[2].startswith('groups[0].rules.include_authors: must be a list of user ids')
+    assert found[3].startswith("groups[0].rules.hide[0]: not a valid regular expression")
+
+
+def test_choices_validated(tmp_path):
+    found = problems(tmp_path, f"""
+        portal: {{webhook: "{HOOK}", plan: premium}}
+        language: de
+        groups: [{{id: 1, master_task: 2, comments: forum, on_edit: rewrite}}]
+    """)
+    assert found == [
+        "portal.plan: must be one of standard, enterprise, got \"premium\"",
+        "language: must be one of ru, en, got \"de\"",
+        "groups[0].comments: must be one of auto, classic, chat, got \"forum\"",
+        "groups[0].on_edit: must be one of ignore, update, got \"rewrite\"",
+    ]
+
+
+def test_enterprise_plan_sets_its_rate(tmp_path):
+    config = load_config(write(tmp_path, f"""
+        portal: {{webhook: "{HOOK}", plan: enterprise}}
+        groups: [{{id: 1, master_task: 2}}]
+    """), environ={})
+    assert (config.limits.burst, config.limits.per_second) == (250, 5.0)
+
+
+@pytest.mark.parametrize("content, expected", [
+    (b"\x00\xff\xfe binary", "not UTF-8 text"),
+    (b"groups: [unclosed", "not valid YAML at line"),
+    (b"- just\n- a list\n", "the file must be a mapping"),
+])
+def test_hostile_files(tmp_path, content, expected):
+    path = tmp_path / "b24mirror.yaml"
+    path.write_bytes(content)
+    with pytest.raises(ConfigError) as info:
+        load_config(path, environ={})
+    assert expected in str(info.value)
+
+
+def test_yaml_alias_bomb_is_refused_quickly(tmp_path):
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n"
+        for i in range(9)
+    )
+    found = problems(tmp_path, bomb)
+    assert any("unknown key" in p for p in found)
+
+
+def test_missing_file_names_the_fix(tmp_path):
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path / "nope.yaml", environ={})
+    assert "config.example.yaml" in str(info.value) and "--config" in str(info.value)
+
+
+def test_mask_webhook():
+    assert mask_webhook(HOOK) == "https://example.bitrix24.ru/rest/1/***/"
+    assert webhook_secret(HOOK) == "s3cr3tcode"
+
+
+def test_config_repr_hides_secret(tmp_path):
+    config = load_config(write(tmp_path, f"""
+        portal: {{webhook: "{HOOK}"}}
+        groups: [{{id: 1, master_task: 2}}]
+    """), environ={})
+    assert "s3cr3tcode" not in repr(config)
