@@ -183,7 +183,7 @@ def _escape_brackets(text: str) -> str:
     return re.sub(r"\[(?!\u200b)", "[" + ZWSP, text)
 
 
-_TAG_RE = re.compile(r"\[(/?)([A-Za-z][A-Za-z0-9]*|\*)((?:[= ][^\[\]\n]*)?)\]")
+_TAG_RE = re.compile(r"\[(/?)([A-Za-z][A-Za-z0-9]*|\*)((?:[= ][^\[\]]*)?)\]")
 _MENTION_PAIR_RE = re.compile(r"\[(user|chat|context)(?:=[^\]]*)?\](.*?)\[/\1\]", re.IGNORECASE | re.DOTALL)
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -325,7 +325,8 @@ def neutralise(text: str, *, flavour: str = FORUM, language: str = "ru") -> str:
             out.append(f"[{'/' if item[1] else ''}{name}]")
         else:
             out.append(defang(_escape_brackets(item[3])))
-    return "".join(out)
+    # Dropped tags may have joined the text on either side: defang the whole once more.
+    return defang("".join(out))
 
 
 def redact(text: str, patterns: Iterable | None, *, language: str = "ru") -> str:
