@@ -108,8 +108,15 @@ def sync(obj: Context, groups, dry_run, backfill, max_posts, rebuild_state, as_j
       b24mirror sync --group 42 --dry-run  # show what would be posted
       b24mirror sync --backfill --max-posts 500
     """
-    obj.config()
-    not_implemented("sync")
+    from b24mirror.app import run_sync
+    from b24mirror.report import print_sync_reports
+    from b24mirror.sync import SyncOptions
+
+    config = obj.config()
+    options = SyncOptions(groups=tuple(groups), dry_run=dry_run, backfill=backfill, max_posts=max_posts)
+    reports = run_sync(config, options, rebuild_state=rebuild_state)
+    print_sync_reports(reports, dry_run=dry_run, as_json=as_json)
+    sys.exit(int(ExitCode.OK if all(r.ok for r in reports) else ExitCode.FAILED))
 
 
 @main.command()
@@ -141,8 +148,10 @@ def status(obj: Context, as_json) -> None:
     Example:
       b24mirror status --json
     """
-    obj.config()
-    not_implemented("status")
+    from b24mirror.app import group_statuses
+    from b24mirror.report import print_statuses
+
+    print_statuses(group_statuses(obj.config()), as_json=as_json)
 
 
 @main.command()

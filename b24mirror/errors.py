@@ -1,12 +1,32 @@
 """Map the failures every command can meet to one message and an exit code."""
 from __future__ import annotations
 
+from b24mirror import bitrix
 from b24mirror.config import ConfigError
 from b24mirror.exitcodes import ExitCode
+from b24mirror.state import StateCorrupt, StateLocked, StateTooNew
+
+
+class UsageProblem(Exception):
+    """The command line asks for something the configuration cannot give (an unknown group)."""
 
 
 def to_exit(exc: BaseException) -> tuple[str, ExitCode] | None:
     """(message, exit code) for a known failure; None for a bug, which should show its traceback."""
-    if isinstance(exc, ConfigError):
+    if isinstance(exc, (ConfigError, UsageProblem)):
         return str(exc), ExitCode.USAGE
+    if isinstance(exc, StateLocked):
+        return str(exc), ExitCode.LOCKED
+    if isinstance(exc, (StateCorrupt, StateTooNew)):
+        return str(exc), ExitCode.STATE
+    if isinstance(exc, bitrix.AuthError):
+        return (f"the portal refused the webhook ({exc}); check portal.webhook — the secret may have been "
+                f"regenerated or the webhook deleted"), ExitCode.PORTAL
+    if isinstance(exc, bitrix.ScopeError):
+        return (f"the webhook lacks the `{exc.scope}` scope ({exc}); add it under Developer resources → "
+                f"Inbound webhook, then run `b24mirror check`"), ExitCode.PORTAL
+    if isinstance(exc, bitrix.TransportError):
+        return f"the portal could not be reached ({exc}); it will be tried again next run", ExitCode.PORTAL
+    if isinstance(exc, bitrix.BitrixError):
+        return f"the portal answered with an error: {exc}", ExitCode.FAILED
     return None

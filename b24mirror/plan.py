@@ -1,0 +1,168 @@
+"""Decide which mirrors a master task is missing. Pure: no I/O, no clock.
+
+Everything the decision needs arrives in a `GroupSnapshot`, so every rule can be tested
+without HTTP, and `--dry-run` and `audit` get the same answer `sync` acts on.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Mapping
+
+from b24mirror import render, rules
+from b24mirror.models import (
+    KIND_COMMENT,
+    KIND_EVENT,
+    KIND_SUBTASK,
+    WORLD_CHAT,
+    Comment,
+    HistoryEvent,
+    Marker,
+    Plan,
+    PlannedMirror,
+    Task,
+    User,
+    parse_date,
+)
+from b24mirror.settings import GroupConfig
+
+REASON_MASTER = "the master task itself"
+REASON_OTHER_GROUP = "task of another group"
+REASON_OUTSIDE = "outside the master's subtree"
+REASON_TOO_DEEP = "deeper than the configured depth"
+REASON_BEFORE_BASELINE = "older than the first sync"
+REASON_ALREADY = "already mirrored"
+
+MAX_WALK = 8  # parent links followed before a chain counts as outside the subtree
+
+
+@dataclass
+class GroupSnapshot:
+    group: GroupConfig
+    master: Task
+    tasks: Mapping[int, Task]  # every task this run knows of: sources and their ancestors
+    comments: Mapping[int, list[Comment]] = field(default_factory=dict)  # task id -> comments read this run
+    history: Mapping[int, list[HistoryEvent]] = field(default_factory=dict)
+    announce: frozenset[int] = frozenset()  # tasks that entered the subtree since the last run
+    members: frozenset[int] = frozenset()
+    users: Mapping[int, User] = field(default_factory=dict)
+    own_user_id: int = 0
+    baseline: datetime | None = None  # None: everything (a backfill)
+    known: frozenset[Marker] = frozenset()  # ledger and trusted master markers
+    portal_url: str = ""
+
+
+def subtree_verdict(task: Task, master: Task, tasks: Mapping[int, Task], depth: int) -> str | None:
+    """None when the task lies under the master within `depth` levels, in the master's group."""
+    if task.id == master.id:
+        return REASON_MASTER
+    if task.group_id != master.group_id:
+        return REASON_OTHER_GROUP
+    level, current = 1, task
+    while current.parent_id and level <= MAX_WALK:
+        if current.parent_id == master.id:
+            return None if level <= depth else REASON_TOO_DEEP
+        parent = tasks.get(current.parent_id)
+        if parent is None or parent.group_id != master.group_id:
+            return REASON_OUTSIDE
+        current, level = parent, level + 1
+    return REASON_OUTSIDE
+
+
+def _flavour(master: Task) -> str:
+    return "chat" if master.world == WORLD_CHAT else "forum"
+
+
+def _is_known(marker: Marker, known: frozenset[Marker]) -> bool:
+    if marker in known:
+        return True
+    if marker.kind == KIND_SUBTASK:
+        # A subtask is announced once, whichever parent it hung under at the time.
+        return any(k.kind == KIND_SUBTASK and k.source_id == marker.source_id for k in known)
+    return False
+
+
+def _after_baseline(date: str, baseline: datetime | None) -> bool:
+    return baseline is None or parse_date(date) >= baseline
+
+
+def plan_group(snap: GroupSnapshot) -> Plan:
+    plan = Plan()
+    group, master = snap.group, snap.master
+    flavour = _flavour(master)
+    for task_id in sorted(set(snap.comments) | set(snap.history) | set(snap.announce)):
+        task = snap.tasks.get(task_id)
+        if task is None:
+            continue
+        where = subtree_verdict(task, master, snap.tasks, group.depth)
+        if where is not None:
+            for _ in snap.comments.get(task_id, []):
+                plan.skip(where)
+            continue
+        _plan_comments(plan, snap, task, flavour)
+        _plan_events(plan, snap, task, flavour)
+        if task_id in snap.announce:
+            _plan_subtask(plan, snap, task, flavour)
+    plan.mirrors.sort(key=lambda m: m.sort_key)
+    return plan
+
+
+def _add(plan: Plan, snap: GroupSnapshot, marker: Marker, text_of, date: str, task_id: int) -> None:
+    if not _after_baseline(date, snap.baseline):
+        plan.skip(REASON_BEFORE_BASELINE)
+    elif _is_known(marker, snap.known):
+        plan.skip(REASON_ALREADY)
+    else:
+        plan.mirrors.append(PlannedMirror(marker, text_of(), date, task_id))
+
+
+def _plan_comments(plan: Plan, snap: GroupSnapshot, task: Task, flavour: str) -> None:
+    group = snap.group
+    for comment in snap.comments.get(task.id, []):
+        reason = rules.comment_verdict(
+            comment, members=snap.members, users=snap.users, own_user_id=snap.own_user_id, rules=group.rules,
+        )
+        if reason is not None:
+            plan.skip(reason)
+            continue
+        if comment.author_name == "" and comment.author_id in snap.users:
+            comment = _with_author_name(comment, snap.users[comment.author_id])
+        _add(plan, snap, Marker(KIND_COMMENT, task.id, comment.id), lambda c=comment: render.render_comment(
+            task, c, portal_url=snap.portal_url, language=group.language, rules=group.rules,
+            max_chars=group.max_chars, flavour=flavour,
+        ), comment.date, task.id)
+
+
+def _with_author_name(comment: Comment, user: User) -> Comment:
+    from dataclasses import replace
+
+    return replace(comment, author_name=user.name)
+
+
+def _plan_events(plan: Plan, snap: GroupSnapshot, task: Task, flavour: str) -> None:
+    group = snap.group
+    for event in rules.dedupe_status_rows(snap.history.get(task.id, [])):
+        if rules.event_kind(event) is None:
+            continue  # COMMENT, CHECKLIST_* and the like are not events we mirror at all
+        reason = rules.event_verdict(event, rules=group.rules)
+        if reason is not None:
+            plan.skip(reason)
+            continue
+        _add(plan, snap, Marker(KIND_EVENT, task.id, event.id), lambda e=event: render.render_event(
+            task, e, portal_url=snap.portal_url, language=group.language, flavour=flavour, users=snap.users,
+        ), event.date, task.id)
+
+
+def _plan_subtask(plan: Plan, snap: GroupSnapshot, task: Task, flavour: str) -> None:
+    group = snap.group
+    if "subtask" not in group.rules.events:
+        plan.skip(rules.REASON_EVENT_KIND)
+        return
+    parent = snap.tasks.get(task.parent_id or 0)
+    creator = snap.users.get(task.created_by)
+    marker = Marker(KIND_SUBTASK, task.parent_id or 0, task.id)
+    # A task moved in long after it was created is still news: it is dated by when it was seen.
+    _add(plan, snap, marker, lambda: render.render_subtask(
+        task, portal_url=snap.portal_url, language=group.language, flavour=flavour, parent=parent,
+        creator_name=creator.name if creator else "",
+    ), task.created_date if _after_baseline(task.created_date, snap.baseline) else task.changed_date, task.id)

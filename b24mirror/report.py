@@ -1,0 +1,86 @@
+"""Render results for people (stderr summaries, readable tables) and for machines (JSON on stdout).
+
+Plain print to the given streams: the CLI decides where they go, and no click is needed here.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from typing import TextIO
+
+from b24mirror.plan import REASON_ALREADY, REASON_BEFORE_BASELINE
+
+NOT_RULES = {REASON_ALREADY, REASON_BEFORE_BASELINE}
+KIND_WORDS = {"comment": ("comment", "comments"), "event": ("event", "events"), "subtask": ("new subtask", "new subtasks")}
+
+
+def _count(n: int, kind: str) -> str:
+    one, many = KIND_WORDS.get(kind, (kind, kind + "s"))
+    return f"{n} {one if n == 1 else many}"
+
+
+def summary_line(report, *, dry_run: bool = False) -> str:
+    if report.error:
+        return f"group {report.group_id}: FAILED: {report.error}"
+    by_rules = sum(n for reason, n in report.skipped.items() if reason not in NOT_RULES)
+    if dry_run:
+        counts: dict[str, int] = {}
+        for mirror in report.planned:
+            counts[mirror.marker.kind] = counts.get(mirror.marker.kind, 0) + 1
+        verb = "would be mirrored"
+    else:
+        counts, verb = report.posted, "mirrored"
+    done = ", ".join(_count(n, kind) for kind, n in sorted(counts.items())) or "nothing new"
+    parts = [f"group {report.group_id}: {done} {verb}" if counts else f"group {report.group_id}: nothing new"]
+    if by_rules:
+        parts.append(f"{by_rules} skipped by rules")
+    if report.first_sync and not counts:
+        parts.append("first sync: baseline recorded, older items are not mirrored (use --backfill to import them)")
+    if report.held_back:
+        parts.append(f"{report.held_back} held back by max_posts; run sync again or raise --max-posts")
+    return "; ".join(parts)
+
+
+def print_sync_reports(reports, *, dry_run: bool, as_json: bool, out: TextIO | None = None,
+                       err: TextIO | None = None) -> None:
+    out, err = out or sys.stdout, err or sys.stderr
+    for report in reports:
+        if dry_run and not as_json:
+            for mirror in report.planned:
+                out.write(f"--- group {report.group_id}, {mirror.marker}\n{mirror.text}\n\n")
+        for warning in report.warnings:
+            err.write(f"group {report.group_id}: warning: {warning}\n")
+        err.write(summary_line(report, dry_run=dry_run) + "\n")
+    if as_json:
+        payload = {"dry_run": dry_run, "groups": [r.to_dict() for r in reports]}
+        if dry_run:
+            for entry, report in zip(payload["groups"], reports):
+                entry["mirrors"] = [{"marker": str(m.marker), "text": m.text} for m in report.planned]
+        out.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
+
+
+def _ago(seconds: int | None) -> str:
+    if seconds is None:
+        return "never"
+    if seconds < 120:
+        return f"{seconds}s ago"
+    if seconds < 7200:
+        return f"{seconds // 60}m ago"
+    if seconds < 172800:
+        return f"{seconds // 3600}h ago"
+    return f"{seconds // 86400}d ago"
+
+
+def print_statuses(statuses, *, as_json: bool, out: TextIO | None = None) -> None:
+    out = out or sys.stdout
+    if as_json:
+        out.write(json.dumps({"groups": [s.to_dict() for s in statuses]}, ensure_ascii=False, indent=2) + "\n")
+        return
+    rows = [("group", "master", "last success", "cursor", "mirrors", "last error")]
+    for s in statuses:
+        error = s.last_error.get("message", "") if s.last_error else ""
+        rows.append((str(s.group_id), str(s.master_task), _ago(s.ago_seconds), s.cursor or "-", str(s.mirrors),
+                     (error[:60] + "…") if len(error) > 60 else error))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        out.write("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() + "\n")
