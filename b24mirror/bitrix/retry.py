@@ -1,6 +1,7 @@
 """The retry loop (tenacity): exponential backoff with jitter, a cap on attempts, and the run's deadline."""
 from __future__ import annotations
 
+import inspect
 import logging
 import random
 from typing import Any, Callable, TypeVar
@@ -43,7 +44,10 @@ class RetryPolicy:
         self.initial, self.maximum, self.jitter = initial, maximum, jitter
 
     def wait_strategy(self) -> wait_base:
-        return wait_exponential_jitter(initial=self.initial, max=self.maximum, jitter=0) + wait_rng_jitter(self.rng, self.jitter)
+        # tenacity >= 9.1 names the first wait "multiplier" (and warns on "initial"); older versions only know "initial"
+        first = "multiplier" if "multiplier" in inspect.signature(wait_exponential_jitter).parameters else "initial"
+        base = wait_exponential_jitter(max=self.maximum, jitter=0, **{first: self.initial})
+        return base + wait_rng_jitter(self.rng, self.jitter)
 
     def run(self, fn: Callable[[], T], *, what: str = "") -> T:
         last: list[BaseException] = []
