@@ -13,6 +13,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Callable
 
 from b24mirror import bitrix
+from b24mirror.edits import plan_updates, source_hash, watches_edits
 from b24mirror.errors import UsageProblem
 from b24mirror.models import (
     EPOCH,
@@ -133,6 +134,7 @@ class GroupRun:
     chat_cursor: dict[int, int] = field(default_factory=dict)  # task -> newest message id read
     comment_cursor: dict[int, int] = field(default_factory=dict)
     incomplete: set[int] = field(default_factory=set)  # reads cut short: keep the task dirty
+    revisited: dict[int, list[Comment]] = field(default_factory=dict)  # older chat messages read again for edits
     baseline: datetime | None = None
     now: str = ""
 
@@ -279,6 +281,9 @@ class Syncer:
                 queries[(run.gid, "history", task_id)] = q_history(task_id)
                 if self._world(run, task) == WORLD_CHAT:
                     last = int(snap.get("last_message_id") or 0)
+                    if last and watches_edits(run.config):
+                        # Edits and deletes change old messages: look at the newest page again.
+                        queries[(run.gid, "recent", task_id)] = q_chat_messages(task_id, task.chat_id)
                     queries[(run.gid, "chat", task_id)] = (
                         q_chat_messages(task_id, task.chat_id, first_id=last) if last
                         else q_chat_messages(task_id, task.chat_id))
@@ -326,6 +331,9 @@ class Syncer:
                 ok = self._task_read_failed(run, task, page) and False
             else:
                 self._take_chat_page(run, task, page, more_chat)
+                recent = answers.get((run.gid, "recent", task_id))
+                if isinstance(recent, ChatPage):
+                    run.revisited.setdefault(task_id, []).extend(recent.messages)
         if ok:
             run.read_ok.add(task_id)
 
@@ -418,8 +426,31 @@ class Syncer:
             run.incomplete.add(task_id)
         if self.options.dry_run:
             return
+        sources = {Marker(KIND_COMMENT, c.task_id, c.id): c for cs in run.comments.values() for c in cs}
         for mirror in todo:
             self._post(run, mirror)
+            if watches_edits(run.config) and mirror.marker in sources:
+                self._hashes(run)[str(mirror.marker)] = source_hash(sources[mirror.marker].text)
+        if watches_edits(run.config):
+            self._apply_edits(run)
+
+    def _hashes(self, run: GroupRun) -> dict:
+        return run.state.meta.setdefault("source_hashes", {})
+
+    def _apply_edits(self, run: GroupRun) -> None:
+        for task_id in sorted(set(run.revisited) | set(run.comments)):
+            if task_id not in run.read_ok:
+                continue
+            messages = {m.id: m for m in run.revisited.get(task_id, []) + run.comments.get(task_id, [])}
+            updates = plan_updates(
+                run.config, run.master, run.tasks[task_id], messages.values(), ledger=run.state.ledger,
+                hashes=self._hashes(run), users=run.users, portal_url=self.portal.portal_url,
+            )
+            for update in updates:
+                self.portal.update_comment(run.master, update.mirror_id, update.text)
+                self._hashes(run)[str(update.marker)] = update.source_hash
+                run.report.posted["update"] = run.report.posted.get("update", 0) + 1
+                run.state.save()
 
     def _snapshot(self, run: GroupRun, known: frozenset[Marker]) -> GroupSnapshot:
         readable = run.read_ok

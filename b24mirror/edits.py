@@ -1,0 +1,71 @@
+"""What to do with mirrors whose source chat message was edited or deleted. Pure.
+
+The new task card flags edited and deleted chat messages; a group's `on_edit` and
+`on_delete` policies say whether the mirror follows. Each mirror remembers a short hash
+of the source text it was made from, so an edit is applied once, not on every run.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Iterable, Mapping
+
+from b24mirror import render
+from b24mirror.models import KIND_COMMENT, WORLD_CHAT, Comment, Marker, Task, User
+from b24mirror.settings import GroupConfig
+
+DELETED = "deleted"  # the hash recorded once a mirror has been marked as deleted
+
+
+@dataclass(frozen=True)
+class PlannedUpdate:
+    marker: Marker
+    mirror_id: int
+    text: str
+    source_hash: str
+
+
+def source_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def plan_updates(
+    group: GroupConfig, master: Task, task: Task, messages: Iterable[Comment], *,
+    ledger: Mapping[str, dict], hashes: Mapping[str, str], users: Mapping[int, User], portal_url: str,
+) -> list[PlannedUpdate]:
+    """Mirror updates for the edited or deleted messages among `messages` of one subtask."""
+    flavour = "chat" if master.world == WORLD_CHAT else "forum"
+    updates = []
+    for message in messages:
+        marker = Marker(KIND_COMMENT, task.id, message.id)
+        record = ledger.get(str(marker))
+        if not record or not record.get("id"):
+            continue  # never mirrored, or mirrored by a post whose id we do not know
+        seen = hashes.get(str(marker))
+        if message.deleted:
+            if group.on_delete == "mark" and seen != DELETED:
+                text = render.render_deleted_note(marker, language=group.language, flavour=flavour, portal_url=portal_url)
+                updates.append(PlannedUpdate(marker, int(record["id"]), text, DELETED))
+            continue
+        if group.on_edit != "update" or not message.edited or seen == DELETED:
+            continue
+        new_hash = source_hash(message.text)
+        if seen == new_hash:
+            continue
+        if any(pattern.search(message.text) for pattern in group.rules.hide_patterns):
+            # The edit made it a hidden comment: the mirror must not keep the old text either.
+            text = render.render_deleted_note(marker, language=group.language, flavour=flavour, portal_url=portal_url)
+            updates.append(PlannedUpdate(marker, int(record["id"]), text, DELETED))
+            continue
+        if message.author_id in users and not message.author_name:
+            from dataclasses import replace
+
+            message = replace(message, author_name=users[message.author_id].name)
+        text = render.render_comment(task, message, portal_url=portal_url, language=group.language,
+                                     rules=group.rules, max_chars=group.max_chars, flavour=flavour)
+        updates.append(PlannedUpdate(marker, int(record["id"]), text, new_hash))
+    return updates
+
+
+def watches_edits(group: GroupConfig) -> bool:
+    return group.on_edit != "ignore" or group.on_delete != "ignore"

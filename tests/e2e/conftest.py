@@ -1,0 +1,132 @@
+"""A small project in the fake portal, served over HTTP, and a way to run the real command on it.
+
+Tests act as people do (comment, close, move tasks) through the portal's Python API, run
+`b24mirror` in a subprocess, and judge by reading the portal's own data.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from b24mirror.fakeportal import FakePortal, serve
+from b24mirror.models import find_markers
+
+
+@dataclass
+class World:
+    portal: FakePortal
+    server: object
+    tmp: Path
+    me: int
+    anna: int
+    boris: int
+    eve: int  # extranet member
+    oscar: int  # not a member
+    group: int
+    other_group: int
+    master: int
+    design: int  # level 1
+    drawings: int  # level 2, under design
+    deep: int  # level 3, under drawings
+    loose: int  # in the group, outside the master's subtree
+    foreign: int  # in another group
+    secret: str
+    config_path: Path = None
+    extra_group_keys: dict = field(default_factory=dict)
+
+    @property
+    def state_path(self) -> Path:
+        return self.tmp / "state.json"
+
+    def write_config(self, **group_keys) -> Path:
+        keys = {"id": self.group, "master_task": self.master, "depth": 2, "language": "en"}
+        keys.update(self.extra_group_keys)
+        keys.update(group_keys)
+        text = textwrap.dedent(f"""
+            portal:
+              webhook: "{self.server.webhook_url(self.me, self.secret)}"
+              read_timeout: 5
+            state_file: "{self.state_path}"
+            groups:
+              - {json.dumps(keys)}
+        """)
+        self.config_path = self.tmp / "b24mirror.yaml"
+        self.config_path.write_text(text)
+        return self.config_path
+
+    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        if self.config_path is None:
+            self.write_config()
+        result = subprocess.run(
+            [sys.executable, "-m", "b24mirror", "--config", str(self.config_path), *args],
+            capture_output=True, text=True, timeout=120,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}")
+        return result
+
+    def start(self, *args: str) -> subprocess.Popen:
+        if self.config_path is None:
+            self.write_config()
+        return subprocess.Popen(
+            [sys.executable, "-m", "b24mirror", "--config", str(self.config_path), *args],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+
+    def mirrors(self, task_id: int | None = None) -> list[str]:
+        """Marker strings of the mirrors in the master, one per mirror comment, as the portal holds them."""
+        found = []
+        for comment in self.portal.comments(task_id or self.master):
+            if comment["author_id"] == self.me and not comment.get("deleted"):
+                found.extend(str(m) for m in find_markers(comment["text"]))
+        return found
+
+    def mirror_texts(self) -> list[str]:
+        return [c["text"] for c in self.portal.comments(self.master) if c["author_id"] == self.me]
+
+
+def build_world(tmp_path: Path, *, new_card: bool = False, master_new_card: bool | None = None) -> World:
+    portal = FakePortal(seed=1)
+    me = portal.add_user("Mirror", "Robot")
+    anna = portal.add_user("Anna", "Petrova")
+    boris = portal.add_user("Boris", "Ivanov")
+    eve = portal.add_user("Eve", "Contractor", extranet=True)
+    oscar = portal.add_user("Oscar", "Outsider")
+    secret = portal.add_webhook(me)
+    group = portal.add_group("Bridge repair", owner_id=anna, members=[me, anna, boris, eve])
+    other = portal.add_group("Other project", owner_id=oscar, members=[me, oscar, anna])
+    card = new_card if master_new_card is None else master_new_card
+
+    def add(title, parent=None, gid=group, chat=new_card):
+        return portal.add_task(title, created_by=anna, responsible_id=boris, group_id=gid, parent_id=parent,
+                               new_card=chat, auditors=(me,))
+
+    master = add("Bridge repair: master", chat=card)
+    design = add("Design", master)
+    drawings = add("Drawings", design)
+    deep = add("Rebar schedule", drawings)
+    loose = add("Loose task")
+    foreign = add("Foreign task", gid=other)
+    server = serve(portal, port=0)
+    return World(portal, server, tmp_path, me, anna, boris, eve, oscar, group, other, master, design, drawings,
+                 deep, loose, foreign, secret)
+
+
+@pytest.fixture
+def world(tmp_path):
+    w = build_world(tmp_path)
+    yield w
+    w.server.shutdown()
+
+
+@pytest.fixture
+def chat_world(tmp_path):
+    w = build_world(tmp_path, new_card=True)
+    yield w
+    w.server.shutdown()
