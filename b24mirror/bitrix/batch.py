@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from b24mirror.bitrix.encode import command as encode_command
-from b24mirror.bitrix.errors import (BitrixError, BudgetExceeded, DeadlineExceeded, OutcomeUnknown, RequestError,
+from b24mirror.bitrix.errors import (BitrixError, BudgetExceeded, OutcomeUnknown, RequestError,
                                      RetryableError, TransportError, classify)
 from b24mirror.bitrix.masking import mask_text
 from b24mirror.bitrix.methods import is_write
@@ -178,7 +178,7 @@ def run_batch(client: "BitrixClient", commands: Mapping[str, Any] | Iterable[Any
         delay = _retry_delay(client, round_no)
         if delay is None:
             break
-        log.info("batch: %d command(s) failed transiently; retrying them in %.1fs (%s)", len(pending), delay,
+        log.debug("batch: %d command(s) failed transiently; retrying them in %.1fs (%s)", len(pending), delay,
                  mask_text(str(items[pending[0].key].error)))
         client.stats.retries += 1
         client.stats.waited_seconds += delay

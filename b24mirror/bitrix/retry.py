@@ -4,7 +4,7 @@ from __future__ import annotations
 import inspect
 import logging
 import random
-from typing import Any, Callable, TypeVar
+from typing import Callable, TypeVar
 
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 from tenacity.wait import wait_base
@@ -57,7 +57,7 @@ class RetryPolicy:
             if exc is not None:
                 last[:] = [exc]
             delay = state.next_action.sleep if state.next_action else 0.0
-            log.info("retrying %s in %.1fs after attempt %d: %s", what, delay, state.attempt_number,
+            log.debug("retrying %s in %.1fs after attempt %d: %s", what, delay, state.attempt_number,
                      mask_text(str(exc)))
             self.on_retry(delay)
 

@@ -52,7 +52,6 @@ def make_session(user_agent: str) -> requests.Session:
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     session.headers.update({"User-Agent": user_agent, "Accept": "application/json"})
-    session.trust_env = True
     return session
 
 
@@ -115,7 +114,7 @@ class Transport:
             if reply.status_code in REDIRECT_STATUSES and location:
                 # The portal moved: the old address did not run the request, so re-POST to the new one.
                 url = urljoin(url, location)
-                log.info("portal moved: re-sending %s to %s", method, mask_text(url))
+                log.warning("portal moved: re-sending %s to %s", method, mask_text(url))
                 continue
             return self._parse(reply, method, write)
         raise TransportError("TOO_MANY_REDIRECTS", f"more than {MAX_REDIRECTS} redirects", method=method)
@@ -166,8 +165,7 @@ class Transport:
             if error.code == "QUERY_LIMIT_EXCEEDED":
                 self.stats.refused_503 += 1
                 self.pacer.refused()
-                return_error: BitrixError = error  # provably not run: retryable for reads and writes
-                raise return_error
+                raise error  # provably not run: retryable for reads and writes alike
             if isinstance(error, BudgetExceeded):
                 error.reset_at = self.pacer.block(method, error.reset_at, time_info.get("finish"))
                 raise error

@@ -5,7 +5,7 @@ import b24mirror
 from b24mirror.bitrix import (AuthError, BudgetExceeded, DeadlineExceeded, OutcomeUnknown, PermissionDenied,
                               RequestError, RetryableError, ScopeError, TransportError, is_write)
 
-from .helpers import SECRET, WEBHOOK, body_of, err, ok, refused, reset_after_sending, url
+from .helpers import SECRET, body_of, err, ok, refused, reset_after_sending, url
 
 
 def test_success_envelope_ua_timeouts(rsps, make_client):
