@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Union
@@ -24,7 +23,6 @@ class OAuthCredentials:
     portal_url: str
     oauth_url: str = DEFAULT_OAUTH_URL
     store: TokenStore = field(default=None, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.portal_url = self.portal_url.rstrip("/")

@@ -189,3 +189,15 @@ def test_batchitem_unwrap():
 def test_bad_command_shape(make_client):
     with pytest.raises(ValueError):
         make_client().batch({"a": ("user.current",)})
+
+
+def test_direct_batch_call_infers_write_from_commands(rsps, make_client):
+    rsps.post(url("batch"), body=requests.exceptions.ReadTimeout("read timed out"))
+    client = make_client()
+    with pytest.raises(OutcomeUnknown):
+        client.call("batch", {"halt": 0, "cmd": {"a": "im.message.add?DIALOG_ID=1&MESSAGE=x"}})
+    assert len(rsps.calls) == 1
+    rsps.replace("POST", url("batch"), body=requests.exceptions.ReadTimeout("read timed out"))
+    with pytest.raises(TransportError):
+        make_client(max_attempts=2).call("batch", {"halt": 0, "cmd": {"a": "user.current"}})
+    assert len(rsps.calls) == 3
