@@ -87,3 +87,15 @@ def group_statuses(config: Config, now: datetime | None = None) -> list[GroupSta
             gstate.last_error, gstate.baseline is not None,
         ))
     return result
+
+
+def run_audit(config: Config, groups: tuple[int, ...] = (), *, client: BitrixClient | None = None):
+    """Read-only: nothing is written to the portal or the state file."""
+    from b24mirror import audit
+
+    state = read_state(config.state_file, secret=webhook_secret(config.webhook))
+    client = client or make_client(config)
+    try:
+        return audit.run_audit(config, Portal(client), state, groups)
+    finally:
+        client.close()

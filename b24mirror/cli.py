@@ -133,8 +133,17 @@ def audit(obj: Context, groups, as_json) -> None:
     Example:
       b24mirror audit --group 42 --json
     """
-    obj.config()
-    not_implemented("audit")
+    import json
+
+    from b24mirror.app import run_audit
+    from b24mirror.audit import render_audit
+
+    audits = run_audit(obj.config(), tuple(groups))
+    if as_json:
+        click.echo(json.dumps({"groups": [a.to_dict() for a in audits]}, ensure_ascii=False, indent=2))
+    else:
+        click.echo(render_audit(audits))
+    sys.exit(int(ExitCode.OK if all(a.clean for a in audits) else ExitCode.FAILED))
 
 
 @main.command()

@@ -145,13 +145,19 @@ class PlannedMirror:
         return (parse_date(self.source_date), self.marker)
 
 
+ELIGIBLE = "eligible"
+
+
 @dataclass
 class Plan:
     mirrors: list[PlannedMirror] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)  # reason -> count
+    decisions: dict[Marker, str] = field(default_factory=dict)  # every item considered -> ELIGIBLE or a reason
 
-    def skip(self, reason: str) -> None:
+    def skip(self, reason: str, marker: "Marker | None" = None) -> None:
         self.skipped[reason] = self.skipped.get(reason, 0) + 1
+        if marker is not None:
+            self.decisions[marker] = reason
 
 
 def parse_date(value: str | None) -> datetime:

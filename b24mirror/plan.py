@@ -15,6 +15,7 @@ from b24mirror.models import (
     KIND_EVENT,
     KIND_SUBTASK,
     WORLD_CHAT,
+    ELIGIBLE,
     Comment,
     HistoryEvent,
     Marker,
@@ -95,35 +96,32 @@ def plan_group(snap: GroupSnapshot) -> Plan:
         if task is None:
             continue
         where = subtree_verdict(task, master, snap.tasks, group.depth)
-        if where is not None:
-            for _ in snap.comments.get(task_id, []):
-                plan.skip(where)
-            continue
-        _plan_comments(plan, snap, task, flavour)
-        _plan_events(plan, snap, task, flavour)
+        _plan_comments(plan, snap, task, flavour, where)
+        _plan_events(plan, snap, task, flavour, where)
         if task_id in snap.announce:
-            _plan_subtask(plan, snap, task, flavour)
+            _plan_subtask(plan, snap, task, flavour, where)
     plan.mirrors.sort(key=lambda m: m.sort_key)
     return plan
 
 
 def _add(plan: Plan, snap: GroupSnapshot, marker: Marker, text_of, date: str, task_id: int) -> None:
     if not _after_baseline(date, snap.baseline):
-        plan.skip(REASON_BEFORE_BASELINE)
+        plan.skip(REASON_BEFORE_BASELINE, marker)
     elif _is_known(marker, snap.known):
-        plan.skip(REASON_ALREADY)
+        plan.skip(REASON_ALREADY, marker)
     else:
+        plan.decisions[marker] = ELIGIBLE
         plan.mirrors.append(PlannedMirror(marker, text_of(), date, task_id))
 
 
-def _plan_comments(plan: Plan, snap: GroupSnapshot, task: Task, flavour: str) -> None:
+def _plan_comments(plan: Plan, snap: GroupSnapshot, task: Task, flavour: str, where: str | None) -> None:
     group = snap.group
     for comment in snap.comments.get(task.id, []):
-        reason = rules.comment_verdict(
+        reason = where or rules.comment_verdict(
             comment, members=snap.members, users=snap.users, own_user_id=snap.own_user_id, rules=group.rules,
         )
         if reason is not None:
-            plan.skip(reason)
+            plan.skip(reason, Marker(KIND_COMMENT, task.id, comment.id))
             continue
         if comment.author_name == "" and comment.author_id in snap.users:
             comment = _with_author_name(comment, snap.users[comment.author_id])
@@ -139,28 +137,31 @@ def _with_author_name(comment: Comment, user: User) -> Comment:
     return replace(comment, author_name=user.name)
 
 
-def _plan_events(plan: Plan, snap: GroupSnapshot, task: Task, flavour: str) -> None:
+def _plan_events(plan: Plan, snap: GroupSnapshot, task: Task, flavour: str, where: str | None) -> None:
     group = snap.group
     for event in rules.dedupe_status_rows(snap.history.get(task.id, [])):
         if rules.event_kind(event) is None:
             continue  # COMMENT, CHECKLIST_* and the like are not events we mirror at all
-        reason = rules.event_verdict(event, rules=group.rules)
+        reason = where or rules.event_verdict(event, rules=group.rules)
         if reason is not None:
-            plan.skip(reason)
+            plan.skip(reason, Marker(KIND_EVENT, task.id, event.id))
             continue
         _add(plan, snap, Marker(KIND_EVENT, task.id, event.id), lambda e=event: render.render_event(
             task, e, portal_url=snap.portal_url, language=group.language, flavour=flavour, users=snap.users,
         ), event.date, task.id)
 
 
-def _plan_subtask(plan: Plan, snap: GroupSnapshot, task: Task, flavour: str) -> None:
+def _plan_subtask(plan: Plan, snap: GroupSnapshot, task: Task, flavour: str, where: str | None) -> None:
     group = snap.group
+    marker = Marker(KIND_SUBTASK, task.parent_id or 0, task.id)
+    if where is not None:
+        plan.skip(where, marker)
+        return
     if "subtask" not in group.rules.events:
-        plan.skip(rules.REASON_EVENT_KIND)
+        plan.skip(rules.REASON_EVENT_KIND, marker)
         return
     parent = snap.tasks.get(task.parent_id or 0)
     creator = snap.users.get(task.created_by)
-    marker = Marker(KIND_SUBTASK, task.parent_id or 0, task.id)
     # A task moved in long after it was created is still news: it is dated by when it was seen.
     _add(plan, snap, marker, lambda: render.render_subtask(
         task, portal_url=snap.portal_url, language=group.language, flavour=flavour, parent=parent,

@@ -229,8 +229,15 @@ class Syncer:
 
     def _take_incremental(self, run: GroupRun, answers: dict) -> None:
         changed = _unwrap(answers[(run.gid, "changed")])
-        for task in changed.items:
-            run.tasks[task.id] = task
+        since = run.state.cursor and parse_date(run.state.cursor) - CURSOR_OVERLAP
+        while True:
+            for task in changed.items:
+                run.tasks[task.id] = task
+            if changed.next is None:
+                break
+            query = q_tasks_changed_since(run.gid, _wire_date(since or EPOCH))
+            query.params["start"] = changed.next
+            changed = _unwrap(self.portal.run_pages({0: query})[0])
         # Follow the activity order only while it still shows tasks we have not seen in
         # this state: the first unchanged task ends the walk.
         page, start = _unwrap(answers[(run.gid, "active", 0)]), 0
@@ -243,6 +250,15 @@ class Syncer:
             start += PAGE
             page = _unwrap(self.portal.run_pages({0: q_tasks_by_activity(run.gid, start)})[0])
 
+    def _resume_from_markers(self, run: GroupRun) -> datetime | None:
+        """When the master already holds our mirrors, the date of the oldest one; else None."""
+        comments = self.portal.master_comments(run.master, 0)
+        trusted = [c for c in comments if c.author_id == self.portal.own_user_id and len(c.markers) == 1]
+        if not trusted:
+            return None
+        self._trust(run, comments)
+        return min(parse_date(c.date) for c in trusted)
+
     def _find_dirty(self, run: GroupRun) -> None:
         master = run.master
         assert master is not None
@@ -251,7 +267,17 @@ class Syncer:
             parse_date(run.state.baseline) if run.state.baseline else None)
         if first:
             run.now = _latest_date(run.tasks.values())
-            if not (run.config.backfill or self.options.backfill):
+            resumed = self._resume_from_markers(run)
+            if resumed is not None:
+                # The state was lost, not the group new: go on from the first mirror we ever
+                # posted. Everything since is re-read; the markers keep it from being posted twice.
+                first = False
+                run.report.warnings.append(
+                    f"the state file had no record of this group; resumed from the master's own mirrors "
+                    f"(the oldest from {resumed.isoformat()})")
+                if run.baseline is None and not (run.config.backfill or self.options.backfill):
+                    run.baseline = resumed
+            elif not (run.config.backfill or self.options.backfill):
                 run.baseline = parse_date(run.now) if run.now else EPOCH
         for task in run.tasks.values():
             if task.id == master.id:
