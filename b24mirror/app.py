@@ -26,7 +26,7 @@ def make_client(config: Config) -> BitrixClient:
     )
 
 
-def run_sync(config: Config, options: SyncOptions, *, rebuild_state: bool = False, on_post=None,
+def run_sync(config: Config, options: SyncOptions, *, rebuild_state: bool = False, progress=None,
              client: BitrixClient | None = None) -> list[GroupReport]:
     """One sync run over the selected groups, under the state file's lock."""
     secret = webhook_secret(config.webhook)
@@ -44,7 +44,7 @@ def run_sync(config: Config, options: SyncOptions, *, rebuild_state: bool = Fals
             if rebuild_state and not options.dry_run:
                 for group in config.groups:
                     state.group(group.id).meta["master_seen_id"] = 0  # read every marker back
-            return Syncer(config, Portal(client), state, options, on_post=on_post).run()
+            return Syncer(config, Portal(client), state, options, progress=progress).run()
     finally:
         client.close()
 

@@ -40,8 +40,27 @@ def fail(message: str, code: ExitCode) -> None:
     sys.exit(int(code))
 
 
-def not_implemented(name: str) -> None:
-    fail(f"`{name}` is not implemented yet", ExitCode.USAGE)
+class ProgressBar:
+    """One line on a terminal while a group posts many mirrors (a backfill); nothing under cron."""
+
+    def __init__(self, width: int = 30) -> None:
+        self.width = width
+        self.shown = False
+
+    def __call__(self, group_id: int, done: int, total: int) -> None:
+        if total < 5:
+            return  # a few posts finish before a bar is worth reading
+        filled = self.width * done // total
+        bar = "#" * filled + "." * (self.width - filled)
+        click.echo(f"\rgroup {group_id}: posting [{bar}] {done}/{total}", err=True, nl=False)
+        self.shown = True
+        if done == total:
+            self.close()
+
+    def close(self) -> None:
+        if self.shown:
+            click.echo("", err=True)
+            self.shown = False
 
 
 def common_errors(func):
@@ -114,7 +133,10 @@ def sync(obj: Context, groups, dry_run, backfill, max_posts, rebuild_state, as_j
 
     config = obj.config()
     options = SyncOptions(groups=tuple(groups), dry_run=dry_run, backfill=backfill, max_posts=max_posts)
-    reports = run_sync(config, options, rebuild_state=rebuild_state)
+    progress = ProgressBar() if sys.stderr.isatty() and obj.verbosity >= 0 else None
+    reports = run_sync(config, options, rebuild_state=rebuild_state, progress=progress)
+    if progress:
+        progress.close()
     print_sync_reports(reports, dry_run=dry_run, as_json=as_json)
     sys.exit(int(ExitCode.OK if all(r.ok for r in reports) else ExitCode.FAILED))
 
@@ -173,8 +195,33 @@ def check(obj: Context) -> None:
     Example:
       b24mirror --config /etc/b24mirror.yaml check
     """
-    obj.config()
-    not_implemented("check")
+    from b24mirror.app import make_client
+    from b24mirror.doctor import blocks_sync, render_findings, run_checks
+
+    config = obj.config()
+    click.echo(f"config {config.source_path}: ok ({len(config.groups)} groups, webhook {config.masked_webhook})")
+    with make_client(config) as client:
+        findings = run_checks(config, client)
+    click.echo(render_findings(findings))
+    sys.exit(int(ExitCode.FAILED if blocks_sync(findings) else ExitCode.OK))
+
+
+@main.command()
+@click.option("--language", type=click.Choice(["en", "ru"]), default="en", show_default=True,
+              help="The words b24mirror adds to mirrors.")
+@common_errors
+def demo(language: str) -> None:
+    """Run b24mirror on a bundled fake portal and show what a manager would read.
+
+    Needs no portal and no config: everything happens on 127.0.0.1 and in a temporary folder.
+
+    \b
+    Example:
+      b24mirror demo --language ru
+    """
+    from b24mirror.demo import run_demo
+
+    sys.exit(run_demo(language, echo=click.echo))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -152,12 +152,12 @@ class GroupRun:
 
 class Syncer:
     def __init__(self, config: Config, portal: Portal, state: State, options: SyncOptions,
-                 on_post: Callable[[int, PlannedMirror], None] | None = None) -> None:
+                 progress: Callable[[int, int, int], None] | None = None) -> None:
         self.config = config
         self.portal = portal
         self.state = state
         self.options = options
-        self.on_post = on_post or (lambda gid, mirror: None)
+        self.progress = progress or (lambda group_id, done, total: None)
 
     # --- the run -----------------------------------------------------------------------
 
@@ -453,8 +453,9 @@ class Syncer:
         if self.options.dry_run:
             return
         sources = {Marker(KIND_COMMENT, c.task_id, c.id): c for cs in run.comments.values() for c in cs}
-        for mirror in todo:
+        for done, mirror in enumerate(todo, 1):
             self._post(run, mirror)
+            self.progress(run.gid, done, len(todo))
             if watches_edits(run.config) and mirror.marker in sources:
                 self._hashes(run)[str(mirror.marker)] = source_hash(sources[mirror.marker].text)
         if watches_edits(run.config):
@@ -539,7 +540,6 @@ class Syncer:
             break
         kind = mirror.marker.kind
         run.report.posted[kind] = run.report.posted.get(kind, 0) + 1
-        self.on_post(run.gid, mirror)
 
     # --- commit ------------------------------------------------------------------------------
 
