@@ -1,0 +1,48 @@
+"""python -m b24mirror.fakeportal --port N [--seed FILE] [--limits standard|enterprise] [--time-scale X]
+
+Prints the webhook base URL (http://127.0.0.1:N/rest/USER_ID/SECRET/) as the first line, then serves
+until killed."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from b24mirror.fakeportal.demo import build_demo_portal
+from b24mirror.fakeportal.portal import FakePortal
+from b24mirror.fakeportal.server import PortalServer
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m b24mirror.fakeportal", description="Serve a fake Bitrix24 portal.")
+    ap.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (0: any free port)")
+    ap.add_argument("--seed", metavar="FILE", help="YAML/JSON seed file (default: the built-in demo portal)")
+    ap.add_argument("--demo-seed", type=int, default=0, help="random seed of the demo portal")
+    ap.add_argument("--limits", choices=("standard", "enterprise"), default=None,
+                    help="enforce cloud limits (leaky bucket, operating time); off by default")
+    ap.add_argument("--time-scale", type=float, default=1.0, help="portal seconds per real second")
+    ap.add_argument("--operating-cost", type=float, default=0.0, help="operating seconds charged per call")
+    ap.add_argument("--operating-limit", type=float, default=480.0, help="operating seconds per method per 10 min")
+    ap.add_argument("--info", action="store_true", help="print the portal info as JSON on the second line")
+    args = ap.parse_args(argv)
+    kwargs = dict(limits=args.limits, time_scale=args.time_scale, operating_cost=args.operating_cost,
+                  operating_limit=args.operating_limit)
+    if args.seed:
+        portal, info = FakePortal.from_file(args.seed, **kwargs)
+    else:
+        portal, info = build_demo_portal(args.demo_seed, **kwargs)
+    server = PortalServer(portal, port=args.port)
+    print(server.webhook_url(info["user_id"], info["secret"]), flush=True)
+    if args.info:
+        print(json.dumps(info), flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.httpd.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
