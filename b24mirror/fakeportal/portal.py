@@ -405,13 +405,15 @@ class FakePortal:
                 self.update_fields(tid, {"ACCOMPLICES": task.accomplices + [uid]}, by or task.created_by)
 
     # ---- comments, both worlds ------------------------------------------------------------------------
-    def _attachments(self, attachments: Any) -> dict[str, dict]:
+    def _attachments(self, attachments: Any, int_id: bool = False) -> dict[str, dict]:
+        """Disk attachments keyed by attachment id. The comment sample has ATTACHMENT_ID as a string, the
+        checklist sample as an int: kept as documented."""
         out: dict[str, dict] = {}
         for item in attachments or ():
             spec = {"name": item} if isinstance(item, str) else dict(item)
             att, fid = self._next("attachment"), self._next("file")
             url = f"/bitrix/tools/disk/uf.php?attachedId={att}&action="
-            out[str(att)] = {"ATTACHMENT_ID": str(att), "NAME": spec.get("name", f"file{att}.bin"),
+            out[str(att)] = {"ATTACHMENT_ID": att if int_id else str(att), "NAME": spec.get("name", f"file{att}.bin"),
                              "SIZE": str(spec.get("size", 1024 + att)), "FILE_ID": str(fid),
                              "DOWNLOAD_URL": url + "download&ncc=1", "VIEW_URL": url + "show&ncc=1"}
         return out
@@ -532,7 +534,7 @@ class FakePortal:
                                  sort_index if sort_index is not None else len(siblings), complete, important,
                                  members={int(k): (v.get("TYPE", "U") if isinstance(v, dict) else str(v))
                                           for k, v in (members or {}).items()},
-                                 attachments=self._attachments(attachments))
+                                 attachments=self._attachments(attachments, int_id=True))
             if complete:
                 item.toggled_by, item.toggled_date = by, self.now_ts()
             self.checklist[item.id] = item

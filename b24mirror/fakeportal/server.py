@@ -208,7 +208,7 @@ class PortalServer:
         self.httpd.daemon_threads = True
         self.host = host
         self.port = self.httpd.server_address[1]
-        self._thread = threading.Thread(target=self.httpd.serve_forever, name=f"fakeportal:{self.port}", daemon=True)
+        self._thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), name=f"fakeportal:{self.port}", daemon=True)
 
     @property
     def base_url(self) -> str:

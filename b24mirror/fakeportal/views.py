@@ -74,7 +74,7 @@ def task_full(p: "FakePortal", task: Task, viewer: int) -> dict:
     sub_status = "-1" if task.deadline and task.deadline < p.now_ts() and task.status not in (5, 6) else status
     return {
         "id": str(task.id), "parentId": _s(task.parent_id), "title": task.title, "description": task.description,
-        "mark": None, "priority": str(task.priority), "multitask": "N", "notViewed": "N", "replicate": "N",
+        "mark": "", "priority": str(task.priority), "multitask": "N", "notViewed": "N", "replicate": "N",
         "stageId": "0", "sprintId": None, "backlogId": None, "createdBy": str(task.created_by),
         "createdDate": iso(task.created), "responsibleId": str(task.responsible_id),
         "changedBy": str(task.changed_by), "changedDate": iso(task.changed),
@@ -187,7 +187,7 @@ def checklist_row(p: "FakePortal", item: ChecklistItem) -> dict:
     members = []
     for uid, kind in item.members.items():
         user = p.users.get(uid)
-        members.append({"ID": str(uid), "TYPE": kind, "NAME": user.full_name if user else "", "PERSONAL_PHOTO": None,
+        members.append({"ID": str(uid), "TYPE": kind, "NAME": user.full_name if user else "", "PERSONAL_PHOTO": "",
                         "PERSONAL_GENDER": user.gender if user else "", "IMAGE": "", "IS_COLLABER": False})
     return {"ID": str(item.id), "TASK_ID": str(item.task_id),
             "PARENT_ID": str(item.parent_id) if item.parent_id else 0,  # the sample's root item has the int 0
