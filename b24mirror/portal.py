@@ -7,7 +7,7 @@ payloads, ints in chat payloads, `[]` where a map is meant.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Generic, Hashable, Mapping, TypeVar
 
 from b24mirror.models import (
@@ -44,6 +44,7 @@ class Page(Generic[T]):
     items: list
     total: int | None
     next: int | None
+    time: dict = field(default_factory=dict)  # the portal's own clock for this answer (date_start, ...)
 
 
 # --- parsers: wire shapes to models ----------------------------------------------------
@@ -320,7 +321,7 @@ class Portal:
             if item.error is not None:
                 results[key] = item.error
             else:
-                results[key] = Page(queries[key].parse(item.result), item.total, item.next)
+                results[key] = Page(queries[key].parse(item.result), item.total, item.next, item.time or {})
         return results
 
     def all_group_tasks(self, group_id: int) -> list[Task]:

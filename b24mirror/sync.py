@@ -218,7 +218,9 @@ class Syncer:
             queries[(run.gid, "changed")] = q_tasks_changed_since(run.gid, _wire_date(since))
         answers = self.portal.run_pages(queries)
         for run in runs:
-            run.master = _master_of(run, answers[(run.gid, "master")])
+            answer = answers[(run.gid, "master")]
+            run.master = _master_of(run, answer)
+            run.now = str(answer.time.get("date_start") or "")  # the portal's "now", not ours
         for run in runs:
             if run.full:
                 for task in self.portal.all_group_tasks(run.gid):
@@ -266,7 +268,7 @@ class Syncer:
         run.baseline = None if (run.config.backfill or self.options.backfill) else (
             parse_date(run.state.baseline) if run.state.baseline else None)
         if first:
-            run.now = _latest_date(run.tasks.values())
+            run.now = run.now or _latest_date(run.tasks.values())
             resumed = self._resume_from_markers(run)
             if resumed is not None:
                 # The state was lost, not the group new: go on from the first mirror we ever
@@ -287,6 +289,10 @@ class Syncer:
                 continue  # nothing older than the first sync is mirrored: only learn the tree
             if _differs(task, snap):
                 run.dirty.add(task.id)
+        if run.full and not first and watches_edits(run.config):
+            # Edits and deletes move no date a listing shows: a sweep looks at mirrored chats again.
+            mirrored = {Marker.parse(key).task_id for key in run.state.ledger if key.startswith("b24m:comment:")}
+            run.dirty |= {t.id for t in run.tasks.values() if t.id in mirrored and t.chat_id}
 
     # --- phase 2: read what changed ---------------------------------------------------------
 
@@ -568,7 +574,7 @@ class Syncer:
             run.state.baseline = run.baseline.isoformat()
         elif run.report.first_sync:
             run.state.baseline = EPOCH.isoformat()
-        cursor = _latest_date(run.tasks.values()) or run.state.cursor
+        cursor = run.now or _latest_date(run.tasks.values()) or run.state.cursor
         if run.state.cursor and cursor and parse_date(cursor) < parse_date(run.state.cursor):
             cursor = run.state.cursor
         run.state.runs += 1

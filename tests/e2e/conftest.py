@@ -63,6 +63,8 @@ class World:
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         if self.config_path is None:
             self.write_config()
+        # Time passes between cron runs; without it every event of a test shares one second.
+        self.portal.advance(30)
         result = subprocess.run(
             [sys.executable, "-m", "b24mirror", "--config", str(self.config_path), *args],
             capture_output=True, text=True, timeout=120,
@@ -74,6 +76,7 @@ class World:
     def start(self, *args: str) -> subprocess.Popen:
         if self.config_path is None:
             self.write_config()
+        self.portal.advance(30)
         return subprocess.Popen(
             [sys.executable, "-m", "b24mirror", "--config", str(self.config_path), *args],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

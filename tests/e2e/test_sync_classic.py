@@ -11,6 +11,7 @@ pytestmark = pytest.mark.e2e
 def test_first_sync_posts_nothing_then_new_activity_is_mirrored_exactly_once(world):
     p = world.portal
     p.add_comment(world.design, world.anna, "An old comment from before the first sync")
+    p.advance(2)
     world.run("sync")
     assert world.mirrors() == []
 
