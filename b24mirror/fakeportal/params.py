@@ -30,13 +30,12 @@ def _listify(node: Any) -> Any:
     if isinstance(node, dict):
         node = {k: _listify(v) for k, v in node.items()}
         if node and all(isinstance(k, str) and k.isdigit() for k in node) and \
-                sorted(int(k) for k in node) == list(range(len(node))) and \
                 [int(k) for k in node] == list(range(len(node))):
             return list(node.values())
     return node
 
 
-def build(pairs: Iterable[tuple[str, str]], listify: bool = True) -> dict:
+def build(pairs: Iterable[tuple[str, str]]) -> dict:
     out: dict = {}
     for key, value in pairs:
         parts = _split_key(key)
@@ -54,8 +53,7 @@ def build(pairs: Iterable[tuple[str, str]], listify: bool = True) -> dict:
                     child = {}
                     node[part] = child
                 node = child
-    if not listify:
-        return {k: _listify(v) for k, v in out.items()}
+    # The top level stays a map: numeric top-level keys are positional arguments, read by positional().
     return {k: _listify(v) for k, v in out.items()}
 
 

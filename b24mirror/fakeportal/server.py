@@ -108,7 +108,8 @@ class Handler(BaseHTTPRequestHandler):
             if isinstance(params, dict):
                 params = {k: v for k, v in params.items() if str(k).lower() != "auth"}
             self._limited()
-            fault = p.faults.pick(name)
+            with p.lock:  # one seeded random stream, shared by every handler thread
+                fault = p.faults.pick(name)
             if fault is not None:
                 with p.lock:
                     p.stats.faults_injected += 1
