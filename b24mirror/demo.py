@@ -34,18 +34,9 @@ groups:
 """
 
 
-def _info(info, *names):
-    for name in names:
-        if isinstance(info, dict) and name in info:
-            return info[name]
-        if hasattr(info, name):
-            return getattr(info, name)
-    raise KeyError(names[0])
-
-
 def plain(bbcode: str) -> str:
     """Mirror text as a person sees it in the task: tags gone, quotes indented."""
-    text = re.sub(r"\[QUOTE\]", "\n    │ ", bbcode, flags=re.I)
+    text = re.sub(r"\s*\[QUOTE\]", "\n    │ ", bbcode, flags=re.I)
     text = re.sub(r"\[/QUOTE\]", "", text, flags=re.I)
     text = re.sub(r"\[/?[A-Za-z]+(=[^\]]*)?\]", "", text)
     text = text.replace("\u200b", "")
@@ -59,10 +50,8 @@ def run_demo(language: str = "en", echo: Callable[[str], None] = print) -> int:
     portal, info = build_demo_portal(seed=7)
     server = serve(portal, port=0)
     try:
-        me = _info(info, "webhook_user_id", "user_id", "me")
-        secret = _info(info, "secret", "webhook_secret")
-        group = _info(info, "group_id", "group")
-        master = _info(info, "master_task_id", "master_task", "master")
+        me, secret = info["user_id"], info["secret"]
+        group, master = info["group_id"], info["master_task_id"]
         with tempfile.TemporaryDirectory(prefix="b24mirror-demo-") as folder:
             path = Path(folder) / "b24mirror.yaml"
             path.write_text(CONFIG.format(webhook=server.webhook_url(me, secret), language=language,
@@ -74,8 +63,9 @@ def run_demo(language: str = "en", echo: Callable[[str], None] = print) -> int:
             first = run_sync(config, SyncOptions())
             echo("1. First sync: " + summary_line(first[0]))
 
-            kept_out = _make_activity(portal, info, me)
-            echo("2. Meanwhile, in the subtasks: " + "; ".join(kept_out["done"]) + ".\n")
+            portal.advance(300)  # five minutes until the next cron run
+            echo("2. Meanwhile, in the subtasks: " + "; ".join(_make_activity(portal, info)) + ".\n")
+            portal.advance(300)
 
             before = {c["id"] for c in portal.comments(master)}
             second = run_sync(config, SyncOptions())
@@ -95,31 +85,20 @@ def run_demo(language: str = "en", echo: Callable[[str], None] = print) -> int:
         server.shutdown()
 
 
-def _make_activity(portal, info, me: int) -> dict:
-    """People at work between two cron runs, as the demo portal's cast."""
-    group = _info(info, "group_id", "group")
-    master = _info(info, "master_task_id", "master_task", "master")
-    tasks = [t for t in _subtasks(portal, master)]
-    level1 = [t for t in tasks if portal.task(t)["parent_id"] == master]
-    members = [u for u in _members(portal, group) if u != me]
+def _make_activity(portal, info) -> list[str]:
+    """People at work between two cron runs, played by the demo portal's cast."""
+    group, master, me = info["group_id"], info["master_task_id"], info["user_id"]
+    level1 = sorted(t.id for t in portal.tasks.values() if t.parent_id == master and not t.new_card)
+    members = sorted(uid for uid, user in portal.users.items()
+                     if uid in portal.groups[group].members and uid != me and user.active and not user.extranet)
+    outsider = min(uid for uid, user in portal.users.items() if uid not in portal.groups[group].members)
     first, second = level1[0], level1[1]
-    author, other = members[0], members[1]
-    outsider = _info(info, "outsider_id", "outsider")
+    author, other = members[1], members[2]
     portal.add_comment(first, author, "Чертежи согласованы с заказчиком, передаю в работу.")
-    portal.add_comment(second, other, "Supplier confirmed delivery of the steel beams for Monday.")
-    portal.add_comment(second, author, "#internal our margin on the beams is 18%, do not tell the customer")
+    portal.add_comment(second, other, "Supplier confirmed delivery of the servers for Monday.")
+    portal.add_comment(second, author, "#internal our margin on the servers is 18%, do not tell the customer")
     portal.add_comment(first, outsider, "I am not in this project, but here is my opinion anyway.")
     portal.set_status(second, 5, by=other)
-    portal.set_deadline(first, "2026-12-19T18:00:00+03:00", by=author)
-    return {"done": [
-        "two comments (RU and EN)", "an #internal note", "a comment by someone outside the group",
-        f"task {second} closed", f"task {first}'s deadline moved",
-    ]}
-
-
-def _subtasks(portal, master: int) -> list[int]:
-    return sorted(tid for tid in portal.task_ids() if portal.task(tid)["parent_id"] == master)
-
-
-def _members(portal, group: int) -> list[int]:
-    return sorted(portal.group_members(group))
+    portal.set_deadline(first, portal.now_ts() + 9 * 86400, by=author)
+    return ["two comments (RU and EN)", "an #internal note", "a comment by someone outside the group",
+            f"task {second} closed", f"task {first}'s deadline moved"]

@@ -117,6 +117,9 @@ def _add(plan: Plan, snap: GroupSnapshot, marker: Marker, text_of, date: str, ta
 def _plan_comments(plan: Plan, snap: GroupSnapshot, task: Task, flavour: str, where: str | None) -> None:
     group = snap.group
     for comment in snap.comments.get(task.id, []):
+        if not _after_baseline(comment.date, snap.baseline):
+            plan.skip(REASON_BEFORE_BASELINE, Marker(KIND_COMMENT, task.id, comment.id))
+            continue
         reason = where or rules.comment_verdict(
             comment, members=snap.members, users=snap.users, own_user_id=snap.own_user_id, rules=group.rules,
         )
@@ -142,6 +145,9 @@ def _plan_events(plan: Plan, snap: GroupSnapshot, task: Task, flavour: str, wher
     for event in rules.dedupe_status_rows(snap.history.get(task.id, [])):
         if rules.event_kind(event) is None:
             continue  # COMMENT, CHECKLIST_* and the like are not events we mirror at all
+        if not _after_baseline(event.date, snap.baseline):
+            plan.skip(REASON_BEFORE_BASELINE, Marker(KIND_EVENT, task.id, event.id))
+            continue
         reason = where or rules.event_verdict(event, rules=group.rules)
         if reason is not None:
             plan.skip(reason, Marker(KIND_EVENT, task.id, event.id))
