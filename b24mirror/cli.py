@@ -6,6 +6,7 @@ one clear message and a documented exit code (see exitcodes.py and the README).
 from __future__ import annotations
 
 import functools
+import logging
 import sys
 
 import click
@@ -75,7 +76,10 @@ def common_errors(func):
         except Exception as exc:  # noqa: BLE001 - mapped below, unknown ones re-raised
             mapped = to_exit(exc)
             if mapped is None:
-                raise
+                if logging.getLogger("b24mirror").isEnabledFor(logging.DEBUG):
+                    raise  # -v: the whole traceback, for a bug report
+                mapped = (f"unexpected error: {type(exc).__name__}: {exc} (run with -v to see where; "
+                          f"nothing was posted twice — the next run resumes from the ledger)"), ExitCode.FAILED
             message, code = mapped
             fail(message, code)
 

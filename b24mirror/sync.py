@@ -483,7 +483,7 @@ class Syncer:
                 self.portal.update_comment(run.master, update.mirror_id, update.text)
                 self._hashes(run)[str(update.marker)] = update.source_hash
                 run.report.posted["update"] = run.report.posted.get("update", 0) + 1
-                run.state.save()
+                self.state.save()
 
     def _snapshot(self, run: GroupRun, known: frozenset[Marker]) -> GroupSnapshot:
         readable = run.read_ok
