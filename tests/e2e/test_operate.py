@@ -1,0 +1,106 @@
+"""audit and status, against the fake portal; findings made by editing the portal behind the tool's back."""
+import json
+
+import pytest
+
+from b24mirror.models import find_markers
+
+pytestmark = pytest.mark.e2e
+
+
+def synced_world(world):
+    p = world.portal
+    world.run("sync")
+    c1 = p.add_comment(world.design, world.anna, "first mirrored comment")
+    c2 = p.add_comment(world.drawings, world.boris, "second mirrored comment")
+    world.run("sync")
+    assert len(world.mirrors()) == 2
+    return c1, c2
+
+
+def mirror_comment(world, marker):
+    for comment in world.portal.comments(world.master):
+        if comment["author_id"] == world.me and [str(m) for m in find_markers(comment["text"])] == [marker]:
+            return comment
+    raise AssertionError(f"no mirror {marker}")
+
+
+def audit(world, *args):
+    result = world.run("audit", "--json", *args, check=False)
+    return result.returncode, json.loads(result.stdout)["groups"][0]
+
+
+def test_audit_clean_exits_0_and_writes_nothing(world):
+    synced_world(world)
+    state_before = world.state_path.read_bytes()
+    comments_before = world.portal.comments(world.master)
+    code, report = audit(world)
+    assert code == 0, report
+    assert report["counts"] == {"missing": 0, "duplicated": 0, "leaked": 0, "orphaned": 0}
+    assert report["mirrors"] == 2
+    assert world.state_path.read_bytes() == state_before
+    assert world.portal.comments(world.master) == comments_before
+    text = world.run("audit").stdout
+    assert f"group {world.group} (master {world.master}): 2 mirrors; 0 missing, 0 duplicated, 0 leaked, 0 orphaned" in text
+
+
+def test_audit_finds_a_missing_mirror(world):
+    c1, _ = synced_world(world)
+    marker = f"b24m:comment:{world.design}:{c1}"
+    world.portal.delete_comment(world.master, mirror_comment(world, marker)["id"])
+    code, report = audit(world)
+    assert code == 1
+    assert [(f["kind"], f["marker"]) for f in report["findings"]] == [("missing", marker)]
+
+
+def test_audit_finds_a_duplicate(world):
+    c1, _ = synced_world(world)
+    marker = f"b24m:comment:{world.design}:{c1}"
+    world.portal.add_comment(world.master, world.me, mirror_comment(world, marker)["text"])
+    code, report = audit(world)
+    assert code == 1
+    assert [(f["kind"], f["marker"]) for f in report["findings"]] == [("duplicated", marker)]
+
+
+def test_audit_finds_a_leak_when_the_rules_now_exclude_the_source(world):
+    _, c2 = synced_world(world)
+    world.write_config(rules={"exclude_authors": [world.boris]})
+    code, report = audit(world)
+    assert code == 1
+    found = [(f["kind"], f["marker"]) for f in report["findings"]]
+    assert found == [("leaked", f"b24m:comment:{world.drawings}:{c2}")]
+    assert "excluded author" in report["findings"][0]["detail"]
+
+
+def test_audit_finds_an_orphan_when_the_source_is_gone(world):
+    c1, _ = synced_world(world)
+    world.portal.delete_comment(world.design, c1)
+    code, report = audit(world)
+    assert code == 1
+    assert [(f["kind"], f["marker"]) for f in report["findings"]] == [("orphaned", f"b24m:comment:{world.design}:{c1}")]
+
+
+def test_audit_ignores_markers_typed_by_people(world):
+    synced_world(world)
+    world.portal.add_comment(world.master, world.anna, f"see b24m:comment:{world.design}:999999")
+    code, report = audit(world)
+    assert code == 0, report
+
+
+def test_status_after_success_and_after_failure(world):
+    before = json.loads(world.run("status", "--json").stdout)["groups"][0]
+    assert before["synced_before"] is False and before["last_success"] is None
+    synced_world(world)
+    after = json.loads(world.run("status", "--json").stdout)["groups"][0]
+    assert after["synced_before"] is True and after["mirrors"] == 2
+    assert after["last_success"] and after["ago_seconds"] is not None and after["last_error"] is None
+    assert after["cursor"]
+    table = world.run("status").stdout
+    assert str(world.group) in table and "ago" in table
+
+    world.write_config(master_task=world.foreign)  # the master now lies in another group
+    failed = world.run("sync", check=False)
+    assert failed.returncode == 1
+    status = json.loads(world.run("status", "--json").stdout)["groups"][0]
+    assert "belongs to group" in status["last_error"]["message"]
+    assert status["last_success"] == after["last_success"]
