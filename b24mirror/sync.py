@@ -166,9 +166,7 @@ class Syncer:
         live = [r for r in runs if r.report.ok]
         self._guarded(live, self._read_listings)
         self._guarded([r for r in live if r.report.ok], self._read_details)
-        for run in live:
-            if run.report.ok:
-                self._guarded([run], lambda rs: self._plan_and_apply(rs[0]))
+        self._each(live, self._plan_and_apply)
         for run in runs:
             self._commit(run)
         if not self.options.dry_run:
@@ -217,17 +215,25 @@ class Syncer:
             queries[(run.gid, "active", 0)] = q_tasks_by_activity(run.gid, 0)
             queries[(run.gid, "changed")] = q_tasks_changed_since(run.gid, _wire_date(since))
         answers = self.portal.run_pages(queries)
-        for run in runs:
+
+        def take(run: GroupRun) -> None:
             answer = answers[(run.gid, "master")]
             run.master = _master_of(run, answer)
             run.now = str(answer.time.get("date_start") or "")  # the portal's "now", not ours
-        for run in runs:
             if run.full:
                 for task in self.portal.all_group_tasks(run.gid):
                     run.tasks[task.id] = task
             else:
                 self._take_incremental(run, answers)
             self._find_dirty(run)
+
+        self._each(runs, take)
+
+    def _each(self, runs: list[GroupRun], step: Callable[[GroupRun], None]) -> None:
+        """Apply a step group by group, so that one group's failure stays that group's."""
+        for run in runs:
+            if run.report.ok:
+                self._guarded([run], lambda rs: step(rs[0]))
 
     def _take_incremental(self, run: GroupRun, answers: dict) -> None:
         changed = _unwrap(answers[(run.gid, "changed")])
@@ -324,7 +330,8 @@ class Syncer:
                     queries[(run.gid, "comments", task_id)] = q_classic_comments(task_id, last)
         answers = self.portal.run(queries)
         more_chat: dict = {}
-        for run in runs:
+
+        def take(run: GroupRun) -> None:
             if run.dirty:
                 run.members = _unwrap(answers[(run.gid, "members")])
                 parents = answers.get((run.gid, "parents"))
@@ -332,8 +339,10 @@ class Syncer:
                     run.extra[task.id] = task
             for task_id in sorted(run.dirty):
                 self._take_details(run, task_id, answers, more_chat)
-        self._read_more_chat(more_chat)
-        self._read_users(runs)
+
+        self._each(runs, take)
+        self._read_more_chat({key: value for key, value in more_chat.items() if key[0].report.ok})
+        self._read_users([run for run in runs if run.report.ok])
 
     def _world(self, run: GroupRun, task: Task) -> str:
         forced = run.config.comments_source

@@ -154,3 +154,19 @@ def test_max_posts_caps_and_the_rest_follows(world):
 def test_unknown_group_is_a_usage_error(world):
     result = world.run("sync", "--group", "999", check=False)
     assert result.returncode == 2 and "999" in result.stderr
+
+
+def test_a_failing_group_does_not_stop_the_others(world):
+    p = world.portal
+    broken = {"id": world.other_group, "master_task": world.master}  # a master from another group
+    good = {"id": world.group, "master_task": world.master, "depth": 2}
+    world.config_path = world.tmp / "two.yaml"
+    world.config_path.write_text(
+        f'portal: {{webhook: "{world.server.webhook_url(world.me, world.secret)}"}}\n'
+        f'state_file: "{world.state_path}"\ngroups: [{json.dumps(broken)}, {json.dumps(good)}]\n')
+    world.run("sync", check=False)
+    c = p.add_comment(world.design, world.anna, "still mirrored")
+    result = world.run("sync", check=False)
+    assert result.returncode == 1
+    assert f"group {world.other_group}: FAILED: master task {world.master} belongs to group {world.group}" in result.stderr
+    assert world.mirrors() == [f"b24m:comment:{world.design}:{c}"]
