@@ -104,3 +104,14 @@ def test_status_after_success_and_after_failure(world):
     status = json.loads(world.run("status", "--json").stdout)["groups"][0]
     assert "belongs to group" in status["last_error"]["message"]
     assert status["last_success"] == after["last_success"]
+
+
+def test_check_command_passes_then_names_the_blocker_and_its_fix(world):
+    ok = world.run("check", check=False)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "0 blockers" in ok.stdout
+    world.write_config(master_task=world.foreign)
+    bad = world.run("check", check=False)
+    assert bad.returncode == 1
+    assert f"master task {world.foreign}" in bad.stdout and "fix:" in bad.stdout
+    assert world.secret not in bad.stdout + bad.stderr
