@@ -30,6 +30,7 @@ from b24mirror.portal import (
     q_task,
     q_tasks_by_ids,
     q_users,
+    reading_world,
 )
 from b24mirror.settings import Config, GroupConfig
 from b24mirror.state import State
@@ -171,7 +172,7 @@ def _read_sources(portal: Portal, group: GroupConfig, master: Task, tasks: dict[
     queries = {}
     for task in wanted:
         queries[("history", task.id)] = q_history(task.id)
-        if _world(group, task) == WORLD_CHAT:
+        if reading_world(group.comments_source, task) == WORLD_CHAT:
             queries[("chat", task.id)] = q_chat_messages(task.id, task.chat_id)
         else:
             queries[("comments", task.id)] = q_classic_comments(task.id)
@@ -196,12 +197,6 @@ def _whole_chat(portal: Portal, task: Task, page) -> list[Comment]:
         page = portal.one(q_chat_messages(task.id, task.chat_id, last_id=min(m.id for m in page.messages)))
         messages.extend(page.messages)
     return sorted({m.id: m for m in messages}.values(), key=lambda m: m.id)
-
-
-def _world(group: GroupConfig, task: Task) -> str:
-    if group.comments_source == "classic" or (group.comments_source == "auto" and not task.chat_id):
-        return "classic"
-    return WORLD_CHAT
 
 
 def render_audit(audits: list[GroupAudit]) -> str:

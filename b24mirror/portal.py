@@ -225,6 +225,16 @@ def master_comments_from(comments: list[Comment]) -> list[MasterComment]:
     return [MasterComment(c.id, c.author_id, c.date, c.text, tuple(find_markers(c.text))) for c in comments]
 
 
+def reading_world(comments_source: str, task: Task) -> str:
+    """Where a task's comments are read: its chat (new card) or the forum (classic).
+
+    `auto` decides per task by the chat id; a group may force either world in its config.
+    """
+    if comments_source == "classic" or (comments_source == "auto" and not task.chat_id):
+        return WORLD_CLASSIC
+    return WORLD_CHAT
+
+
 # --- queries ---------------------------------------------------------------------------
 
 def q_tasks_by_activity(group_id: int, start: int = 0) -> Query[list[Task]]:

@@ -27,6 +27,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
+from b24mirror.atomicfile import fsync_dir, write_private
 from b24mirror.models import MARKER_RE, Marker
 
 SCHEMA_VERSION = 1
@@ -231,7 +232,7 @@ class State:
                     f"refusing to write the webhook secret to the state file {self.path} (found in {where})"
                 )
         text = json.dumps(document, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
-        _atomic_write(self.path, text.encode("utf-8"))
+        write_private(self.path, text.encode("utf-8"))
 
     @classmethod
     def _from_document(cls, document: dict, state: "State") -> "State":
@@ -393,44 +394,6 @@ def _load(state: State) -> State:
     return State._from_document(document, state)
 
 
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError as exc:
-        if exc.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EBADF):
-            raise
-    finally:
-        os.close(fd)
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    directory = path.parent
-    tmp = directory / f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        try:
-            os.fchmod(fd, 0o600)  # whatever the umask
-            view = memoryview(data)
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    _fsync_dir(directory)
-
-
 def _read_holder(fd: int) -> str:
     try:
         os.lseek(fd, 0, os.SEEK_SET)
@@ -542,5 +505,5 @@ def _move_aside(path: Path) -> Path | None:
         target = path.with_name(f"{path.name}.corrupt-{stamp}-{counter}")
         counter += 1
     os.rename(path, target)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
     return target

@@ -23,7 +23,6 @@ from b24mirror.models import (
     HistoryEvent,
     Marker,
     MasterComment,
-    Plan,
     PlannedMirror,
     Task,
     User,
@@ -43,6 +42,7 @@ from b24mirror.portal import (
     q_tasks_by_ids,
     q_tasks_changed_since,
     q_users,
+    reading_world,
 )
 from b24mirror.settings import Config, GroupConfig
 from b24mirror.state import GroupState, State
@@ -345,10 +345,7 @@ class Syncer:
         self._read_users([run for run in runs if run.report.ok])
 
     def _world(self, run: GroupRun, task: Task) -> str:
-        forced = run.config.comments_source
-        if forced == "classic" or (forced == "auto" and not task.chat_id):
-            return "classic"
-        return WORLD_CHAT
+        return reading_world(run.config.comments_source, task)
 
     def _take_details(self, run: GroupRun, task_id: int, answers: dict, more_chat: dict) -> None:
         task = run.tasks[task_id]
@@ -514,6 +511,8 @@ class Syncer:
             snap = run.state.tasks.get(str(task_id))
             was_inside = bool(snap and snap.get("inside"))
             if not was_inside and subtree_verdict(task, run.master, everything, run.config.depth) is None:
+                if snap is None and not _entered_since_baseline(run, task):
+                    continue  # the state forgot it (lost or rebuilt), not a newcomer
                 found.add(task_id)
         return found
 
@@ -609,6 +608,19 @@ def _master_of(run: GroupRun, answer) -> Task:
             f"master task {master.id} belongs to group {master.group_id or 'none'}, not to group {run.gid}; "
             f"fix groups[].master_task")
     return master
+
+
+def _entered_since_baseline(run: GroupRun, task: Task) -> bool:
+    """For a task the state has no record of: created, or moved (parent or group), after the baseline.
+
+    After a lost or rebuilt state every task lacks a record; without this check each one that
+    changed since the baseline would be announced as a new subtask. Its own history tells a
+    newcomer from a task the state forgot; unread history waits for the next run.
+    """
+    if run.baseline is None or parse_date(task.created_date) >= run.baseline:
+        return True
+    return any((event.field or "").upper() in ("PARENT_ID", "GROUP_ID") and parse_date(event.date) >= run.baseline
+               for event in run.history.get(task.id, []))
 
 
 def _latest_date(tasks) -> str:

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Union
 
+from b24mirror.atomicfile import write_private
 from b24mirror.bitrix.masking import remember_secret
 
 DEFAULT_OAUTH_URL = "https://oauth.bitrix.info/oauth/token/"
@@ -73,28 +73,4 @@ def write_token_file(path: Path, access: str, refresh: str) -> None:
     except (OSError, ValueError):
         pass
     data.update(access_token=access, refresh_token=refresh)
-    directory = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=2)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    try:
-        dir_fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
+    write_private(path, json.dumps(data, indent=2).encode("utf-8"))

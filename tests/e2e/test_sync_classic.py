@@ -1,6 +1,5 @@
 """End-to-end: the real `b24mirror sync` against the fake portal, judged by the portal's data."""
 import json
-import time
 from collections import Counter
 
 import pytest
