@@ -169,3 +169,24 @@ def test_a_failing_group_does_not_stop_the_others(world):
     assert result.returncode == 1
     assert f"group {world.other_group}: FAILED: master task {world.master} belongs to group {world.group}" in result.stderr
     assert world.mirrors() == [f"b24m:comment:{world.design}:{c}"]
+
+
+def test_backfill_imports_history_across_runs_under_the_cap(world):
+    p = world.portal
+    old = [p.add_comment(world.design, world.anna, f"history {i}") for i in range(6)]
+    p.add_comment(world.design, world.oscar, "an outsider, long ago")
+    p.set_status(world.drawings, 5, by=world.boris)
+    first = world.run("sync", "--backfill", "--max-posts", "4")
+    assert "held back" in first.stderr
+    assert len(world.mirrors()) == 4
+    world.run("sync", "--max-posts", "4")
+    world.run("sync", "--max-posts", "4")
+    found = Counter(world.mirrors())
+    assert set(found.values()) == {1}
+    for cid in old:
+        assert found[f"b24m:comment:{world.design}:{cid}"] == 1
+    assert any(m.startswith(f"b24m:event:{world.drawings}:") for m in found)
+    assert "an outsider" not in "\n".join(world.mirror_texts())
+    # Posted oldest first, across the capped runs too.
+    posted = [m for m in world.mirrors() if m.startswith(f"b24m:comment:{world.design}:")]
+    assert posted == [f"b24m:comment:{world.design}:{cid}" for cid in old]
