@@ -166,6 +166,9 @@ class Syncer:
         live = [r for r in runs if r.report.ok]
         self._guarded(live, self._read_listings)
         self._guarded([r for r in live if r.report.ok], self._read_details)
+        for run in live:
+            log.debug("group %d: %s listing, %d task(s) seen, %d changed", run.gid,
+                      "full" if run.full else "incremental", len(run.tasks), len(run.dirty))
         self._each(live, self._plan_and_apply)
         for run in runs:
             self._commit(run)

@@ -122,12 +122,18 @@ class Transport:
     def _post(self, url: str, body: bytes, method: str, write: bool, read_timeout: float,
               deadline_bound: bool) -> requests.Response:
         self.stats.requests += 1
+        started = self.clock()
         try:
-            return self.session.post(url, params=self.auth_params() or None, data=body,
-                                     headers={"Content-Type": "application/json"},
-                                     timeout=(self.connect_timeout, read_timeout), allow_redirects=False)
+            reply = self.session.post(url, params=self.auth_params() or None, data=body,
+                                      headers={"Content-Type": "application/json"},
+                                      timeout=(self.connect_timeout, read_timeout), allow_redirects=False)
         except requests.exceptions.RequestException as exc:
+            log.debug("request %d: %s (%d bytes) failed after %.2fs: %s", self.stats.requests, method, len(body),
+                      self.clock() - started, type(exc).__name__)
             raise self._network_error(exc, method, write, deadline_bound) from None
+        log.debug("request %d: %s (%d bytes) -> HTTP %d in %.2fs", self.stats.requests, method, len(body),
+                  reply.status_code, self.clock() - started)
+        return reply
 
     def _network_error(self, exc: requests.exceptions.RequestException, method: str, write: bool,
                        deadline_bound: bool) -> BitrixError:
