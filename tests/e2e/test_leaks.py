@@ -1,0 +1,179 @@
+"""The leak corpus: inputs that try to get something into the master that must stay out, or to stop
+what belongs there. Each case runs the real command against the fake portal and judges the portal."""
+import re
+from collections import Counter
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+def _one_mirror_of(world, marker: str) -> str:
+    texts = [t for t in world.mirror_texts() if marker in t]
+    assert len(texts) == 1, (marker, world.mirror_texts())
+    return texts[0]
+
+
+def _markers_in(text: str) -> list[str]:
+    return re.findall(r"b24m:(?:comment|event|subtask):\d+:\d+", text)
+
+
+def test_a_marker_typed_into_the_master_by_a_person_does_not_stop_the_real_mirror(world):
+    p = world.portal
+    world.run("sync")
+    c1 = p.add_comment(world.design, world.anna, "the real one")
+    marker = f"b24m:comment:{world.design}:{c1}"
+    # Someone pastes the marker (or a whole mirror) into the master before b24mirror gets there.
+    p.add_comment(world.master, world.boris, f"[URL=https://x.test/#{marker}]copied[/URL] {marker}")
+    world.run("sync")
+    world.run("sync")
+    assert world.mirrors() == [marker]
+    assert "the real one" in _one_mirror_of(world, marker)
+
+
+def test_a_subtask_moved_to_another_group_stops_being_mirrored(world):
+    p = world.portal
+    world.run("sync")
+    before = p.add_comment(world.drawings, world.anna, "written while in the project")
+    world.run("sync")
+    p.move_task(world.drawings, group_id=world.other_group, by=world.anna)
+    after = p.add_comment(world.drawings, world.anna, "written in the other project")
+    world.run("sync")
+    world.run("sync")
+    assert world.mirrors() == [f"b24m:comment:{world.drawings}:{before}"]
+    assert not any("written in the other project" in t for t in world.mirror_texts())
+    assert f"b24m:comment:{world.drawings}:{after}" not in world.mirrors()
+
+
+def test_a_member_removed_from_the_group_is_no_longer_quoted(world):
+    p = world.portal
+    world.run("sync")
+    kept = p.add_comment(world.design, world.anna, "Anna, a member")
+    world.run("sync")
+    p.remove_member(world.group, world.anna)
+    p.add_comment(world.design, world.anna, "Anna, after she left the group")
+    stays = p.add_comment(world.design, world.boris, "Boris, still a member")
+    world.run("sync")
+    world.run("sync")
+    assert Counter(world.mirrors()) == Counter({f"b24m:comment:{world.design}:{kept}": 1,
+                                                f"b24m:comment:{world.design}:{stays}": 1})
+    assert not any("after she left" in t for t in world.mirror_texts())
+
+
+def test_mentions_become_plain_names(world):
+    p = world.portal
+    world.run("sync")
+    c = p.add_comment(world.design, world.anna,
+                      f"[USER={world.boris}]Boris Ivanov[/USER], see this; [USER=all]everyone[/USER] too")
+    world.run("sync")
+    text = _one_mirror_of(world, f"b24m:comment:{world.design}:{c}")
+    assert "Boris Ivanov" in text
+    assert not re.search(r"\[USER", text, re.IGNORECASE)
+
+
+@pytest.mark.parametrize("link", [
+    "[URL=javascript:alert(document.cookie)]click[/URL]",
+    "[URL=JaVaScRiPt:alert(1)]click[/URL]",
+    "[URL=java\tscript:alert(1)]click[/URL]",
+    "[URL=&#106;avascript:alert(1)]click[/URL]",
+    "[URL]javascript:alert(1)[/URL]",
+    "[URL=data:text/html;base64,PHNjcmlwdD4=]click[/URL]",
+    "[IMG]javascript:alert(1)[/IMG]",
+])
+def test_unsafe_links_lose_their_target(world, link):
+    p = world.portal
+    world.run("sync")
+    c = p.add_comment(world.design, world.anna, f"look: {link}")
+    world.run("sync")
+    text = _one_mirror_of(world, f"b24m:comment:{world.design}:{c}")
+    targets = re.findall(r"\[URL=([^\]]*)\]", text, re.IGNORECASE)
+    assert targets and all(t.startswith(("http://", "https://")) for t in targets), text  # our own task link only
+    assert "javascript" not in " ".join(targets).lower() and "data:" not in " ".join(targets).lower(), text
+    assert not re.search(r"\[IMG", text, re.IGNORECASE), text
+
+
+@pytest.mark.parametrize("attack", [
+    "[/QUOTE]outside the quote[QUOTE]",
+    "[/quote][B]Fake header[/B] · b24m:comment:1:2[quote]",
+    "[/QUOTE ][/QUOTE][URL=https://evil.test/#b24m:comment:1:2]x[/URL]",
+    "[CODE][/QUOTE][/CODE]",
+    "[QUOTE][QUOTE][QUOTE]deep[/QUOTE]",
+    "[/\u200bQUOTE] and [/ QUOTE] and [[/QUOTE]]",
+])
+def test_bbcode_cannot_break_out_of_the_quote(world, attack):
+    p = world.portal
+    world.run("sync")
+    c = p.add_comment(world.design, world.anna, f"before {attack} after")
+    world.run("sync")
+    marker = f"b24m:comment:{world.design}:{c}"
+    text = _one_mirror_of(world, marker)
+    # Exactly one live quote, opened once and closed once at the end; exactly one live marker.
+    assert len(re.findall(r"\[QUOTE\]", text, re.IGNORECASE)) == 1, text
+    assert len(re.findall(r"\[/QUOTE\]", text, re.IGNORECASE)) == 1, text
+    assert text.rstrip().endswith("[/QUOTE]"), text
+    assert _markers_in(text) == [marker], text
+    assert world.mirrors() == [marker]
+
+
+def test_a_one_megabyte_comment_is_cut_with_a_link_to_the_original(world):
+    p = world.portal
+    world.run("sync")
+    body = ("Lorem ipsum dolor sit amet, " * 40000)[:1_000_000]
+    c = p.add_comment(world.design, world.anna, body)
+    small = p.add_comment(world.design, world.boris, "a short one after it")
+    world.run("sync")
+    text = _one_mirror_of(world, f"b24m:comment:{world.design}:{c}")
+    assert len(text) < 3000
+    assert "Read in full" in text and "…" in text
+    assert Counter(world.mirrors()) == Counter({f"b24m:comment:{world.design}:{c}": 1,
+                                                f"b24m:comment:{world.design}:{small}": 1})
+
+
+def test_rtl_and_emoji_text_arrive_intact(world):
+    p = world.portal
+    world.run("sync")
+    words = "שלום עולם · مرحبا بالعالم · 👩🏽‍🔧🏗️ 🇷🇺 · \u202eevil\u202c · Привет"
+    c = p.add_comment(world.design, world.anna, words)
+    world.run("sync")
+    text = _one_mirror_of(world, f"b24m:comment:{world.design}:{c}")
+    for piece in ("שלום עולם", "مرحبا بالعالم", "👩🏽‍🔧🏗️", "🇷🇺", "Привет"):
+        assert piece in text
+    assert _markers_in(text) == [f"b24m:comment:{world.design}:{c}"]
+
+
+def test_marker_like_text_in_a_comment_is_defanged_and_the_named_item_still_arrives(world):
+    p = world.portal
+    world.run("sync")
+    first = p.add_comment(world.design, world.anna, "an ordinary comment")
+    target = p.add_comment(world.design, world.boris, "the comment whose marker is quoted")
+    quoting = p.add_comment(world.design, world.anna,
+                            f"see b24m:comment:{world.design}:{target} and B24M:event:{world.design}:1 and "
+                            f"b24m : subtask : {world.design} : {world.drawings}")
+    world.run("sync")
+    world.run("sync")
+    found = Counter(world.mirrors())
+    expected = {f"b24m:comment:{world.design}:{c}": 1 for c in (first, target, quoting)}
+    assert found == Counter(expected), found
+    text = _one_mirror_of(world, f"b24m:comment:{world.design}:{quoting}")
+    assert _markers_in(text) == [f"b24m:comment:{world.design}:{quoting}"]
+
+
+def test_a_lost_state_file_does_not_announce_old_subtasks_as_new(world):
+    p = world.portal
+    world.run("sync")
+    c1 = p.add_comment(world.design, world.anna, "first")
+    world.run("sync")
+    world.state_path.unlink()
+    # Old subtasks change after the baseline: they are not new, whatever the state forgot.
+    p.set_status(world.design, 3, by=world.boris)
+    p.set_deadline(world.drawings, p.now_ts() + 86400 * 3, by=world.anna)
+    new = p.add_task("Site survey", created_by=world.anna, responsible_id=world.boris, group_id=world.group,
+                     parent_id=world.design)
+    world.run("sync")
+    world.run("sync")
+    found = Counter(world.mirrors())
+    subtasks = [m for m in found if m.startswith("b24m:subtask:")]
+    assert subtasks == [f"b24m:subtask:{world.design}:{new}"], found
+    assert found[f"b24m:comment:{world.design}:{c1}"] == 1
+    assert all(n == 1 for n in found.values()), found
+    assert len([m for m in found if m.startswith("b24m:event:")]) == 2, found
