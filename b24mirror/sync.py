@@ -53,6 +53,7 @@ log = logging.getLogger("b24mirror.sync")
 # clock that disagrees by a little, must not fall between two runs.
 CURSOR_OVERLAP = timedelta(minutes=10)
 MAX_CHAT_PAGES = 40  # per chat per run; the rest waits for the next run, nothing is skipped
+CLASSIC_PAGE = "classic"  # marks a forum comment list that filled a page and is read on
 
 
 @dataclass
@@ -314,8 +315,8 @@ class Syncer:
                     t.parent_id for t in run.tasks.values()
                     if t.parent_id and t.parent_id not in run.tasks and t.parent_id != run.config.master_task
                 }
-                if missing_parents:
-                    queries[(run.gid, "parents")] = q_tasks_by_ids(sorted(missing_parents))
+                for i, chunk in enumerate(_chunks(sorted(missing_parents))):
+                    queries[(run.gid, "parents", i)] = q_tasks_by_ids(chunk)
             for task_id in sorted(run.dirty):
                 task = run.tasks[task_id]
                 snap = run.state.tasks.get(str(task_id), {})
@@ -337,9 +338,9 @@ class Syncer:
         def take(run: GroupRun) -> None:
             if run.dirty:
                 run.members = _unwrap(answers[(run.gid, "members")])
-                parents = answers.get((run.gid, "parents"))
-                for task in _unwrap(parents) if parents is not None else []:
-                    run.extra[task.id] = task
+                for key, parents in answers.items():
+                    if key[:2] == (run.gid, "parents"):
+                        run.extra.update((task.id, task) for task in _unwrap(parents))
             for task_id in sorted(run.dirty):
                 self._take_details(run, task_id, answers, more_chat)
 
@@ -366,6 +367,9 @@ class Syncer:
                 run.comments[task_id] = comments
                 if comments:
                     run.comment_cursor[task_id] = max(c.id for c in comments)
+                if len(comments) >= PAGE:
+                    # Some portals may cap getlist at a page: ask again until a short answer.
+                    more_chat[(run, task_id)] = (CLASSIC_PAGE, None)
         else:
             page = answers[(run.gid, "chat", task_id)]
             if isinstance(page, bitrix.BitrixError):
@@ -390,13 +394,19 @@ class Syncer:
             more_chat[(run, task.id)] = (known_last, page)
 
     def _read_more_chat(self, more_chat: dict) -> None:
-        """Follow chats with more than a page of news: forwards from a cursor, backwards on a first read."""
+        """Follow chats with more than a page of news: forwards from a cursor, backwards on a first read.
+
+        Forum comment lists that filled a page are followed the same way, by `>ID`.
+        """
         rounds = 0
         while more_chat and rounds < MAX_CHAT_PAGES:
             rounds += 1
             queries = {}
             for (run, task_id), (known_last, page) in more_chat.items():
                 task = run.tasks[task_id]
+                if known_last is CLASSIC_PAGE:
+                    queries[(run, task_id)] = q_classic_comments(task_id, run.comment_cursor[task_id])
+                    continue
                 ids = [m.id for m in page.messages]
                 if known_last:
                     queries[(run, task_id)] = q_chat_messages(task_id, task.chat_id, first_id=max(ids))
@@ -412,6 +422,13 @@ class Syncer:
                     run.read_ok.discard(task_id)
                     continue
                 known_last = more_chat[key][0]
+                if known_last is CLASSIC_PAGE:
+                    if page:
+                        run.comments[task_id].extend(page)
+                        run.comment_cursor[task_id] = max(c.id for c in page)
+                    if len(page) >= PAGE:
+                        next_round[key] = more_chat[key]
+                    continue
                 self._take_chat_page(run, run.tasks[task_id], page, {})
                 if page.raw_count >= PAGE and page.messages:
                     next_round[key] = (known_last, page)
@@ -424,12 +441,12 @@ class Syncer:
         queries = {}
         for run in runs:
             authors = {c.author_id for cs in run.comments.values() for c in cs if c.author_id} - set(run.users)
-            if authors:
-                queries[run.gid] = q_users(sorted(authors))
+            for i, chunk in enumerate(_chunks(sorted(authors))):
+                queries[(run.gid, i)] = q_users(chunk)
         answers = self.portal.run(queries)
-        for run in runs:
-            if run.gid in answers:
-                run.users.update(_unwrap(answers[run.gid]))
+        for (gid, _), users in answers.items():
+            run = next(r for r in runs if r.gid == gid)
+            run.users.update(_unwrap(users))
 
     def _task_read_failed(self, run: GroupRun, task: Task, error: bitrix.BitrixError) -> bool:
         if isinstance(error, bitrix.ScopeError):
@@ -624,6 +641,11 @@ def _entered_since_baseline(run: GroupRun, task: Task) -> bool:
         return True
     return any((event.field or "").upper() in ("PARENT_ID", "GROUP_ID") and parse_date(event.date) >= run.baseline
                for event in run.history.get(task.id, []))
+
+
+def _chunks(ids: list[int], size: int = PAGE) -> list[list[int]]:
+    """Lists by id come back a page (50) at a time: ask for at most a page per command."""
+    return [ids[i:i + size] for i in range(0, len(ids), size)]
 
 
 def _latest_date(tasks) -> str:
