@@ -68,3 +68,30 @@ def test_nothing_below_the_cli_imports_click_and_only_the_client_imports_request
         if not rel.startswith("bitrix/"):
             assert "import requests" not in text and "from requests" not in text, f"{rel} imports requests"
     assert click  # the CLI layer itself does
+
+
+def test_progress_bar_draws_on_long_runs_and_ends_its_line(capsys):
+    from b24mirror.cli import ProgressBar
+
+    bar = ProgressBar(width=10)
+    bar(42, 1, 3)  # a few posts: no bar
+    assert capsys.readouterr().err == ""
+    for done in range(1, 11):
+        bar(42, done, 10)
+    err = capsys.readouterr().err
+    assert "\rgroup 42: posting [#.........] 1/10" in err
+    assert err.endswith("[##########] 10/10\n")
+
+
+def test_corrupt_state_exits_4_with_the_fix(tmp_path):
+    state = tmp_path / "state.json"
+    state.write_text("{ not json")
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "portal: {webhook: 'https://x.bitrix24.ru/rest/1/verysecret/'}\n"
+        f"state_file: {state}\ngroups: [{{id: 42, master_task: 5}}]\n"
+    )
+    result = subprocess.run([sys.executable, "-m", "b24mirror", "--config", str(config), "status"],
+                            capture_output=True, text=True)
+    assert result.returncode == 4
+    assert "--rebuild-state" in result.stderr and "Traceback" not in result.stderr
