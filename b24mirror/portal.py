@@ -281,6 +281,14 @@ def q_chat_messages(task_id: int, chat_id: int, *, first_id: int | None = None, 
     return Query("im.dialog.messages.get", params, parse_chat_messages(task_id))
 
 
+def q_task_chat(task_id: int) -> Query[int | None]:
+    """The chat of a new-card task, for when a listing did not say (`null` when none or not ours to read)."""
+    def parse(result: Any) -> int | None:
+        return _opt_int(result.get("ID")) if isinstance(result, dict) else None
+
+    return Query("im.chat.get", {"ENTITY_TYPE": "TASKS_TASK", "ENTITY_ID": task_id}, parse)
+
+
 def q_history(task_id: int) -> Query[list[HistoryEvent]]:
     return Query("tasks.task.history.list", {"taskId": task_id, "order": {"ID": "asc"}}, parse_history(task_id))
 

@@ -8,7 +8,7 @@ is unknown is settled by reading the master back, never by posting again blindly
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
@@ -38,6 +38,7 @@ from b24mirror.portal import (
     q_history,
     q_members,
     q_task,
+    q_task_chat,
     q_tasks_by_activity,
     q_tasks_by_ids,
     q_tasks_changed_since,
@@ -306,7 +307,23 @@ class Syncer:
 
     # --- phase 2: read what changed ---------------------------------------------------------
 
+    def _resolve_chats(self, runs: list[GroupRun]) -> None:
+        """A group forced to `comments: chat` may list tasks without their chat id: ask im.chat.get."""
+        queries = {(run.gid, task_id): q_task_chat(task_id) for run in runs if run.config.comments_source == "chat"
+                   for task_id in run.dirty if not run.tasks[task_id].chat_id}
+        for (gid, task_id), chat_id in self.portal.run(queries).items():
+            run = next(r for r in runs if r.gid == gid)
+            if isinstance(chat_id, int):
+                run.tasks[task_id] = replace(run.tasks[task_id], chat_id=chat_id)
+            else:
+                run.dirty.discard(task_id)
+                run.report.warnings.append(
+                    f"task {task_id}: no task chat found for it (comments: chat is set for group {gid}); "
+                    f"if it is a classic task set comments: auto, else add user {self.portal.own_user_id} "
+                    f"to the task")
+
     def _read_details(self, runs: list[GroupRun]) -> None:
+        self._resolve_chats(runs)
         queries = {}
         for run in runs:
             if run.dirty:

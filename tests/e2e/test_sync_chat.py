@@ -133,3 +133,12 @@ def test_webhook_without_im_scope_fails_clearly_only_when_chats_are_met(tmp_path
         assert "`im` scope" in result.stderr
     finally:
         w.server.shutdown()
+
+
+def test_forced_chat_world(chat_world):
+    w, p = chat_world, chat_world.portal
+    w.write_config(comments="chat")
+    w.run("sync")
+    mid = p.add_comment(w.design, w.anna, "forced chat reading")
+    w.run("sync")
+    assert w.mirrors() == [f"b24m:comment:{w.design}:{mid}"]
