@@ -356,15 +356,24 @@ class Portal:
 
     def post_comment(self, master: Task, text: str) -> int:
         """Post into the master task, in its own world; returns the new comment or message id."""
+        method, params = self._post_command(master, text)
+        return int(self.client.call(method, params, write=True).result)
+
+    def post_comments(self, master: Task, texts: list[str]) -> list:
+        """Post several comments in one request, in order; stops at the first failure (halt).
+
+        Returns one BatchItem per text: `.result` is the new id, or `.error` says why not
+        (BATCH_HALTED for those after a failure: they did not run). Raises OutcomeUnknown
+        when the request's own outcome is unknown: the caller reads the master back.
+        """
+        commands = [self._post_command(master, text) for text in texts]
+        answers = self.client.batch({str(i): command for i, command in enumerate(commands)}, halt=True)
+        return [answers[str(i)] for i in range(len(texts))]
+
+    def _post_command(self, master: Task, text: str) -> tuple[str, dict]:
         if master.world == WORLD_CHAT:
-            response = self.client.call("im.message.add", {
-                "DIALOG_ID": f"chat{master.chat_id}", "MESSAGE": text, "URL_PREVIEW": "N",
-            }, write=True)
-        else:
-            response = self.client.call("task.commentitem.add", {
-                "0": master.id, "1": {"POST_MESSAGE": text},
-            }, write=True)
-        return int(response.result)
+            return "im.message.add", {"DIALOG_ID": f"chat{master.chat_id}", "MESSAGE": text, "URL_PREVIEW": "N"}
+        return "task.commentitem.add", {"0": master.id, "1": {"POST_MESSAGE": text}}
 
     def update_comment(self, master: Task, comment_id: int, text: str) -> None:
         if master.world == WORLD_CHAT:

@@ -54,6 +54,7 @@ log = logging.getLogger("b24mirror.sync")
 # clock that disagrees by a little, must not fall between two runs.
 CURSOR_OVERLAP = timedelta(minutes=10)
 MAX_CHAT_PAGES = 40  # per chat per run; the rest waits for the next run, nothing is skipped
+POSTS_PER_REQUEST = 25  # mirrors posted per batch request: few requests, bodies of a sane size
 CLASSIC_PAGE = "classic"  # marks a forum comment list that filled a page and is read on
 
 
@@ -502,11 +503,16 @@ class Syncer:
         if self.options.dry_run:
             return
         sources = {Marker(KIND_COMMENT, c.task_id, c.id): c for cs in run.comments.values() for c in cs}
-        for done, mirror in enumerate(todo, 1):
-            self._post(run, mirror)
+        done = 0
+        for start in range(0, len(todo), POSTS_PER_REQUEST):
+            chunk = todo[start:start + POSTS_PER_REQUEST]
+            self._post_chunk(run, chunk)
+            done += len(chunk)
             self.progress(run.gid, done, len(todo))
-            if watches_edits(run.config) and mirror.marker in sources:
-                self._hashes(run)[str(mirror.marker)] = source_hash(sources[mirror.marker].text)
+            if watches_edits(run.config):
+                for mirror in chunk:
+                    if mirror.marker in sources:
+                        self._hashes(run)[str(mirror.marker)] = source_hash(sources[mirror.marker].text)
         if watches_edits(run.config):
             self._apply_edits(run)
 
@@ -576,19 +582,35 @@ class Syncer:
             run.state.meta["master_seen_id"] = max(c.id for c in comments)
         return found
 
-    def _post(self, run: GroupRun, mirror: PlannedMirror) -> None:
-        for attempt in (1, 2):
-            try:
-                mirror_id = self.portal.post_comment(run.master, mirror.text)
-            except bitrix.OutcomeUnknown:
-                # The post may or may not have landed: the master itself says which.
-                if mirror.marker in self._read_master_markers(run):
-                    break
-                if attempt == 2:
-                    raise GroupFailed(f"could not confirm the post of {mirror.marker}; it will be retried next run")
+    def _post_chunk(self, run: GroupRun, chunk: list[PlannedMirror]) -> None:
+        """Post mirrors in one request, in order, each recorded in the ledger once it is known to exist."""
+        try:
+            items = self.portal.post_comments(run.master, [m.text for m in chunk])
+        except bitrix.OutcomeUnknown:
+            items = None
+        failure = None
+        for index, mirror in enumerate(chunk):
+            item = items[index] if items is not None else None
+            if item is not None and item.error is None:
+                run.state.record_post(mirror.marker, int(item.result), _local_now())
+                self._count_post(run, mirror)
                 continue
-            run.state.record_post(mirror.marker, mirror_id, _local_now())
+            failure = item.error if item is not None else None
             break
+        if items is not None and failure is None:
+            return
+        # Some posts may or may not have landed: the master itself says which, never a blind retry.
+        landed = self._read_master_markers(run)  # records what it finds in the ledger
+        for index, mirror in enumerate(chunk):
+            answered = items is not None and items[index].error is None
+            if not answered and mirror.marker in landed:
+                self._count_post(run, mirror)
+        missing = [m for m in chunk if not run.state.has(m.marker)]
+        if missing:
+            reason = _describe(failure) if failure is not None else "the portal's answer was lost"
+            raise GroupFailed(f"{len(missing)} mirror(s) not posted ({reason}); they will be posted next run")
+
+    def _count_post(self, run: GroupRun, mirror: PlannedMirror) -> None:
         kind = mirror.marker.kind
         run.report.posted[kind] = run.report.posted.get(kind, 0) + 1
 

@@ -23,9 +23,12 @@ class Fault:
     rate: float | None = None
     count: int | None = None
     seconds: float = 5.0
+    contains: str | None = None  # only requests whose parameters mention this (a method inside a batch)
 
-    def matches(self, method: str) -> bool:
-        return self.method == "*" or self.method.lower() == method.lower()
+    def matches(self, method: str, params: object = None) -> bool:
+        if self.method != "*" and self.method.lower() != method.lower():
+            return False
+        return self.contains is None or self.contains in repr(params)
 
 
 class Faults:
@@ -34,22 +37,23 @@ class Faults:
         self.rules: list[Fault] = []
 
     def add(self, kind: str, method: str = "*", rate: float | None = None, count: int | None = None,
-            seconds: float = 5.0) -> Fault:
+            seconds: float = 5.0, contains: str | None = None) -> Fault:
         """rate: probability per matching request (seeded, so a run repeats); count: the next N matching
-        requests fail. With neither, every matching request fails."""
+        requests fail. With neither, every matching request fails. contains: match only requests whose
+        parameters mention this text, e.g. the batch that carries a task.commentitem.add."""
         if kind not in KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; one of {', '.join(KINDS)}")
-        rule = Fault(kind, method, rate, count, seconds)
+        rule = Fault(kind, method, rate, count, seconds, contains)
         self.rules.append(rule)
         return rule
 
     def clear(self) -> None:
         self.rules.clear()
 
-    def pick(self, method: str) -> Fault | None:
+    def pick(self, method: str, params: object = None) -> Fault | None:
         """The fault for one HTTP request (the outer method: 'batch' for a batch call), or None."""
         for rule in self.rules:
-            if not rule.matches(method):
+            if not rule.matches(method, params):
                 continue
             if rule.count is not None:
                 if rule.count <= 0:

@@ -109,7 +109,7 @@ class Handler(BaseHTTPRequestHandler):
                 params = {k: v for k, v in params.items() if str(k).lower() != "auth"}
             self._limited()
             with p.lock:  # one seeded random stream, shared by every handler thread
-                fault = p.faults.pick(name)
+                fault = p.faults.pick(name, params)
             if fault is not None:
                 with p.lock:
                     p.stats.faults_injected += 1

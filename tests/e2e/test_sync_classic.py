@@ -190,3 +190,17 @@ def test_backfill_imports_history_across_runs_under_the_cap(world):
     # Posted oldest first, across the capped runs too.
     posted = [m for m in world.mirrors() if m.startswith(f"b24m:comment:{world.design}:")]
     assert posted == [f"b24m:comment:{world.design}:{cid}" for cid in old]
+
+
+@pytest.mark.parametrize("kind", ["lost_response", "500", "slow"])
+def test_a_post_whose_answer_is_lost_is_read_back_not_sent_again(world, kind):
+    p = world.portal
+    world.write_config(**{})
+    world.config_path.write_text(world.config_path.read_text().replace("read_timeout: 5", "read_timeout: 1"))
+    world.run("sync")
+    ids = [p.add_comment(world.design, world.anna, f"posted once {i}") for i in range(3)]
+    p.faults.add(kind, method="batch", count=1, contains="task.commentitem.add", seconds=2)
+    world.run("sync", check=False)
+    assert p.stats.faults_by_kind[kind] == 1
+    world.run("sync")
+    assert Counter(world.mirrors()) == Counter(f"b24m:comment:{world.design}:{c}" for c in ids)
