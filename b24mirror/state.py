@@ -132,6 +132,16 @@ class GroupState:
         if self._owner is not None:
             self._owner.save()
 
+    def record_posts(self, entries: list[tuple[Marker | str, int | None, str]]) -> None:
+        """Record several mirrors known to exist (one batch of posts, or a read-back) in one write."""
+        for marker, mirror_id, posted_at in entries:
+            key = _marker_key(marker)
+            if mirror_id is not None and not _is_int(mirror_id):
+                raise TypeError(f"mirror_id must be an int or None, not {type(mirror_id).__name__}")
+            self.ledger[key] = {"id": mirror_id, "posted_at": str(posted_at)}
+        if entries and self._owner is not None:
+            self._owner.save()
+
     def forget(self, marker: Marker | str) -> None:
         """Drop a marker from the ledger (in memory; the caller saves)."""
         self.ledger.pop(_marker_key(marker), None)

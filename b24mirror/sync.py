@@ -570,14 +570,16 @@ class Syncer:
     def _trust(self, run: GroupRun, comments: list[MasterComment]) -> set[Marker]:
         """Markers count only on comments b24mirror's own user wrote: a person can type a marker too."""
         me = self.portal.own_user_id
-        found = set()
+        found, unrecorded = set(), []
         for comment in comments:
             if comment.author_id != me or len(comment.markers) != 1:
                 continue
             marker = comment.markers[0]
             found.add(marker)
-            if not self.options.dry_run and not run.state.has(marker):
-                run.state.record_post(marker, comment.id, comment.date)
+            if not run.state.has(marker):
+                unrecorded.append((marker, comment.id, comment.date))
+        if not self.options.dry_run:
+            run.state.record_posts(unrecorded)
         if comments and not self.options.dry_run:
             run.state.meta["master_seen_id"] = max(c.id for c in comments)
         return found
@@ -588,15 +590,16 @@ class Syncer:
             items = self.portal.post_comments(run.master, [m.text for m in chunk])
         except bitrix.OutcomeUnknown:
             items = None
-        failure = None
+        failure, posted = None, []
         for index, mirror in enumerate(chunk):
             item = items[index] if items is not None else None
             if item is not None and item.error is None:
-                run.state.record_post(mirror.marker, int(item.result), _local_now())
+                posted.append((mirror.marker, int(item.result), _local_now()))
                 self._count_post(run, mirror)
                 continue
             failure = item.error if item is not None else None
             break
+        run.state.record_posts(posted)  # one write for the batch, before anything else is posted
         if items is not None and failure is None:
             return
         # Some posts may or may not have landed: the master itself says which, never a blind retry.

@@ -456,3 +456,18 @@ def test_a_state_built_in_memory_only_saves_through_its_own_path(tmp_path):
     state = State(tmp_path / "mem.json")
     state.group(3).record_post(MARKER, 9, "2024-01-01T00:00:00Z")
     assert on_disk(tmp_path / "mem.json")["groups"]["3"]["ledger"][str(MARKER)]["id"] == 9
+
+
+def test_record_posts_writes_once_and_is_on_disk(tmp_path):
+    import json as _json
+
+    from b24mirror.state import open_state
+
+    path = tmp_path / "state.json"
+    with open_state(path) as state:
+        group = state.group(42)
+        group.record_posts([("b24m:comment:1:2", 10, "2026-01-01T00:00:00+00:00"),
+                            ("b24m:event:1:3", 11, "2026-01-01T00:00:00+00:00")])
+        on_disk = _json.loads(path.read_text())
+        assert set(on_disk["groups"]["42"]["ledger"]) == {"b24m:comment:1:2", "b24m:event:1:3"}
+        assert group.has("b24m:event:1:3")
