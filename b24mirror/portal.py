@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generic, Hashable, Mapping, TypeVar
 
+from b24mirror import bitrix
+
 from b24mirror.models import (
     WORLD_CHAT,
     WORLD_CLASSIC,
@@ -72,6 +74,29 @@ def _rows(value: Any) -> list:
     return list(value or [])
 
 
+def _table(value: Any, what: str) -> list:
+    """Rows of a list answer; anything else is a malformed answer, never "no rows" (that would lose items)."""
+    if not isinstance(value, (list, dict)):
+        raise ValueError(f"{what} is {type(value).__name__}, not a list")
+    rows = _rows(value)
+    if not all(isinstance(row, dict) for row in rows):
+        raise ValueError(f"{what} holds rows that are not objects")
+    return rows
+
+
+class BadAnswer(bitrix.BitrixError):
+    """An answer of the wrong shape (wrong types, missing keys). Handled as a failed read: the items it
+    should have carried are read again next run, never taken as absent."""
+
+
+def _parsed(query: "Query", result: Any) -> Any:
+    try:
+        return query.parse(result)
+    except (KeyError, ValueError, TypeError, AttributeError, IndexError) as exc:
+        return BadAnswer("BAD_ANSWER", f"malformed answer ({type(exc).__name__}: {str(exc)[:200]})",
+                         method=query.method)
+
+
 def parse_task(row: Mapping[str, Any]) -> Task:
     return Task(
         id=int(row["id"]),
@@ -93,8 +118,9 @@ def parse_task(row: Mapping[str, Any]) -> Task:
 
 
 def parse_task_page(result: Any) -> list[Task]:
-    rows = result.get("tasks", []) if isinstance(result, dict) else []
-    return [parse_task(row) for row in _rows(rows)]
+    if not isinstance(result, dict):
+        raise ValueError(f"a task list is {type(result).__name__}, not an object")
+    return [parse_task(row) for row in _table(result.get("tasks", []), "tasks")]
 
 
 def parse_task_get(result: Any) -> Task | None:
@@ -126,7 +152,7 @@ def parse_classic_comments(task_id: int) -> Callable[[Any], list[Comment]]:
                 attachments=_attachments(row.get("ATTACHED_OBJECTS")),
                 world=WORLD_CLASSIC,
             )
-            for row in _rows(result)
+            for row in _table(result, "comments")
         ]
         return sorted(comments, key=lambda c: c.id)
 
@@ -148,7 +174,8 @@ def _flag(params: Any, *names: str) -> bool:
 
 def parse_chat_messages(task_id: int) -> Callable[[Any], ChatPage]:
     def parse(result: Any) -> ChatPage:
-        result = result if isinstance(result, dict) else {}
+        if not isinstance(result, dict):
+            raise ValueError(f"a chat page is {type(result).__name__}, not an object")
         users = {}
         for user in _rows(result.get("users")):
             if isinstance(user, dict) and "id" in user:
@@ -156,7 +183,7 @@ def parse_chat_messages(task_id: int) -> Callable[[Any], ChatPage]:
                 users[int(user["id"])] = User(int(user["id"]), str(name), bool(user.get("extranet")), bool(user.get("active", True)))
         files = {int(f["id"]): f for f in _rows(result.get("files")) if isinstance(f, dict) and "id" in f}
         messages = []
-        raw = _rows(result.get("messages"))
+        raw = _table(result.get("messages", []), "messages")
         for row in raw:
             params = row.get("params") if isinstance(row.get("params"), dict) else {}
             author = _int(row.get("author_id"))
@@ -182,9 +209,10 @@ def parse_chat_messages(task_id: int) -> Callable[[Any], ChatPage]:
 
 def parse_history(task_id: int) -> Callable[[Any], list[HistoryEvent]]:
     def parse(result: Any) -> list[HistoryEvent]:
-        rows = result.get("list", []) if isinstance(result, dict) else []
+        if not isinstance(result, dict):
+            raise ValueError(f"a history answer is {type(result).__name__}, not an object")
         events = []
-        for row in _rows(rows):
+        for row in _table(result.get("list", []), "history"):
             value = row.get("value") if isinstance(row.get("value"), dict) else {}
             user = row.get("user") if isinstance(row.get("user"), dict) else {}
             name = " ".join(str(p) for p in (user.get("name"), user.get("lastName")) if p)
@@ -204,7 +232,7 @@ def parse_history(task_id: int) -> Callable[[Any], list[HistoryEvent]]:
 
 
 def parse_members(result: Any) -> frozenset[int]:
-    return frozenset(_int(row.get("USER_ID")) for row in _rows(result) if isinstance(row, dict))
+    return frozenset(int(row["USER_ID"]) for row in _table(result, "members"))
 
 
 def parse_users(result: Any) -> dict[int, User]:
@@ -325,7 +353,7 @@ class Portal:
         results: dict[K, Any] = {}
         for i, key in enumerate(keys):
             item = answers[str(i)]
-            results[key] = item.error if item.error is not None else queries[key].parse(item.result)
+            results[key] = item.error if item.error is not None else _parsed(queries[key], item.result)
         return results
 
     def run_pages(self, queries: Mapping[K, Query]) -> dict[K, Any]:
@@ -336,21 +364,29 @@ class Portal:
         results: dict[K, Any] = {}
         for i, key in enumerate(keys):
             item = answers[str(i)]
-            if item.error is not None:
-                results[key] = item.error
+            parsed = item.error if item.error is not None else _parsed(queries[key], item.result)
+            if isinstance(parsed, bitrix.BitrixError):
+                results[key] = parsed
             else:
-                results[key] = Page(queries[key].parse(item.result), item.total, item.next, item.time or {})
+                results[key] = Page(parsed, item.total, item.next, item.time or {})
         return results
 
     def all_group_tasks(self, group_id: int) -> list[Task]:
         rows = self.client.list_all("tasks.task.list", {
             "filter": {"GROUP_ID": group_id}, "order": {"ID": "asc"}, "select": TASK_SELECT,
         }, items_key="tasks", id_key="id")
-        return [parse_task(row) for row in rows]
+        try:
+            return [parse_task(row) for row in _table(rows, "tasks")]
+        except (KeyError, ValueError, TypeError, AttributeError) as exc:
+            raise BadAnswer("BAD_ANSWER", f"malformed answer ({type(exc).__name__}: {str(exc)[:200]})",
+                            method="tasks.task.list") from None
 
     def one(self, query: Query[T]) -> T:
         response = self.client.call(query.method, query.params)
-        return query.parse(response.result)
+        parsed = _parsed(query, response.result)
+        if isinstance(parsed, bitrix.BitrixError):
+            raise parsed
+        return parsed
 
     # --- writes: never retried blindly; the caller reads back on OutcomeUnknown ----------
 
