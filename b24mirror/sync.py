@@ -593,11 +593,14 @@ class Syncer:
         failure, posted = None, []
         for index, mirror in enumerate(chunk):
             item = items[index] if items is not None else None
-            if item is not None and item.error is None:
-                posted.append((mirror.marker, int(item.result), _local_now()))
+            mirror_id = _posted_id(item)
+            if mirror_id is not None:
+                posted.append((mirror.marker, mirror_id, _local_now()))
                 self._count_post(run, mirror)
                 continue
-            failure = item.error if item is not None else None
+            failure = item.error if item is not None and item.error is not None else (
+                bitrix.OutcomeUnknown("OUTCOME_UNKNOWN", f"a post was answered with {str(item.result)[:60]!r}, not a "
+                                      "comment id") if item is not None else None)
             break
         run.state.record_posts(posted)  # one write for the batch, before anything else is posted
         if items is not None and failure is None:
@@ -605,7 +608,7 @@ class Syncer:
         # Some posts may or may not have landed: the master itself says which, never a blind retry.
         landed = self._read_master_markers(run)  # records what it finds in the ledger
         for index, mirror in enumerate(chunk):
-            answered = items is not None and items[index].error is None
+            answered = items is not None and _posted_id(items[index]) is not None
             if not answered and mirror.marker in landed:
                 self._count_post(run, mirror)
         missing = [m for m in chunk if not run.state.has(m.marker)]
@@ -688,6 +691,18 @@ def _entered_since_baseline(run: GroupRun, task: Task) -> bool:
 def _chunks(ids: list[int], size: int = PAGE) -> list[list[int]]:
     """Lists by id come back a page (50) at a time: ask for at most a page per command."""
     return [ids[i:i + size] for i in range(0, len(ids), size)]
+
+
+def _posted_id(item) -> int | None:
+    """The new comment's id from a post's answer; None when the answer carries none (an error, or a
+    malformed result: the post may have landed, so the master is read back rather than posted again)."""
+    if item is None or item.error is not None:
+        return None
+    try:
+        mirror_id = int(item.result)
+    except (TypeError, ValueError):
+        return None
+    return mirror_id if mirror_id > 0 else None
 
 
 def _latest_date(tasks) -> str:
