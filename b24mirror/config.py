@@ -102,6 +102,8 @@ def load_config(path: str | os.PathLike, environ: dict[str, str] | None = None) 
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError([f"{path}: not valid YAML{where}: {problem}"]) from None
+    except RecursionError:
+        raise ConfigError([f"{path}: nested too deeply to be a b24mirror config"]) from None
     return validate(data, base_dir=path.resolve().parent, environ=environ, source=str(path))
 
 
