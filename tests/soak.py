@@ -219,7 +219,9 @@ class Soak:
     def chaos(self) -> None:
         faults, rng = self.portal.faults, self.rng
         faults.clear()
-        faults.add("lost_response", method="task.commentitem.add", rate=0.25)
+        # Posts whose answers are lost: posts travel in batches, or alone.
+        faults.add("lost_response", method="batch", contains="task.commentitem.add", rate=0.3)
+        faults.add("lost_response", method="task.commentitem.add", rate=0.3)
         for kind, rate in (("503", 0.06), ("500", 0.05), ("html", 0.05), ("slow", 0.03), ("reset", 0.02)):
             faults.add(kind, rate=rate, seconds=1.5)
         # Besides chance, a fixed rhythm, so that even a short soak meets every kind of trouble.
@@ -359,7 +361,9 @@ class Soak:
     def judge(self) -> Figures:
         f = self.figures
         eligible, ineligible, hidden_tokens = self.expected()
-        texts = [c["text"] for c in self.portal.comments(self.master) if c["author_id"] == self.me and not c["deleted"]]
+        # Mirrors: the webhook user's comments in the master, less those the soak's people typed as that user.
+        texts = [c["text"] for c in self.portal.comments(self.master)
+                 if c["author_id"] == self.me and not c["deleted"] and (self.master, c["id"]) not in self.texts]
         found = Counter()
         for text in texts:
             markers = [m.group(0) for m in MARKER.finditer(text)]
