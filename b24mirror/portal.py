@@ -402,9 +402,13 @@ class Portal:
         (BATCH_HALTED for those after a failure: they did not run). Raises OutcomeUnknown
         when the request's own outcome is unknown: the caller reads the master back.
         """
-        commands = [self._post_command(master, text) for text in texts]
+        return self.post_many([(master, text) for text in texts])
+
+    def post_many(self, posts: list[tuple[Task, str]]) -> list:
+        """post_comments for several masters in one request: (master, text) pairs, run in order with halt."""
+        commands = [self._post_command(master, text) for master, text in posts]
         answers = self.client.batch({str(i): command for i, command in enumerate(commands)}, halt=True)
-        return [answers[str(i)] for i in range(len(texts))]
+        return [answers[str(i)] for i in range(len(posts))]
 
     def _post_command(self, master: Task, text: str) -> tuple[str, dict]:
         if master.world == WORLD_CHAT:
@@ -423,6 +427,27 @@ class Portal:
         """Append (never replace) the user to the task's observers."""
         auditors = sorted({*task.auditors, user_id})
         self.client.call("tasks.task.update", {"taskId": task.id, "fields": {"AUDITORS": auditors}}, write=True)
+
+    def master_comments_many(self, masters: Mapping[K, tuple[Task, int]]) -> dict[K, Any]:
+        """master_comments for several (master, after_id) in one batch; each value is the list or a BitrixError.
+        A chat master with more than a page of news reads on by itself."""
+        queries = {key: (q_chat_messages(master.id, master.chat_id, first_id=after) if master.world == WORLD_CHAT
+                         else q_classic_comments(master.id, after)) for key, (master, after) in masters.items()}
+        results: dict[K, Any] = {}
+        for key, answer in self.run(queries).items():
+            master, after = masters[key]
+            if isinstance(answer, bitrix.BitrixError) or master.world != WORLD_CHAT:
+                results[key] = answer if isinstance(answer, bitrix.BitrixError) else master_comments_from(answer)
+                continue
+            fresh = [m for m in answer.messages if m.id > after]
+            found = master_comments_from(fresh)
+            if answer.raw_count >= PAGE and fresh:
+                try:
+                    found += self.master_comments(master, max(m.id for m in fresh))
+                except bitrix.BitrixError as exc:
+                    found = exc
+            results[key] = found
+        return results
 
     def master_comments(self, master: Task, after_id: int = 0) -> list[MasterComment]:
         """Comments of the master newer than after_id, by anyone (the caller trusts only its own)."""

@@ -116,7 +116,7 @@ def _differs(task: Task, snap: dict | None) -> bool:
     )
 
 
-@dataclass
+@dataclass(eq=False)  # keys of the follow-up reads: hashed by identity
 class GroupRun:
     """What one group's run has learned so far."""
 
@@ -138,6 +138,9 @@ class GroupRun:
     comment_cursor: dict[int, int] = field(default_factory=dict)
     incomplete: set[int] = field(default_factory=set)  # reads cut short: keep the task dirty
     revisited: dict[int, list[Comment]] = field(default_factory=dict)  # older chat messages read again for edits
+    plan: object = None  # the group's plan before the master is read back
+    trusted: frozenset[Marker] | None = None  # markers read back from the master this run
+    todo: list[PlannedMirror] | None = None  # mirrors to post this run (None: not planned)
     baseline: datetime | None = None
     now: str = ""
 
@@ -172,7 +175,12 @@ class Syncer:
         for run in live:
             log.debug("group %d: %s listing, %d task(s) seen, %d changed", run.gid,
                       "full" if run.full else "incremental", len(run.tasks), len(run.dirty))
-        self._each(live, self._plan_and_apply)
+        self._each(live, self._plan)
+        self._guarded([r for r in live if r.report.ok and r.todo is not None], self._read_masters_back)
+        self._each(live, self._plan_against_master)
+        self._guarded([r for r in live if r.report.ok and r.todo], self._post_all)
+        if not self.options.dry_run:
+            self._each([r for r in live if watches_edits(r.config) and r.todo is not None], self._apply_edits)
         for run in runs:
             self._commit(run)
         if not self.options.dry_run:
@@ -485,13 +493,25 @@ class Syncer:
 
     # --- phase 3: plan, read the master back, post --------------------------------------------
 
-    def _plan_and_apply(self, run: GroupRun) -> None:
-        master = run.master
-        assert master is not None
-        plan = plan_group(self._snapshot(run, frozenset(self._known(run))))
+    def _plan(self, run: GroupRun) -> None:
+        assert run.master is not None
+        run.plan = plan_group(self._snapshot(run, frozenset(self._known(run))))
+        run.todo = []
+
+    def _read_masters_back(self, runs: list[GroupRun]) -> None:
+        """Markers in the master are the truth the ledger may have lost: read them before posting.
+        The masters of every group with something to post are read in one batch."""
+        wanted = {run: (run.master, int(run.state.meta.get("master_seen_id") or 0))
+                  for run in runs if run.plan is not None and run.plan.mirrors}
+        for run, comments in self.portal.master_comments_many(wanted).items():
+            if not isinstance(comments, bitrix.BitrixError):  # else the group reads it again by itself
+                run.trusted = frozenset(self._trust(run, comments))
+
+    def _plan_against_master(self, run: GroupRun) -> None:
+        plan = run.plan
+        assert plan is not None
         if plan.mirrors:
-            # Markers in the master are the truth the ledger may have lost: read them before posting.
-            trusted = self._read_master_markers(run)
+            trusted = run.trusted if run.trusted is not None else self._read_master_markers(run)
             plan = plan_group(self._snapshot(run, frozenset(self._known(run)) | trusted))
         run.report.skipped = plan.skipped
         cap = self.options.max_posts or run.config.max_posts
@@ -500,21 +520,59 @@ class Syncer:
         run.report.held_back = len(held)
         for task_id in {m.task_id for m in held}:
             run.incomplete.add(task_id)
-        if self.options.dry_run:
-            return
-        sources = {Marker(KIND_COMMENT, c.task_id, c.id): c for cs in run.comments.values() for c in cs}
-        done = 0
-        for start in range(0, len(todo), POSTS_PER_REQUEST):
-            chunk = todo[start:start + POSTS_PER_REQUEST]
-            self._post_chunk(run, chunk)
-            done += len(chunk)
-            self.progress(run.gid, done, len(todo))
-            if watches_edits(run.config):
-                for mirror in chunk:
-                    if mirror.marker in sources:
-                        self._hashes(run)[str(mirror.marker)] = source_hash(sources[mirror.marker].text)
+        run.todo = [] if self.options.dry_run else list(todo)
+
+    def _post_all(self, runs: list[GroupRun]) -> None:
+        """Post every group's mirrors, several groups to a request (at most POSTS_PER_REQUEST posts in one),
+        each group's in order. Halt keeps the order: a post that fails stops the rest of its request, and
+        another group's posts stopped that way did not run: they go in the next request."""
+        queue = {run: list(run.todo) for run in runs}
+        done = dict.fromkeys(queue, 0)
+        while queue:
+            request, room = [], POSTS_PER_REQUEST
+            for run, todo in queue.items():
+                if room <= 0:
+                    break
+                request.append((run, todo[:room]))
+                room -= len(request[-1][1])
+            try:
+                items = self.portal.post_many([(run.master, m.text) for run, chunk in request for m in chunk])
+            except bitrix.OutcomeUnknown:
+                items = None
+            except (bitrix.BitrixError, bitrix.DeadlineExceeded) as exc:
+                if isinstance(exc, bitrix.AuthError):
+                    raise
+                for run, _ in request:  # nothing of this request ran: the other groups go on
+                    run.report.error = _describe(exc)
+                    del queue[run]
+                continue
+            offset = 0
+            for run, chunk in request:
+                answers = items[offset:offset + len(chunk)] if items is not None else None
+                offset += len(chunk)
+                settled = 0
+
+                def settle(rs: list[GroupRun], run=run, chunk=chunk, answers=answers) -> None:
+                    nonlocal settled
+                    settled = self._post_chunk(run, chunk, answers)
+
+                self._guarded([run], settle)
+                if not run.report.ok:
+                    del queue[run]
+                    continue
+                self._posted_chunk(run, chunk[:settled])
+                done[run] += settled
+                self.progress(run.gid, done[run], len(run.todo))
+                queue[run] = queue[run][settled:]
+                if not queue[run]:
+                    del queue[run]
+
+    def _posted_chunk(self, run: GroupRun, posted: list[PlannedMirror]) -> None:
         if watches_edits(run.config):
-            self._apply_edits(run)
+            sources = {Marker(KIND_COMMENT, c.task_id, c.id): c for cs in run.comments.values() for c in cs}
+            for mirror in posted:
+                if mirror.marker in sources:
+                    self._hashes(run)[str(mirror.marker)] = source_hash(sources[mirror.marker].text)
 
     def _hashes(self, run: GroupRun) -> dict:
         return run.state.meta.setdefault("source_hashes", {})
@@ -584,12 +642,11 @@ class Syncer:
             run.state.meta["master_seen_id"] = max(c.id for c in comments)
         return found
 
-    def _post_chunk(self, run: GroupRun, chunk: list[PlannedMirror]) -> None:
-        """Post mirrors in one request, in order, each recorded in the ledger once it is known to exist."""
-        try:
-            items = self.portal.post_comments(run.master, [m.text for m in chunk])
-        except bitrix.OutcomeUnknown:
-            items = None
+    def _post_chunk(self, run: GroupRun, chunk: list[PlannedMirror], items: list | None) -> int:
+        """Settle mirrors posted in one request, in order, each recorded in the ledger once it is known to exist.
+
+        items: the answers to the posts (None when the request's outcome is unknown). Returns how many of
+        the chunk are settled: fewer than all when another group's failure halted the request before them."""
         failure, posted = None, []
         for index, mirror in enumerate(chunk):
             item = items[index] if items is not None else None
@@ -598,13 +655,16 @@ class Syncer:
                 posted.append((mirror.marker, mirror_id, _local_now()))
                 self._count_post(run, mirror)
                 continue
+            if item is not None and getattr(item.error, "code", "") == "BATCH_HALTED":
+                run.state.record_posts(posted)
+                return index  # this group's own posts all landed: an earlier group's failure stopped these
             failure = item.error if item is not None and item.error is not None else (
                 bitrix.OutcomeUnknown("OUTCOME_UNKNOWN", f"a post was answered with {str(item.result)[:60]!r}, not a "
                                       "comment id") if item is not None else None)
             break
         run.state.record_posts(posted)  # one write for the batch, before anything else is posted
         if items is not None and failure is None:
-            return
+            return len(chunk)
         # Some posts may or may not have landed: the master itself says which, never a blind retry.
         landed = self._read_master_markers(run)  # records what it finds in the ledger
         for index, mirror in enumerate(chunk):
@@ -615,6 +675,7 @@ class Syncer:
         if missing:
             reason = _describe(failure) if failure is not None else "the portal's answer was lost"
             raise GroupFailed(f"{len(missing)} mirror(s) not posted ({reason}); they will be posted next run")
+        return len(chunk)
 
     def _count_post(self, run: GroupRun, mirror: PlannedMirror) -> None:
         kind = mirror.marker.kind
