@@ -273,6 +273,13 @@ def q_tasks_by_activity(group_id: int, start: int = 0) -> Query[list[Task]]:
     }, parse_task_page)
 
 
+def q_group_tasks(group_id: int, start: int = 0) -> Query[list[Task]]:
+    """Every task of the group, by id, a page at a time: the full listing of a first sync or a sweep."""
+    return Query("tasks.task.list", {
+        "filter": {"GROUP_ID": group_id}, "order": {"ID": "asc"}, "select": TASK_SELECT, "start": start,
+    }, parse_task_page)
+
+
 def q_tasks_changed_since(group_id: int, since: str) -> Query[list[Task]]:
     return Query("tasks.task.list", {
         "filter": {"GROUP_ID": group_id, ">=CHANGED_DATE": since}, "order": {"ID": "asc"},
@@ -380,6 +387,41 @@ class Portal:
         except (KeyError, ValueError, TypeError, AttributeError) as exc:
             raise BadAnswer("BAD_ANSWER", f"malformed answer ({type(exc).__name__}: {str(exc)[:200]})",
                             method="tasks.task.list") from None
+
+    def group_tasks_many(self, first: Mapping[K, tuple[int, Any]]) -> dict[K, Any]:
+        """Every task of several groups, from the first page of each: key -> (group id, the answer to
+        q_group_tasks(group, 0) from run_pages). The other pages of all the groups go out together; each
+        value is a list of tasks or a BitrixError. A listing that does not add up (the set changed while it
+        was paged) is listed again by itself, as all_group_tasks does."""
+        rest: dict = {}
+        for key, (group_id, page) in first.items():
+            if isinstance(page, Page) and page.next is not None and page.total is not None:
+                step = page.next if page.next > 0 else PAGE
+                for start in range(page.next, page.total, step):
+                    rest[(key, start)] = q_group_tasks(group_id, start)
+        answers = self.run_pages(rest)
+        results: dict[K, Any] = {}
+        for key, (group_id, page) in first.items():
+            if isinstance(page, bitrix.BitrixError):
+                results[key] = page
+                continue
+            pages = [page] + [answer for (k, _), answer in answers.items() if k == key]
+            failed = next((p for p in pages if isinstance(p, bitrix.BitrixError)), None)
+            if failed is not None:
+                results[key] = failed  # a failed page is an error, never a short list
+                continue
+            tasks = list({task.id: task for p in pages for task in p.items}.values())
+            totals = {p.total for p in pages if p.total is not None}
+            if (page.next is None and (page.total is None or len(tasks) >= page.total)) or (
+                    page.next is not None and page.total is not None and totals == {page.total}
+                    and len(tasks) == page.total):
+                results[key] = tasks
+                continue
+            try:
+                results[key] = self.all_group_tasks(group_id)
+            except bitrix.BitrixError as exc:
+                results[key] = exc
+        return results
 
     def one(self, query: Query[T]) -> T:
         response = self.client.call(query.method, query.params)

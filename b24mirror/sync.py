@@ -35,6 +35,7 @@ from b24mirror.portal import (
     Portal,
     q_chat_messages,
     q_classic_comments,
+    q_group_tasks,
     q_history,
     q_members,
     q_task,
@@ -224,18 +225,21 @@ class Syncer:
         for run in runs:
             queries[(run.gid, "master")] = q_task(run.config.master_task)
             if run.full:
+                queries[(run.gid, "all")] = q_group_tasks(run.gid, 0)
                 continue
             since = parse_date(run.state.cursor) - CURSOR_OVERLAP if run.state.cursor else EPOCH
             queries[(run.gid, "active", 0)] = q_tasks_by_activity(run.gid, 0)
             queries[(run.gid, "changed")] = q_tasks_changed_since(run.gid, _wire_date(since))
         answers = self.portal.run_pages(queries)
+        # Full listings (first syncs, sweeps): the rest of every group's pages go out together.
+        listed = self.portal.group_tasks_many({run.gid: (run.gid, answers[(run.gid, "all")]) for run in runs if run.full})
 
         def take(run: GroupRun) -> None:
             answer = answers[(run.gid, "master")]
             run.master = _master_of(run, answer)
             run.now = str(answer.time.get("date_start") or "")  # the portal's "now", not ours
             if run.full:
-                for task in self.portal.all_group_tasks(run.gid):
+                for task in _unwrap(listed[run.gid]):
                     run.tasks[task.id] = task
             else:
                 self._take_incremental(run, answers)
@@ -503,9 +507,11 @@ class Syncer:
         The masters of every group with something to post are read in one batch."""
         wanted = {run: (run.master, int(run.state.meta.get("master_seen_id") or 0))
                   for run in runs if run.plan is not None and run.plan.mirrors}
-        for run, comments in self.portal.master_comments_many(wanted).items():
-            if not isinstance(comments, bitrix.BitrixError):  # else the group reads it again by itself
-                run.trusted = frozenset(self._trust(run, comments))
+        answers = self.portal.master_comments_many(wanted)
+        with self.state.one_write():
+            for run, comments in answers.items():
+                if not isinstance(comments, bitrix.BitrixError):  # else the group reads it again by itself
+                    run.trusted = frozenset(self._trust(run, comments))
 
     def _plan_against_master(self, run: GroupRun) -> None:
         plan = run.plan
@@ -546,26 +552,30 @@ class Syncer:
                     run.report.error = _describe(exc)
                     del queue[run]
                 continue
-            offset = 0
-            for run, chunk in request:
-                answers = items[offset:offset + len(chunk)] if items is not None else None
-                offset += len(chunk)
-                settled = 0
+            with self.state.one_write():  # every post of the request recorded before the next is sent
+                self._settle_request(request, items, queue, done)
 
-                def settle(rs: list[GroupRun], run=run, chunk=chunk, answers=answers) -> None:
-                    nonlocal settled
-                    settled = self._post_chunk(run, chunk, answers)
+    def _settle_request(self, request: list, items: list | None, queue: dict, done: dict) -> None:
+        offset = 0
+        for run, chunk in request:
+            answers = items[offset:offset + len(chunk)] if items is not None else None
+            offset += len(chunk)
+            settled = 0
 
-                self._guarded([run], settle)
-                if not run.report.ok:
-                    del queue[run]
-                    continue
-                self._posted_chunk(run, chunk[:settled])
-                done[run] += settled
-                self.progress(run.gid, done[run], len(run.todo))
-                queue[run] = queue[run][settled:]
-                if not queue[run]:
-                    del queue[run]
+            def settle(rs: list[GroupRun], run=run, chunk=chunk, answers=answers) -> None:
+                nonlocal settled
+                settled = self._post_chunk(run, chunk, answers)
+
+            self._guarded([run], settle)
+            if not run.report.ok:
+                del queue[run]
+                continue
+            self._posted_chunk(run, chunk[:settled])
+            done[run] += settled
+            self.progress(run.gid, done[run], len(run.todo))
+            queue[run] = queue[run][settled:]
+            if not queue[run]:
+                del queue[run]
 
     def _posted_chunk(self, run: GroupRun, posted: list[PlannedMirror]) -> None:
         if watches_edits(run.config):
