@@ -197,6 +197,22 @@ class State:
         self.read_only = read_only
         self._groups: dict[int, GroupState] = {}
         self._extra: dict = {}
+        self._held = 0  # inside `one_write`: saves wait for its end
+        self._owed = False
+
+    @contextmanager
+    def one_write(self) -> Iterator[None]:
+        """Saves asked for inside the block become one, made when the block ends (failing or not).
+
+        For the records of one request's posts across groups: all of them are on disk before the
+        next request is sent, in one write instead of one per group."""
+        self._held += 1
+        try:
+            yield
+        finally:
+            self._held -= 1
+            if not self._held and self._owed:
+                self.save()
 
     def group(self, group_id: int) -> GroupState:
         """The group's state, created empty on first use."""
@@ -230,6 +246,10 @@ class State:
             return
         if self.read_only:
             raise StateError(f"state {self.path} was opened read-only (without its lock); it cannot be saved")
+        if self._held:
+            self._owed = True
+            return
+        self._owed = False
         document = self._document()
         try:
             _validate(document)
