@@ -237,18 +237,21 @@ def make_config(handle: PortalHandle, tmp: Path):
     return validate(data, base_dir=tmp, environ={})
 
 
-def run_b24mirror(handle: PortalHandle, config, options) -> Figures:
+def run_b24mirror(handle: PortalHandle, config, options, *, trace: bool = True) -> Figures:
     from b24mirror.app import run_sync
 
     handle.ask("reset")
     client = make_client(config, handle.clock)
-    tracemalloc.start()
+    if trace:
+        tracemalloc.start()
     wall = time.perf_counter()
+    peak = 0
     try:
         reports = run_sync(config, options, client=client)
     finally:
-        _, peak = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
+        if trace:
+            _, peak = tracemalloc.get_traced_memory()
+            tracemalloc.stop()
     stats = handle.ask("stats")
     fig = Figures(requests=stats["requests"], commands=client.stats.batch_commands, rejected_503=stats["rejected_503"],
                   waited=client.stats.waited_seconds, peak_mb=peak / 2**20, wall=time.perf_counter() - wall)
@@ -313,11 +316,11 @@ def _fmt_row(row: Row) -> str:
              if n else f"{'-':>7} {'-':>4} {'-':>9}  {'-':>7}")
     verdict = "" if row.met is None else ("ok" if row.met else "MISSED")
     return (f"{row.portal:<2} {row.cycle:<16} {o.requests:>5} {o.commands:>6} {o.rejected_503:>4} {o.waited:>7.1f} "
-            f"{o.peak_mb:>6.1f} {o.posted:>5} | {naive} | {row.target:<14} {verdict}")
+            f"{o.waited + o.wall:>6.0f} {o.peak_mb:>6.1f} {o.posted:>5} | {naive} | {row.target:<20} {verdict}")
 
 
-HEADER = (f"{'':<2} {'cycle':<16} {'reqs':>5} {'cmds':>6} {'503':>4} {'limit s':>7} {'MB':>6} {'posts':>5} | "
-          f"{'naive':>7} {'503':>4} {'limit s':>9}  {'ratio':>7} | {'target':<14}")
+HEADER = (f"{'':<2} {'cycle':<16} {'reqs':>5} {'cmds':>6} {'503':>4} {'limit s':>7} {'run s':>6} {'MB':>6} "
+          f"{'posts':>5} | {'naive':>7} {'503':>4} {'limit s':>9}  {'ratio':>7} | {'target':<20}")
 
 
 def bench_portal(shape: Shape, *, naive: str, hour: bool, out) -> list[Row]:
@@ -349,8 +352,8 @@ def bench_portal(shape: Shape, *, naive: str, hour: bool, out) -> list[Row]:
                 if target is not None:
                     row.target, row.met = f"<= {target} reqs", ours.requests <= target
                 if shape.name == "L":
-                    fits = ours.waited <= CRON_PERIOD
-                    row.target = row.target or f"<= {CRON_PERIOD:.0f} s"
+                    fits = ours.waited + ours.wall <= CRON_PERIOD
+                    row.target = row.target or f"run <= {CRON_PERIOD:.0f} s"
                     row.met = fits if row.met is None else (row.met and fits)
                 if ours.rejected_503:
                     row.met = False
@@ -370,16 +373,17 @@ def bench_portal(shape: Shape, *, naive: str, hour: bool, out) -> list[Row]:
                 figures = []
                 for i in range(12):
                     handle.clock.advance(CRON_PERIOD)
-                    figures.append(run_b24mirror(handle, config, SyncOptions()))
+                    figures.append(run_b24mirror(handle, config, SyncOptions(), trace=False))
                 mean = sum(f.requests for f in figures) / len(figures)
-                worst = max(f.waited for f in figures)
+                worst = max(figures, key=lambda f: f.waited + f.wall)
                 summary = Figures(requests=round(mean), commands=round(sum(f.commands for f in figures) / 12),
-                                  rejected_503=sum(f.rejected_503 for f in figures), waited=worst,
-                                  peak_mb=max(f.peak_mb for f in figures))
+                                  rejected_503=sum(f.rejected_503 for f in figures), waited=worst.waited,
+                                  wall=worst.wall)
                 per_run = " ".join(str(f.requests) for f in figures)
                 row = Row(shape.name, "hour, no change", summary, rows[1].naive if rows else None,
-                          f"<= {HOUR_TARGET} mean",
-                          mean <= HOUR_TARGET and worst <= CRON_PERIOD and not summary.rejected_503)
+                          f"<= {HOUR_TARGET} mean, run <= {CRON_PERIOD:.0f} s",
+                          mean <= HOUR_TARGET and worst.waited + worst.wall <= CRON_PERIOD
+                          and not summary.rejected_503)
                 print(_fmt_row(row) + f"  (mean {mean:.1f}; per run: {per_run})", file=out, flush=True)
                 rows.append(row)
     finally:
@@ -398,8 +402,10 @@ def main(argv: list[str] | None = None) -> int:
     out = sys.stdout
     started = time.perf_counter()
     print("b24mirror bench: standard plan (burst 50, 2 requests/s), virtual time, cron every 5 minutes", file=out)
-    print("reqs: HTTP requests; cmds: batch commands; limit s: seconds of waiting the limits impose; "
-          "MB: heap peak of the run", file=out)
+    print("reqs: HTTP requests; cmds: batch commands; 503: refusals received; limit s: seconds of waiting the "
+          "limits impose;\nrun s: limit s + the run's own time on the fake portal (heap tracing on); MB: heap peak "
+          "of the run;\nnaive: the baseline's requests (reads only); ratio: its requests per b24mirror request; "
+          "the hour row: mean requests, slowest run", file=out)
     print(HEADER, file=out)
     print("-" * len(HEADER), file=out)
     rows: list[Row] = []
