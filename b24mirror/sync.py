@@ -142,6 +142,7 @@ class GroupRun:
     plan: object = None  # the group's plan before the master is read back
     trusted: frozenset[Marker] | None = None  # markers read back from the master this run
     todo: list[PlannedMirror] | None = None  # mirrors to post this run (None: not planned)
+    master_read: list[MasterComment] | None = None  # the master's comments, read with the listings
     baseline: datetime | None = None
     now: str = ""
 
@@ -233,6 +234,14 @@ class Syncer:
         answers = self.portal.run_pages(queries)
         # Full listings (first syncs, sweeps): the rest of every group's pages go out together.
         listed = self.portal.group_tasks_many({run.gid: (run.gid, answers[(run.gid, "all")]) for run in runs if run.full})
+        # A first sync looks for our own mirrors in the master (a lost state): all the masters in one batch.
+        masters = {run: answers[(run.gid, "master")] for run in runs if run.report.first_sync}
+        masters = {run: (page.items, 0) for run, page in masters.items()
+                   if not isinstance(page, bitrix.BitrixError) and isinstance(page.items, Task)
+                   and page.items.group_id == run.gid}
+        for run, comments in self.portal.master_comments_many(masters).items():
+            if not isinstance(comments, bitrix.BitrixError):  # else the group reads it by itself
+                run.master_read = comments
 
         def take(run: GroupRun) -> None:
             answer = answers[(run.gid, "master")]
@@ -278,7 +287,7 @@ class Syncer:
 
     def _resume_from_markers(self, run: GroupRun) -> datetime | None:
         """When the master already holds our mirrors, the date of the oldest one; else None."""
-        comments = self.portal.master_comments(run.master, 0)
+        comments = run.master_read if run.master_read is not None else self.portal.master_comments(run.master, 0)
         trusted = [c for c in comments if c.author_id == self.portal.own_user_id and len(c.markers) == 1]
         if not trusted:
             return None
