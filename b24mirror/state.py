@@ -255,13 +255,16 @@ class State:
             _validate(document)
         except _Invalid as exc:
             raise ValueError(f"refusing to write an invalid state to {self.path}: {exc}") from None
-        if self.secret:
+        # Compact: written before every request of posts, the file must be quick to write (the C encoder
+        # serves only unindented output; a portal of 25,000 tasks writes in a quarter of the time).
+        text = json.dumps(document, ensure_ascii=False, allow_nan=False, separators=(",", ":")) + "\n"
+        # JSON escapes character by character: a string holding the secret holds its escaped form in the text.
+        if self.secret and json.dumps(self.secret, ensure_ascii=False)[1:-1] in text:
             where = _find_secret(document, self.secret, "")
             if where is not None:
                 raise ValueError(
                     f"refusing to write the webhook secret to the state file {self.path} (found in {where})"
                 )
-        text = json.dumps(document, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
         write_private(self.path, text.encode("utf-8"))
 
     @classmethod
