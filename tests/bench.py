@@ -15,15 +15,15 @@ and on L, an hour of cron: 12 runs of 5 minutes in which nothing changed, period
 included (`sweep_every` 12, spread by group id).
 
 Figures per run: HTTP requests the portal received, batch commands, 503s the portal sent, the
-seconds of waiting the limits impose (the client's pacing plus any retry backoff), the Python heap
-peak of the run (tracemalloc), and the same for a naive poller kept here as the baseline: it lists
+seconds of waiting the limits impose (the client's pacing plus any retry backoff), the run's own
+time, its peak RSS (each run is a process of its own, as under cron), and the same for a naive poller kept here as the baseline: it lists
 every task page by page and asks each task's comments (or chat) and history every cycle, one
 request each, no batch, paced under the same limits (its reads only; it posts nothing).
 
 Time is virtual and shared by the client and the portal: a sleep advances it at once, so the
 limits cost nothing but bookkeeping and the benchmark finishes in minutes. Cron's 5 minutes pass
-between runs the same way. The portal runs in a child process so the heap figures are
-b24mirror's own.
+between runs the same way. The portal runs in a process of its own too, so the memory figures
+are b24mirror's.
 """
 from __future__ import annotations
 
@@ -34,7 +34,6 @@ import resource
 import sys
 import tempfile
 import time
-import tracemalloc
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -237,29 +236,36 @@ def make_config(handle: PortalHandle, tmp: Path):
     return validate(data, base_dir=tmp, environ={})
 
 
-def run_b24mirror(handle: PortalHandle, config, options, *, trace: bool = True) -> Figures:
+def _sync_in_child(config, options, cell, conn) -> None:
+    """One b24mirror run in a process of its own (a fork: like cron's), so its peak RSS is its own."""
     from b24mirror.app import run_sync
 
-    handle.ask("reset")
-    client = make_client(config, handle.clock)
-    if trace:
-        tracemalloc.start()
+    clock = VirtualClock(cell)
+    client = make_client(config, clock)
     wall = time.perf_counter()
-    peak = 0
     try:
         reports = run_sync(config, options, client=client)
-    finally:
-        if trace:
-            _, peak = tracemalloc.get_traced_memory()
-            tracemalloc.stop()
+        errors = [f"group {r.group_id}: {r.error}" for r in reports if not r.ok]
+        posted = sum(sum(r.posted.values()) for r in reports)
+    except Exception as exc:  # reported, not hidden: the bench says which run broke
+        errors, posted = [f"{type(exc).__name__}: {exc}"], 0
+    conn.send({"commands": client.stats.batch_commands, "waited": client.stats.waited_seconds,
+               "wall": time.perf_counter() - wall, "posted": posted, "errors": errors,
+               "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
+
+
+def run_b24mirror(handle: PortalHandle, config, options) -> Figures:
+    handle.ask("reset")
+    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context("spawn")
+    mine, theirs = ctx.Pipe()
+    child = ctx.Process(target=_sync_in_child, args=(config, options, handle.cell, theirs))
+    child.start()
+    got = mine.recv()
+    child.join()
     stats = handle.ask("stats")
-    fig = Figures(requests=stats["requests"], commands=client.stats.batch_commands, rejected_503=stats["rejected_503"],
-                  waited=client.stats.waited_seconds, peak_mb=peak / 2**20, wall=time.perf_counter() - wall)
-    for report in reports:
-        fig.posted += sum(report.posted.values())
-        if not report.ok:
-            fig.errors.append(f"group {report.group_id}: {report.error}")
-    return fig
+    return Figures(requests=stats["requests"], commands=got["commands"], rejected_503=stats["rejected_503"],
+                   waited=got["waited"], peak_mb=got["rss_mb"], posted=got["posted"], wall=got["wall"],
+                   errors=got["errors"])
 
 
 def run_naive(handle: PortalHandle, config) -> Figures:
@@ -373,12 +379,12 @@ def bench_portal(shape: Shape, *, naive: str, hour: bool, out) -> list[Row]:
                 figures = []
                 for i in range(12):
                     handle.clock.advance(CRON_PERIOD)
-                    figures.append(run_b24mirror(handle, config, SyncOptions(), trace=False))
+                    figures.append(run_b24mirror(handle, config, SyncOptions()))
                 mean = sum(f.requests for f in figures) / len(figures)
                 worst = max(figures, key=lambda f: f.waited + f.wall)
                 summary = Figures(requests=round(mean), commands=round(sum(f.commands for f in figures) / 12),
                                   rejected_503=sum(f.rejected_503 for f in figures), waited=worst.waited,
-                                  wall=worst.wall)
+                                  wall=worst.wall, peak_mb=max(f.peak_mb for f in figures))
                 per_run = " ".join(str(f.requests) for f in figures)
                 row = Row(shape.name, "hour, no change", summary, rows[1].naive if rows else None,
                           f"<= {HOUR_TARGET} mean, run <= {CRON_PERIOD:.0f} s",
@@ -403,8 +409,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     print("b24mirror bench: standard plan (burst 50, 2 requests/s), virtual time, cron every 5 minutes", file=out)
     print("reqs: HTTP requests; cmds: batch commands; 503: refusals received; limit s: seconds of waiting the "
-          "limits impose;\nrun s: limit s + the run's own time on the fake portal (heap tracing on); MB: heap peak "
-          "of the run;\nnaive: the baseline's requests (reads only); ratio: its requests per b24mirror request; "
+          "limits impose;\nrun s: limit s + the run's own time against the fake portal; MB: peak RSS of the run "
+          "(a process of its own);\nnaive: the baseline's requests (reads only); ratio: its requests per b24mirror request; "
           "the hour row: mean requests, slowest run", file=out)
     print(HEADER, file=out)
     print("-" * len(HEADER), file=out)
@@ -415,12 +421,13 @@ def main(argv: list[str] | None = None) -> int:
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     large = [r.ours.peak_mb for r in rows if r.portal == "L"]
     print("-" * len(HEADER), file=out)
+    missed = [r for r in rows if r.met is False]
     if large:
         ok = max(large) < MEMORY_TARGET_MB
-        print(f"L heap peak {max(large):.1f} MB (target < {MEMORY_TARGET_MB:.0f} MB): {'ok' if ok else 'MISSED'}",
-              file=out)
+        print(f"L peak RSS of a run {max(large):.1f} MB (target < {MEMORY_TARGET_MB:.0f} MB): "
+              f"{'ok' if ok else 'MISSED'}", file=out)
+        missed += [] if ok else ["memory"]
     print(f"benchmark process max RSS {rss_mb:.0f} MB; {time.perf_counter() - started:.0f} s", file=out)
-    missed = [r for r in rows if r.met is False]
     print("all targets met" if not missed else f"{len(missed)} target(s) missed", file=out)
     return 1 if missed else 0
 
