@@ -432,11 +432,6 @@ class Portal:
 
     # --- writes: never retried blindly; the caller reads back on OutcomeUnknown ----------
 
-    def post_comment(self, master: Task, text: str) -> int:
-        """Post into the master task, in its own world; returns the new comment or message id."""
-        method, params = self._post_command(master, text)
-        return int(self.client.call(method, params, write=True).result)
-
     def post_comments(self, master: Task, texts: list[str]) -> list:
         """Post several comments in one request, in order; stops at the first failure (halt).
 
