@@ -237,8 +237,8 @@ def test_a_second_run_in_another_process_fails_at_once(tmp_path):
     assert "state.json.lock" in message and str(os.getpid()) in message
 
 
-def test_the_lock_goes_with_its_process_even_when_it_is_killed(tmp_path):
-    path = tmp_path / "state.json"
+def hold_lock_in_child(path):
+    """A second process that takes the state's lock and holds it until its stdin closes."""
     child = run_child(f"""
         import sys
         from b24mirror.state import open_state
@@ -246,8 +246,14 @@ def test_the_lock_goes_with_its_process_even_when_it_is_killed(tmp_path):
             print("holding", flush=True)
             sys.stdin.read()
     """)
+    assert child.stdout.readline().strip() == "holding"
+    return child
+
+
+def test_the_lock_goes_with_its_process_even_when_it_is_killed(tmp_path):
+    path = tmp_path / "state.json"
+    child = hold_lock_in_child(path)
     try:
-        assert child.stdout.readline().strip() == "holding"
         with pytest.raises(StateLocked, match=str(child.pid)):
             with open_state(path):
                 pass  # pragma: no cover
@@ -368,15 +374,8 @@ def test_rebuild_empty_moves_the_corrupt_file_aside(tmp_path):
 
 def test_rebuild_empty_respects_another_runs_lock(tmp_path):
     path = tmp_path / "state.json"
-    child = run_child(f"""
-        import sys
-        from b24mirror.state import open_state
-        with open_state({str(path)!r}):
-            print("holding", flush=True)
-            sys.stdin.read()
-    """)
+    child = hold_lock_in_child(path)
     try:
-        assert child.stdout.readline().strip() == "holding"
         path.write_bytes(b"x")
         with pytest.raises(StateLocked):
             rebuild_empty(path)
