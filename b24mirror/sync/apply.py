@@ -1,0 +1,139 @@
+"""Phase 4, apply: post the planned mirrors, and settle every post before the next request.
+
+Several groups' mirrors share a request (at most POSTS_PER_REQUEST), each group's in order,
+with `halt`: a post that fails stops the rest of its request. Every post of a request is
+recorded in the ledger (one atomic write) before the next request is sent. A request whose
+answer is lost, or a post answered with something that is not a comment id, is settled by
+reading the master back — never by posting again blindly.
+"""
+from __future__ import annotations
+
+from b24mirror import bitrix
+from b24mirror.edits import source_hash, watches_edits
+from b24mirror.models import KIND_COMMENT, Marker, PlannedMirror
+from b24mirror.sync.common import Context, describe, guarded, local_now
+from b24mirror.sync.masters import read_master_markers
+from b24mirror.sync.records import GroupFailed, GroupRun
+
+POSTS_PER_REQUEST = 25  # mirrors posted per batch request: few requests, bodies of a sane size
+
+
+def post_all(ctx: Context, runs: list[GroupRun]) -> None:
+    queue = {run: list(run.decision.todo) for run in runs}
+    done = dict.fromkeys(queue, 0)
+    while queue:
+        request = _next_request(queue)
+        try:
+            items = ctx.portal.post_many([(run.master, m.text) for run, chunk in request for m in chunk])
+        except bitrix.OutcomeUnknown:
+            items = None
+        except (bitrix.BitrixError, bitrix.DeadlineExceeded) as exc:
+            if isinstance(exc, bitrix.AuthError):
+                raise
+            for run, _ in request:  # nothing of this request ran: the other groups go on
+                run.report.error = describe(exc)
+                del queue[run]
+            continue
+        with ctx.state.one_write():  # every post of the request recorded before the next is sent
+            _settle_request(ctx, request, items, queue, done)
+
+
+def _next_request(queue: dict) -> list[tuple[GroupRun, list[PlannedMirror]]]:
+    request, room = [], POSTS_PER_REQUEST
+    for run, todo in queue.items():
+        if room <= 0:
+            break
+        request.append((run, todo[:room]))
+        room -= len(request[-1][1])
+    return request
+
+
+def split_answers(request: list, items: list | None) -> list[list | None]:
+    """Each group's share of a request's answers, in the order its posts were sent."""
+    shares, offset = [], 0
+    for _, chunk in request:
+        shares.append(items[offset:offset + len(chunk)] if items is not None else None)
+        offset += len(chunk)
+    return shares
+
+
+def _settle_request(ctx: Context, request: list, items: list | None, queue: dict, done: dict) -> None:
+    for (run, chunk), answers in zip(request, split_answers(request, items)):
+        settled = 0
+
+        def settle(_, run=run, chunk=chunk, answers=answers) -> None:
+            nonlocal settled
+            settled = settle_chunk(ctx, run, chunk, answers)
+
+        guarded([run], settle)
+        if not run.report.ok:
+            del queue[run]
+            continue
+        _remember_sources(run, chunk[:settled])
+        done[run] += settled
+        ctx.progress(run.gid, done[run], len(run.decision.todo))
+        queue[run] = queue[run][settled:]
+        if not queue[run]:
+            del queue[run]
+
+
+def settle_chunk(ctx: Context, run: GroupRun, chunk: list[PlannedMirror], items: list | None) -> int:
+    """Settle one group's posts of a request, in order, each recorded once it is known to exist.
+
+    items: the answers to the posts (None when the request's outcome is unknown). Returns how many of
+    the chunk are settled: fewer than all when another group's failure halted the request before them."""
+    failure, posted = None, []
+    for index, mirror in enumerate(chunk):
+        item = items[index] if items is not None else None
+        mirror_id = posted_id(item)
+        if mirror_id is not None:
+            posted.append((mirror.marker, mirror_id, local_now()))
+            run.report.count_post(mirror.marker.kind)
+            continue
+        if item is not None and getattr(item.error, "code", "") == "BATCH_HALTED":
+            run.state.record_posts(posted)
+            return index  # this group's own posts all landed: an earlier group's failure stopped these
+        failure = item.error if item is not None and item.error is not None else (
+            bitrix.OutcomeUnknown("OUTCOME_UNKNOWN", f"a post was answered with {str(item.result)[:60]!r}, not a "
+                                  "comment id") if item is not None else None)
+        break
+    run.state.record_posts(posted)  # one write for the batch, before anything else is posted
+    if items is not None and failure is None:
+        return len(chunk)
+    # Some posts may or may not have landed: the master itself says which, never a blind retry.
+    landed = read_master_markers(ctx, run)  # records what it finds in the ledger
+    for index, mirror in enumerate(chunk):
+        answered = items is not None and posted_id(items[index]) is not None
+        if not answered and mirror.marker in landed:
+            run.report.count_post(mirror.marker.kind)
+    missing = [m for m in chunk if not run.state.has(m.marker)]
+    if missing:
+        reason = describe(failure) if failure is not None else "the portal's answer was lost"
+        raise GroupFailed(f"{len(missing)} mirror(s) not posted ({reason}); they will be posted next run")
+    return len(chunk)
+
+
+def posted_id(item) -> int | None:
+    """The new comment's id from a post's answer; None when the answer carries none (an error, or a
+    malformed result: the post may have landed, so the master is read back rather than posted again)."""
+    if item is None or item.error is not None:
+        return None
+    try:
+        mirror_id = int(item.result)
+    except (TypeError, ValueError):
+        return None
+    return mirror_id if mirror_id > 0 else None
+
+
+def source_hashes(run: GroupRun) -> dict:
+    """Marker -> hash of the source text a mirror shows: an edit is applied once, when the hash moves."""
+    return run.state.meta.setdefault("source_hashes", {})
+
+
+def _remember_sources(run: GroupRun, posted: list[PlannedMirror]) -> None:
+    if not watches_edits(run.config):
+        return
+    sources = {Marker(KIND_COMMENT, c.task_id, c.id): c for cs in run.details.comments.values() for c in cs}
+    for mirror in posted:
+        if mirror.marker in sources:
+            source_hashes(run)[str(mirror.marker)] = source_hash(sources[mirror.marker].text)

@@ -1,0 +1,79 @@
+"""Phase 3, decide: the pure plan, first against the ledger, then against the master's markers.
+
+The plan itself lives in plan.py (no I/O); this phase only gathers its inputs from the
+listing and the details, and caps what one run posts (the rest waits, its tasks stay changed).
+"""
+from __future__ import annotations
+
+from b24mirror.models import Marker, Task, parse_date
+from b24mirror.plan import GroupSnapshot, plan_group, subtree_verdict
+from b24mirror.sync.common import Context, log
+from b24mirror.sync.masters import read_master_markers
+from b24mirror.sync.records import GroupRun
+
+
+def plan_from_ledger(ctx: Context, run: GroupRun) -> None:
+    run.decision.plan = plan_group(snapshot(ctx, run, ledger_markers(run)))
+    run.decision.todo = []
+
+
+def plan_against_master(ctx: Context, run: GroupRun) -> None:
+    decision = run.decision
+    plan = decision.plan
+    if plan.mirrors:
+        trusted = decision.trusted if decision.trusted is not None else read_master_markers(ctx, run)
+        plan = plan_group(snapshot(ctx, run, ledger_markers(run) | trusted))
+    run.report.skipped = plan.skipped
+    cap = ctx.options.max_posts or run.config.max_posts
+    todo, held = plan.mirrors[:cap], plan.mirrors[cap:]
+    run.report.planned = list(plan.mirrors)
+    run.report.held_back = len(held)
+    decision.held_tasks = {m.task_id for m in held}
+    decision.todo = [] if ctx.options.dry_run else list(todo)
+    log.debug("group %d: %s", run.gid, decision)
+
+
+def ledger_markers(run: GroupRun) -> frozenset[Marker]:
+    return frozenset(Marker.parse(key) for key in run.state.ledger)
+
+
+def snapshot(ctx: Context, run: GroupRun, known: frozenset[Marker]) -> GroupSnapshot:
+    details = run.details
+    readable = details.read_ok
+    return GroupSnapshot(
+        group=run.config, master=run.master, tasks=run.all_tasks(),
+        comments={t: c for t, c in details.comments.items() if t in readable},
+        history={t: h for t, h in details.history.items() if t in readable},
+        announce=frozenset(newcomers(run)), members=details.members, users=details.users,
+        own_user_id=ctx.me, baseline=run.listing.baseline, known=known,
+        portal_url=ctx.portal.portal_url,
+    )
+
+
+def newcomers(run: GroupRun) -> set[int]:
+    """Tasks that entered the master's subtree since the last run: created, or moved in."""
+    found = set()
+    everything = run.all_tasks()
+    for task_id in run.listing.dirty:
+        task = run.listing.tasks[task_id]
+        snap = run.state.tasks.get(str(task_id))
+        was_inside = bool(snap and snap.get("inside"))
+        if not was_inside and subtree_verdict(task, run.master, everything, run.config.depth) is None:
+            if snap is None and not _entered_since_baseline(run, task):
+                continue  # the state forgot it (lost or rebuilt), not a newcomer
+            found.add(task_id)
+    return found
+
+
+def _entered_since_baseline(run: GroupRun, task: Task) -> bool:
+    """For a task the state has no record of: created, or moved (parent or group), after the baseline.
+
+    After a lost or rebuilt state every task lacks a record; without this check each one that
+    changed since the baseline would be announced as a new subtask. Its own history tells a
+    newcomer from a task the state forgot; unread history waits for the next run.
+    """
+    baseline = run.listing.baseline
+    if baseline is None or parse_date(task.created_date) >= baseline:
+        return True
+    return any((event.field or "").upper() in ("PARENT_ID", "GROUP_ID") and parse_date(event.date) >= baseline
+               for event in run.details.history.get(task.id, []))

@@ -1,0 +1,149 @@
+"""Phase 2, details: history, comments or chat messages, members, ancestors and authors of the
+changed tasks — every group's in one batch, then what did not fit in a page (chats.py).
+
+A task whose reads fail stays changed (its snapshot is not taken), so it is read again next
+run; a failure names the task and, where one exists, the fix.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from b24mirror import bitrix
+from b24mirror.edits import watches_edits
+from b24mirror.models import WORLD_CHAT, Task
+from b24mirror.portal import (ChatPage, q_chat_messages, q_classic_comments, q_history, q_members, q_task_chat,
+                              q_tasks_by_ids, q_users, reading_world)
+from b24mirror.sync.chats import read_more, take_chat_page, take_classic_page
+from b24mirror.sync.common import Context, chunks, describe, each, log, ok, unwrap
+from b24mirror.sync.records import GroupFailed, GroupRun
+
+
+def world(run: GroupRun, task: Task) -> str:
+    return reading_world(run.config.comments_source, task)
+
+
+def read_details(ctx: Context, runs: list[GroupRun]) -> None:
+    _resolve_chats(ctx, runs)
+    queries = {}
+    for run in runs:
+        queries.update(_queries(run))
+    answers = ctx.portal.run(queries)
+    more: dict = {}
+
+    def take(run: GroupRun) -> None:
+        if run.listing.dirty:
+            run.details.members = unwrap(answers[(run.gid, "members")])
+            for key, parents in answers.items():
+                if key[:2] == (run.gid, "parents"):
+                    run.details.parents.update((task.id, task) for task in unwrap(parents))
+        for task_id in sorted(run.listing.dirty):
+            _take_task(ctx, run, task_id, answers, more)
+
+    each(runs, take)
+    read_more(ctx, {key: value for key, value in more.items() if key[0].report.ok})
+    _read_users(ctx, ok(runs))
+    for run in runs:
+        log.debug("group %d: %s", run.gid, run.details)
+
+
+def _queries(run: GroupRun) -> dict:
+    queries = {}
+    tasks = run.listing.tasks
+    if run.listing.dirty:
+        queries[(run.gid, "members")] = q_members(run.gid)
+        missing_parents = {t.parent_id for t in tasks.values()
+                           if t.parent_id and t.parent_id not in tasks and t.parent_id != run.config.master_task}
+        for i, chunk in enumerate(chunks(sorted(missing_parents))):
+            queries[(run.gid, "parents", i)] = q_tasks_by_ids(chunk)
+    for task_id in sorted(run.listing.dirty):
+        task = tasks[task_id]
+        snap = run.snap(task_id)
+        queries[(run.gid, "history", task_id)] = q_history(task_id)
+        if world(run, task) == WORLD_CHAT:
+            last = int(snap.get("last_message_id") or 0)
+            if last and watches_edits(run.config):
+                # Edits and deletes change old messages: look at the newest page again.
+                queries[(run.gid, "recent", task_id)] = q_chat_messages(task_id, task.chat_id)
+            queries[(run.gid, "chat", task_id)] = (
+                q_chat_messages(task_id, task.chat_id, first_id=last) if last
+                else q_chat_messages(task_id, task.chat_id))
+        else:
+            last = int(snap.get("last_comment_id") or 0)
+            queries[(run.gid, "comments", task_id)] = q_classic_comments(task_id, last)
+    return queries
+
+
+def _resolve_chats(ctx: Context, runs: list[GroupRun]) -> None:
+    """A group forced to `comments: chat` may list tasks without their chat id: ask im.chat.get."""
+    queries = {(run, task_id): q_task_chat(task_id) for run in runs if run.config.comments_source == "chat"
+               for task_id in run.listing.dirty if not run.listing.tasks[task_id].chat_id}
+    for (run, task_id), chat_id in ctx.portal.run(queries).items():
+        if isinstance(chat_id, int):
+            run.listing.tasks[task_id] = replace(run.listing.tasks[task_id], chat_id=chat_id)
+        else:
+            run.listing.dirty.discard(task_id)
+            run.report.warnings.append(
+                f"task {task_id}: no task chat found for it (comments: chat is set for group {run.gid}); "
+                f"if it is a classic task set comments: auto, else add user {ctx.me} to the task")
+
+
+def _take_task(ctx: Context, run: GroupRun, task_id: int, answers: dict, more: dict) -> None:
+    task = run.listing.tasks[task_id]
+    details = run.details
+    read = True
+    history = answers[(run.gid, "history", task_id)]
+    if isinstance(history, bitrix.BitrixError):
+        read = _read_failed(ctx, run, task, history)
+    else:
+        details.history[task_id] = history
+    comments = answers.get((run.gid, "comments", task_id))
+    page = answers.get((run.gid, "chat", task_id))
+    answer = comments if (run.gid, "comments", task_id) in answers else page
+    if isinstance(answer, bitrix.BitrixError):
+        _read_failed(ctx, run, task, answer)
+        read = False
+    elif (run.gid, "comments", task_id) in answers:
+        take_classic_page(run, task_id, comments, more)
+    else:
+        take_chat_page(run, task, page, more)
+        recent = answers.get((run.gid, "recent", task_id))
+        if isinstance(recent, ChatPage):
+            details.revisited.setdefault(task_id, []).extend(recent.messages)
+    if read:
+        details.read_ok.add(task_id)
+
+
+def _read_users(ctx: Context, runs: list[GroupRun]) -> None:
+    """Classic comments carry no extranet flag: ask user.get about their authors, once per run."""
+    queries = {}
+    for run in runs:
+        details = run.details
+        authors = {c.author_id for cs in details.comments.values() for c in cs if c.author_id} - set(details.users)
+        for i, chunk in enumerate(chunks(sorted(authors))):
+            queries[(run, i)] = q_users(chunk)
+    answers = ctx.portal.run(queries)
+
+    def take(run: GroupRun) -> None:  # a failed user.get is that group's failure, not the run's
+        for key, users in answers.items():
+            if key[0] is run:
+                run.details.users.update(unwrap(users))
+
+    each(runs, take)
+
+
+def _read_failed(ctx: Context, run: GroupRun, task: Task, error: bitrix.BitrixError) -> bool:
+    """Say why a task could not be read (with the fix); False: the task is read again next run."""
+    if isinstance(error, bitrix.ScopeError):
+        raise GroupFailed(f"the webhook lacks the `{error.scope}` scope needed to read task {task.id}; "
+                          f"add it to the webhook (Developer resources → Inbound webhook)")
+    if isinstance(error, bitrix.PermissionDenied) and world(run, task) == WORLD_CHAT:
+        if run.config.auto_observe and not ctx.options.dry_run:
+            ctx.portal.add_auditor(task, ctx.me)
+            run.report.warnings.append(f"task {task.id}: added user {ctx.me} as an observer to read its chat")
+        else:
+            run.report.warnings.append(
+                f"task {task.id}: user {ctx.me} is not a participant of its chat; add user {ctx.me} as an observer "
+                f"of task {task.id}, or set auto_observe: true for group {run.gid}")
+        return False
+    run.report.warnings.append(f"task {task.id}: {describe(error)}")
+    return False

@@ -1,0 +1,169 @@
+"""Phase 1, listings: which of a group's tasks changed since the last run.
+
+One batch asks every group at once for its master and its task listings: a full listing on a
+first sync and at a sweep, else the tasks changed since the cursor (with an overlap) and the
+head of the activity order. A task is *changed* when anything the listing shows differs from
+the snapshot the state kept of it.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from b24mirror import bitrix
+from b24mirror.edits import watches_edits
+from b24mirror.models import EPOCH, Marker, Task, parse_date
+from b24mirror.portal import PAGE, q_group_tasks, q_task, q_tasks_by_activity, q_tasks_changed_since
+from b24mirror.sync.common import Context, cursor_since, each, log, unwrap, wire_date
+from b24mirror.sync.masters import trust, trusted_markers
+from b24mirror.sync.records import GroupFailed, GroupRun
+
+
+def task_changed(task: Task, snap: dict | None) -> bool:
+    """Whether a listed task differs from its snapshot in anything that can mean news.
+
+    Each signal covers a portal that leaves another unmoved: a comment may move only
+    activityDate, a forum comment moves commentsCount, a field change moves changedDate.
+    """
+    if snap is None:
+        return True
+    return (
+        snap.get("activity") != task.activity_date or snap.get("changed") != task.changed_date
+        or snap.get("comments") != task.comments_count or snap.get("chat") != task.chat_id
+        or snap.get("parent") != task.parent_id or snap.get("group") != task.group_id
+    )
+
+
+def read_listings(ctx: Context, runs: list[GroupRun]) -> None:
+    queries = {}
+    for run in runs:
+        queries[(run.gid, "master")] = q_task(run.config.master_task)
+        if run.listing.full:
+            queries[(run.gid, "all")] = q_group_tasks(run.gid, 0)
+            continue
+        queries[(run.gid, "active")] = q_tasks_by_activity(run.gid, 0)
+        queries[(run.gid, "changed")] = q_tasks_changed_since(run.gid, wire_date(_since(run)))
+    answers = ctx.portal.run_pages(queries)
+    # Full listings (first syncs, sweeps): the rest of every group's pages go out together.
+    listed = ctx.portal.group_tasks_many(
+        {run.gid: (run.gid, answers[(run.gid, "all")]) for run in runs if run.listing.full})
+    _read_masters_on_first_sync(ctx, runs, answers)
+
+    def take(run: GroupRun) -> None:
+        answer = answers[(run.gid, "master")]
+        run.listing.master = _master_of(run, answer)
+        run.listing.now = str(answer.time.get("date_start") or "")  # the portal's "now", not ours
+        if run.listing.full:
+            run.listing.tasks.update((task.id, task) for task in unwrap(listed[run.gid]))
+        else:
+            _take_incremental(ctx, run, answers)
+        _find_changed(ctx, run)
+        log.debug("group %d: %s", run.gid, run.listing)
+
+    each(runs, take)
+
+
+def _since(run: GroupRun) -> datetime:
+    return cursor_since(run.state.cursor) or EPOCH
+
+
+def _read_masters_on_first_sync(ctx: Context, runs: list[GroupRun], answers: dict) -> None:
+    """A first sync looks for our own mirrors in the master (a lost state): all the masters in one batch."""
+    masters = {}
+    for run in runs:
+        page = answers[(run.gid, "master")]
+        if (run.report.first_sync and not isinstance(page, bitrix.BitrixError) and isinstance(page.items, Task)
+                and page.items.group_id == run.gid):
+            masters[run] = (page.items, 0)
+    for run, comments in ctx.portal.master_comments_many(masters).items():
+        if not isinstance(comments, bitrix.BitrixError):  # else the group reads it by itself
+            run.listing.master_read = comments
+
+
+def _take_incremental(ctx: Context, run: GroupRun, answers: dict) -> None:
+    changed = unwrap(answers[(run.gid, "changed")])
+    while True:
+        run.listing.tasks.update((task.id, task) for task in changed.items)
+        if changed.next is None:
+            break
+        query = q_tasks_changed_since(run.gid, wire_date(_since(run)))
+        query.params["start"] = changed.next
+        changed = unwrap(ctx.portal.run_pages({0: query})[0])
+    # Follow the activity order only while it still shows tasks we have not seen in
+    # this state: the first unchanged task ends the walk.
+    page, start = unwrap(answers[(run.gid, "active")]), 0
+    while True:
+        fresh = [t for t in page.items if task_changed(t, run.state.tasks.get(str(t.id)))]
+        for task in page.items:
+            run.listing.tasks.setdefault(task.id, task)
+        if len(fresh) < len(page.items) or page.next is None or len(page.items) < PAGE:
+            break
+        start += PAGE
+        page = unwrap(ctx.portal.run_pages({0: q_tasks_by_activity(run.gid, start)})[0])
+
+
+def _resume_from_markers(ctx: Context, run: GroupRun) -> datetime | None:
+    """When the master already holds our mirrors, the date of the oldest one; else None."""
+    comments = run.listing.master_read
+    if comments is None:
+        comments = ctx.portal.master_comments(run.master, 0)
+    found = trusted_markers(comments, ctx.me)
+    if not found:
+        return None
+    trust(ctx, run, comments)
+    return min(parse_date(c.date) for _, c in found)
+
+
+def _importing_history(ctx: Context, run: GroupRun) -> bool:
+    return run.config.backfill or ctx.options.backfill
+
+
+def _find_changed(ctx: Context, run: GroupRun) -> None:
+    listing = run.listing
+    master = listing.master
+    first = run.report.first_sync
+    importing = _importing_history(ctx, run)
+    listing.baseline = None if importing else (parse_date(run.state.baseline) if run.state.baseline else None)
+    if first:
+        listing.now = listing.now or latest_date(listing.tasks.values())
+        resumed = _resume_from_markers(ctx, run)
+        if resumed is not None:
+            # The state was lost, not the group new: go on from the first mirror we ever
+            # posted. Everything since is re-read; the markers keep it from being posted twice.
+            first = False
+            run.report.warnings.append(
+                f"the state file had no record of this group; resumed from the master's own mirrors "
+                f"(the oldest from {resumed.isoformat()})")
+            if listing.baseline is None and not importing:
+                listing.baseline = resumed
+        elif not importing:
+            listing.baseline = parse_date(listing.now) if listing.now else EPOCH
+    listing.first_sync = first
+    for task in listing.tasks.values():
+        if task.id == master.id:
+            continue
+        if first and listing.baseline is not None:
+            continue  # nothing older than the first sync is mirrored: only learn the tree
+        if task_changed(task, run.state.tasks.get(str(task.id))):
+            listing.dirty.add(task.id)
+    if listing.full and not first and watches_edits(run.config):
+        # Edits and deletes move no date a listing shows: a sweep looks at mirrored chats again.
+        mirrored = {Marker.parse(key).task_id for key in run.state.ledger if key.startswith("b24m:comment:")}
+        listing.dirty |= {t.id for t in listing.tasks.values() if t.id in mirrored and t.chat_id}
+
+
+def _master_of(run: GroupRun, answer) -> Task:
+    master = unwrap(answer).items  # tasks.task.get: a Task, or None for "missing or hidden"
+    if master is None:
+        raise GroupFailed(
+            f"master task {run.config.master_task} of group {run.gid} does not exist or the webhook's user cannot "
+            f"see it; check groups[].master_task, or add the user to the task")
+    if master.group_id != run.gid:
+        raise GroupFailed(
+            f"master task {master.id} belongs to group {master.group_id or 'none'}, not to group {run.gid}; "
+            f"fix groups[].master_task")
+    return master
+
+
+def latest_date(tasks) -> str:
+    dates = [d for t in tasks for d in (t.changed_date, t.activity_date, t.created_date) if d]
+    return max(dates, key=parse_date) if dates else ""

@@ -1,0 +1,48 @@
+"""The master's own markers: the truth the ledger may have lost.
+
+A marker counts only on a comment b24mirror's own user wrote, carrying exactly one marker: a
+person can paste a marker too, and must neither block a mirror nor pass for one.
+"""
+from __future__ import annotations
+
+from b24mirror import bitrix
+from b24mirror.models import Marker, MasterComment
+from b24mirror.sync.common import Context
+from b24mirror.sync.records import GroupRun
+
+
+def trusted_markers(comments: list[MasterComment], me: int) -> list[tuple[Marker, MasterComment]]:
+    """The mirrors among a master's comments: written by our user, one marker each."""
+    return [(c.markers[0], c) for c in comments if c.author_id == me and len(c.markers) == 1]
+
+
+def trust(ctx: Context, run: GroupRun, comments: list[MasterComment]) -> set[Marker]:
+    """Record the mirrors found in the master that the ledger lacks; return every marker found."""
+    found = trusted_markers(comments, ctx.me)
+    unrecorded = [(marker, c.id, c.date) for marker, c in found if not run.state.has(marker)]
+    if not ctx.options.dry_run:
+        run.state.record_posts(unrecorded)
+        if comments:
+            run.state.meta["master_seen_id"] = max(c.id for c in comments)
+    return {marker for marker, _ in found}
+
+
+def seen_id(run: GroupRun) -> int:
+    """The newest master comment already read back: later read-backs start after it."""
+    return int(run.state.meta.get("master_seen_id") or 0)
+
+
+def read_master_markers(ctx: Context, run: GroupRun) -> frozenset[Marker]:
+    comments = ctx.portal.master_comments(run.master, seen_id(run))
+    return frozenset(trust(ctx, run, comments))
+
+
+def read_masters_back(ctx: Context, runs: list[GroupRun]) -> None:
+    """Before posting, read the masters back: every group with something to post, in one batch."""
+    wanted = {run: (run.master, seen_id(run)) for run in runs
+              if run.decision.plan is not None and run.decision.plan.mirrors}
+    answers = ctx.portal.master_comments_many(wanted)
+    with ctx.state.one_write():
+        for run, comments in answers.items():
+            if not isinstance(comments, bitrix.BitrixError):  # else the group reads it again by itself
+                run.decision.trusted = frozenset(trust(ctx, run, comments))

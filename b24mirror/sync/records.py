@@ -1,0 +1,139 @@
+"""The values the sync phases hand on to each other, one group at a time.
+
+A run of one group is a `GroupRun`: what the configuration and state say about it, and one
+value per phase — the `Listing` (which tasks changed), the `Details` (what was read about
+them), the `Decision` (what to post). Each prints as a short summary (`-v` logs it after
+every phase), so "what did this phase decide" is one line to read, not a debugger session.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from b24mirror.models import Comment, HistoryEvent, Marker, MasterComment, PlannedMirror, Task, User
+from b24mirror.settings import GroupConfig
+from b24mirror.state import GroupState
+
+
+@dataclass
+class SyncOptions:
+    groups: tuple[int, ...] = ()
+    dry_run: bool = False
+    backfill: bool = False
+    max_posts: int | None = None
+
+
+@dataclass
+class GroupReport:
+    group_id: int
+    posted: dict[str, int] = field(default_factory=dict)  # kind -> count
+    planned: list[PlannedMirror] = field(default_factory=list)
+    skipped: dict[str, int] = field(default_factory=dict)
+    held_back: int = 0  # planned but over the per-run cap
+    warnings: list[str] = field(default_factory=list)
+    error: str | None = None
+    first_sync: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def count_post(self, kind: str) -> None:
+        self.posted[kind] = self.posted.get(kind, 0) + 1
+
+    def to_dict(self) -> dict:
+        return {
+            "group": self.group_id, "ok": self.ok, "error": self.error, "posted": self.posted,
+            "planned": len(self.planned), "skipped": self.skipped, "held_back": self.held_back,
+            "warnings": self.warnings, "first_sync": self.first_sync,
+        }
+
+
+class GroupFailed(Exception):
+    """This group cannot be synced this run; the others go on."""
+
+
+@dataclass
+class Listing:
+    """Phase 1, listings: the group's tasks seen this run and which of them changed."""
+
+    full: bool = False  # every task of the group listed (first sync, sweep), not only recent changes
+    master: Task | None = None
+    tasks: dict[int, Task] = field(default_factory=dict)
+    dirty: set[int] = field(default_factory=set)  # tasks whose details are read this run
+    now: str = ""  # the portal's clock at the listing: the next cursor
+    baseline: datetime | None = None  # nothing older is mirrored (None: history is imported)
+    first_sync: bool = False  # no record of the group, and no mirror of ours found in the master
+    master_read: list[MasterComment] | None = None  # the master's comments, read along on a first sync
+
+    def __str__(self) -> str:
+        return (f"listing: {'full' if self.full else 'incremental'}, {len(self.tasks)} task(s) seen, "
+                f"{len(self.dirty)} changed, now={self.now or '?'}, baseline={self.baseline or 'none'}")
+
+
+@dataclass
+class Details:
+    """Phase 2, details: what was read about the changed tasks."""
+
+    parents: dict[int, Task] = field(default_factory=dict)  # ancestors fetched to judge the subtree
+    comments: dict[int, list[Comment]] = field(default_factory=dict)  # new comments or chat messages
+    revisited: dict[int, list[Comment]] = field(default_factory=dict)  # older messages read again for edits
+    history: dict[int, list[HistoryEvent]] = field(default_factory=dict)
+    members: frozenset[int] = frozenset()
+    users: dict[int, User] = field(default_factory=dict)
+    read_ok: set[int] = field(default_factory=set)  # changed tasks whose reads all succeeded
+    incomplete: set[int] = field(default_factory=set)  # reads cut short: the task stays changed
+    comment_cursor: dict[int, int] = field(default_factory=dict)  # task -> newest forum comment id read
+    chat_cursor: dict[int, int] = field(default_factory=dict)  # task -> newest chat message id read
+
+    def __str__(self) -> str:
+        return (f"details: {len(self.read_ok)} task(s) read, {len(self.incomplete)} cut short, "
+                f"{sum(map(len, self.comments.values()))} comment(s), {sum(map(len, self.history.values()))} "
+                f"history row(s), {len(self.members)} member(s), {len(self.parents)} ancestor(s)")
+
+
+@dataclass
+class Decision:
+    """Phase 3, decide: the plan against the ledger, then against the master's own markers."""
+
+    plan: object = None  # plan.GroupPlan
+    trusted: frozenset[Marker] | None = None  # markers read back from the master this run
+    todo: list[PlannedMirror] | None = None  # to post this run (None: not planned)
+    held_tasks: set[int] = field(default_factory=set)  # tasks with mirrors over the cap: read again
+
+    def __str__(self) -> str:
+        planned = len(self.plan.mirrors) if self.plan is not None else 0
+        return (f"decision: {planned} planned, {len(self.todo or ())} to post, "
+                f"{len(self.trusted or ())} marker(s) read back")
+
+
+@dataclass(eq=False)  # keys of cross-group requests: hashed by identity
+class GroupRun:
+    config: GroupConfig
+    state: GroupState
+    report: GroupReport
+    listing: Listing = field(default_factory=Listing)
+    details: Details = field(default_factory=Details)
+    decision: Decision = field(default_factory=Decision)
+
+    @property
+    def gid(self) -> int:
+        return self.config.id
+
+    @property
+    def master(self) -> Task | None:
+        return self.listing.master
+
+    def all_tasks(self) -> dict[int, Task]:
+        merged = dict(self.details.parents)
+        merged.update(self.listing.tasks)
+        if self.listing.master is not None:
+            merged[self.listing.master.id] = self.listing.master
+        return merged
+
+    def snap(self, task_id: int) -> dict:
+        """What the state remembers of a task ({} when nothing)."""
+        return self.state.tasks.get(str(task_id)) or {}
+
+    def __str__(self) -> str:
+        return f"group {self.gid}: {self.listing}; {self.details}; {self.decision}"
