@@ -1,0 +1,62 @@
+"""The import rules of ARCHITECTURE.md, checked on every module's own imports (lazy ones included)."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "b24mirror"
+
+
+def _name(path: Path) -> str:
+    return path.relative_to(PACKAGE.parent).with_suffix("").as_posix().replace("/", ".").removesuffix(".__init__")
+
+
+def _imports(path: Path) -> set[str]:
+    """Absolute names of what a module imports; relative imports resolved against its package."""
+    package = _name(path).split(".")
+    if path.name != "__init__.py":
+        package = package[:-1]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+        elif isinstance(node, ast.ImportFrom):
+            base = package[:len(package) - node.level + 1]
+            found.add(".".join(base + ([node.module] if node.module else [])))
+    return found
+
+
+MODULES = sorted(PACKAGE.rglob("*.py"))
+
+
+def _uses(imports: set[str], top: str) -> bool:
+    return any(name == top or name.startswith(top + ".") for name in imports)
+
+
+@pytest.mark.parametrize("path", MODULES, ids=_name)
+def test_import_rules(path):
+    name, imports = _name(path), _imports(path)
+    if name != "b24mirror.cli":
+        assert not _uses(imports, "click"), f"{name} imports click: only cli.py speaks to the command line"
+    if not name.startswith("b24mirror.bitrix"):
+        assert not _uses(imports, "requests"), f"{name} imports requests: only b24mirror/bitrix/ speaks HTTP"
+    if name.startswith("b24mirror.fakeportal"):
+        tool = {i for i in imports if _uses({i}, "b24mirror") and not _uses({i}, "b24mirror.fakeportal")}
+        assert not tool, \
+            f"{name} imports the tool ({tool}): the fake portal must stand apart from what it tests"
+    if name.startswith(("b24mirror.sync", "b24mirror.plan", "b24mirror.rules", "b24mirror.render",
+                        "b24mirror.state", "b24mirror.portal", "b24mirror.bitrix")):
+        upward = {i for i in imports if _uses({i}, "b24mirror.cli") or _uses({i}, "b24mirror.app")}
+        assert not upward, f"{name} imports {upward}: data flows cli → app → sync, never back"
+    if name.startswith(("b24mirror.plan", "b24mirror.rules", "b24mirror.render")):
+        io = {i for i in imports if _uses({i}, "b24mirror.portal") or _uses({i}, "b24mirror.bitrix")
+              or _uses({i}, "b24mirror.state") or _uses({i}, "b24mirror.sync")}
+        assert not io, f"{name} imports {io}: the plan and its rules are pure, their inputs come from the engine"
+
+
+def test_the_rules_see_every_module():
+    assert len(MODULES) > 40 and any(p.name == "cli.py" for p in MODULES)
