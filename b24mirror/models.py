@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from contextvars import ContextVar
+from datetime import datetime, timezone, tzinfo
 
 # Kinds of mirror. The marker format `b24m:KIND:TASK:SOURCE` is a contract read by the
 # audit and by other tools: change it only with a migration.
@@ -160,17 +161,45 @@ class Plan:
             self.decisions[marker] = reason
 
 
+# Older box portals answer in the site format (`DD.MM.YYYY HH:MI:SS`, no offset): such a date is
+# the portal's wall clock, so it is read in the portal's time zone, learnt from the offset of
+# the portal's own clock in its answers (`time.date_start`); see Portal.learn_timezone.
+_SITE_DATE_RE = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?")
+PORTAL_TIMEZONE: ContextVar[tzinfo] = ContextVar("portal_timezone", default=timezone.utc)
+
+
+class BadDate(ValueError):
+    """A date the portal sent that b24mirror cannot read: the item carrying it waits, with a warning."""
+
+
 def parse_date(value: str | None) -> datetime:
-    """Parse the portal's ISO 8601 dates (with offsets); unix timestamps as strings too."""
+    """Parse the portal's dates: ISO 8601 (with offsets), the site format, unix timestamps as strings.
+
+    Raises BadDate (a ValueError) for anything else."""
     if value is None or str(value).strip() == "":
         return EPOCH
     text = str(value).strip()
     if text.isdigit():
         return datetime.fromtimestamp(int(text), tz=timezone.utc)
-    parsed = datetime.fromisoformat(text)
+    site = _SITE_DATE_RE.fullmatch(text)
+    try:
+        if site:
+            day, month, year, hour, minute, second = (int(part or 0) for part in site.groups())
+            return datetime(year, month, day, hour, minute, second, tzinfo=PORTAL_TIMEZONE.get())
+        parsed = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)  # 3.10 lacks Z
+    except ValueError:
+        raise BadDate(f"unreadable date {text[:40]!r}") from None
     # A bare date (the docs' filter examples use them) has no offset; treat it as UTC so
     # every date we compare is aware.
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def readable_date(value: str | None) -> bool:
+    try:
+        parse_date(value)
+    except ValueError:
+        return False
+    return True
 
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)

@@ -8,11 +8,13 @@ payloads, ints in chat payloads, `[]` where a map is meant.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any, Callable, Generic, Hashable, Mapping, TypeVar
 
 from b24mirror import bitrix
 
 from b24mirror.models import (
+    PORTAL_TIMEZONE,
     WORLD_CHAT,
     WORLD_CLASSIC,
     Attachment,
@@ -307,21 +309,33 @@ def q_classic_comments(task_id: int, after_id: int = 0, author_id: int | None = 
                  parse_classic_comments(task_id))
 
 
+# Without FIRST_ID or LAST_ID a chat page starts at the caller's unread messages (im Chat::getMessages),
+# and reading through REST never marks them read: "the newest page" is asked for as the page before an
+# id no message reaches.
+NEWEST = 2**53 - 1
+
+
 def q_chat_messages(task_id: int, chat_id: int, *, first_id: int | None = None, last_id: int | None = None) -> Query[ChatPage]:
+    """A page of a task chat: forwards from `first_id` (oldest first), or back from `last_id` (newest first;
+    the newest page when neither is given). Every read carries a cursor, so unread counts never shape a page."""
     params: dict = {"DIALOG_ID": f"chat{chat_id}", "LIMIT": PAGE}
     if first_id is not None:
         params["FIRST_ID"] = first_id
-    if last_id is not None:
-        params["LAST_ID"] = last_id
+    else:
+        params["LAST_ID"] = NEWEST if last_id is None else last_id
     return Query("im.dialog.messages.get", params, parse_chat_messages(task_id))
 
 
-def q_task_chat(task_id: int) -> Query[int | None]:
-    """The chat of a new-card task, for when a listing did not say (`null` when none or not ours to read)."""
+def q_task_chat_id(task_id: int) -> Query[int | None]:
+    """Whether a task lives in a chat (its chat id) or in the forum (None): task lists need not say
+    (no doc sample and no source shows `chatId` in `tasks.task.list`); `tasks.task.get` does."""
     def parse(result: Any) -> int | None:
-        return _opt_int(result.get("ID")) if isinstance(result, dict) else None
+        task = result.get("task") if isinstance(result, dict) else None
+        if not isinstance(task, dict):
+            raise ValueError("tasks.task.get answered without a task")
+        return _opt_int(task.get("chatId"))
 
-    return Query("im.chat.get", {"ENTITY_TYPE": "TASKS_TASK", "ENTITY_ID": task_id}, parse)
+    return Query("tasks.task.get", {"taskId": task_id, "select": ["ID", "CHAT_ID"]}, parse)
 
 
 def q_history(task_id: int) -> Query[list[HistoryEvent]]:
@@ -334,6 +348,20 @@ def q_members(group_id: int) -> Query[frozenset[int]]:
 
 def q_users(ids: list[int]) -> Query[dict[int, User]]:
     return Query("user.get", {"FILTER": {"ID": sorted(ids)}}, parse_users)
+
+
+def learn_timezone(items) -> None:
+    """The portal's time zone, from the offset of its own clock in an answer (`time.date_start`): dates in
+    the site format carry none and are read in it."""
+    for item in items:
+        stamp = (getattr(item, "time", None) or {}).get("date_start")
+        try:
+            offset = datetime.fromisoformat(str(stamp)).utcoffset() if stamp else None
+        except ValueError:
+            offset = None
+        if offset is not None:
+            PORTAL_TIMEZONE.set(timezone(offset))
+            return
 
 
 class Portal:
@@ -357,6 +385,7 @@ class Portal:
         keys = list(queries)
         commands = {str(i): (queries[k].method, queries[k].params) for i, k in enumerate(keys)}
         answers = self.client.batch(commands)
+        learn_timezone(answers.values())
         results: dict[K, Any] = {}
         for i, key in enumerate(keys):
             item = answers[str(i)]
@@ -368,6 +397,7 @@ class Portal:
         keys = list(queries)
         commands = {str(i): (queries[k].method, queries[k].params) for i, k in enumerate(keys)}
         answers = self.client.batch(commands) if commands else {}
+        learn_timezone(answers.values())
         results: dict[K, Any] = {}
         for i, key in enumerate(keys):
             item = answers[str(i)]

@@ -8,7 +8,7 @@ task changed, so the next run goes on from there.
 from __future__ import annotations
 
 from b24mirror import bitrix
-from b24mirror.models import Task, parse_date
+from b24mirror.models import Task, parse_date, readable_date
 from b24mirror.portal import PAGE, ChatPage, q_chat_messages, q_classic_comments
 from b24mirror.sync.common import Context
 from b24mirror.sync.records import GroupRun
@@ -22,7 +22,7 @@ def take_chat_page(run: GroupRun, task: Task, page: ChatPage, more: dict) -> Non
     known_last = int(run.snap(task.id).get("last_message_id") or 0)
     details = run.details
     details.users.update(page.users)
-    fresh = [m for m in page.messages if m.id > known_last]
+    fresh = dated(run, task.id, [m for m in page.messages if m.id > known_last], "message")
     details.comments.setdefault(task.id, []).extend(fresh)
     if fresh:
         details.chat_cursor[task.id] = max(details.chat_cursor.get(task.id, 0), max(m.id for m in fresh))
@@ -32,12 +32,25 @@ def take_chat_page(run: GroupRun, task: Task, page: ChatPage, more: dict) -> Non
 
 def take_classic_page(run: GroupRun, task_id: int, comments: list, more: dict) -> None:
     details = run.details
-    details.comments.setdefault(task_id, []).extend(comments)
+    details.comments.setdefault(task_id, []).extend(dated(run, task_id, comments, "comment"))
     if comments:
         details.comment_cursor[task_id] = max(c.id for c in comments)
     if len(comments) >= PAGE:
         # Some portals may cap getlist at a page: ask again until a short answer.
         more[(run, task_id)] = (CLASSIC_PAGE, None)
+
+
+def dated(run: GroupRun, task_id: int, items: list, what: str) -> list:
+    """Items whose date can be read. One that cannot waits, and so does its task (read again next run,
+    from the same cursor, its snapshot kept): a warning names it, and the rest of the group goes on."""
+    readable = [item for item in items if readable_date(item.date)]
+    if len(readable) < len(items):
+        run.details.incomplete.add(task_id)
+        for item in items:
+            if not readable_date(item.date):
+                run.report.warnings.append(f"task {task_id}: {what} {item.id} has a date b24mirror cannot read "
+                                           f"({item.date!r}); it waits, and is read again next run")
+    return readable
 
 
 def read_more(ctx: Context, more: dict) -> None:

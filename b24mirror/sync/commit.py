@@ -45,6 +45,9 @@ def commit(run: GroupRun) -> None:
         key = str(task_id)
         inside = run.master is not None and subtree_verdict(task, run.master, everything, run.config.depth) is None
         snap = snapshot_of(task, inside, run.state.tasks.get(key))
+        world = run.listing.worlds.get(task_id) or (run.state.tasks.get(key) or {}).get("world")
+        if world:
+            snap["world"] = world
         if task_id in details.comment_cursor:
             snap["last_comment_id"] = details.comment_cursor[task_id]
         if task_id in details.chat_cursor:

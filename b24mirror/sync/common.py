@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Callable
 
 from b24mirror import bitrix
-from b24mirror.models import parse_date
+from b24mirror.models import BadDate, parse_date
 from b24mirror.portal import PAGE, Portal
 from b24mirror.settings import Config
 from b24mirror.state import State
@@ -39,7 +39,7 @@ def guarded(runs: list[GroupRun], step: Callable[[list[GroupRun]], None]) -> Non
         return
     try:
         step(runs)
-    except (bitrix.BitrixError, bitrix.DeadlineExceeded, GroupFailed) as exc:
+    except (bitrix.BitrixError, bitrix.DeadlineExceeded, GroupFailed, BadDate) as exc:
         if isinstance(exc, bitrix.AuthError):
             raise  # a refused webhook fails every group alike: say it once
         for run in runs:

@@ -6,24 +6,28 @@ run; a failure names the task and, where one exists, the fix.
 """
 from __future__ import annotations
 
-from dataclasses import replace
-
 from b24mirror import bitrix
 from b24mirror.edits import watches_edits
 from b24mirror.models import WORLD_CHAT, Task
-from b24mirror.portal import (ChatPage, q_chat_messages, q_classic_comments, q_history, q_members, q_task_chat,
+from b24mirror.portal import (ChatPage, q_chat_messages, q_classic_comments, q_history, q_members,
                               q_tasks_by_ids, q_users, reading_world)
-from b24mirror.sync.chats import read_more, take_chat_page, take_classic_page
+from b24mirror.sync.chats import dated, read_more, take_chat_page, take_classic_page
 from b24mirror.sync.common import Context, chunks, describe, each, log, ok, unwrap
 from b24mirror.sync.records import GroupFailed, GroupRun
+from b24mirror.sync.worlds import resolve_worlds
 
 
 def world(run: GroupRun, task: Task) -> str:
     return reading_world(run.config.comments_source, task)
 
 
+def readable(run: GroupRun) -> set[int]:
+    """The changed tasks read this run: those whose comment world is known."""
+    return run.listing.dirty - run.listing.unresolved
+
+
 def read_details(ctx: Context, runs: list[GroupRun]) -> None:
-    _resolve_chats(ctx, runs)
+    resolve_worlds(ctx, runs)
     queries = {}
     for run in runs:
         queries.update(_queries(run))
@@ -36,7 +40,7 @@ def read_details(ctx: Context, runs: list[GroupRun]) -> None:
             for key, parents in answers.items():
                 if key[:2] == (run.gid, "parents"):
                     run.details.parents.update((task.id, task) for task in unwrap(parents))
-        for task_id in sorted(run.listing.dirty):
+        for task_id in sorted(readable(run)):
             _take_task(ctx, run, task_id, answers, more)
 
     each(runs, take)
@@ -55,7 +59,7 @@ def _queries(run: GroupRun) -> dict:
                            if t.parent_id and t.parent_id not in tasks and t.parent_id != run.config.master_task}
         for i, chunk in enumerate(chunks(sorted(missing_parents))):
             queries[(run.gid, "parents", i)] = q_tasks_by_ids(chunk)
-    for task_id in sorted(run.listing.dirty):
+    for task_id in sorted(readable(run)):
         task = tasks[task_id]
         snap = run.snap(task_id)
         queries[(run.gid, "history", task_id)] = q_history(task_id)
@@ -73,20 +77,6 @@ def _queries(run: GroupRun) -> dict:
     return queries
 
 
-def _resolve_chats(ctx: Context, runs: list[GroupRun]) -> None:
-    """A group forced to `comments: chat` may list tasks without their chat id: ask im.chat.get."""
-    queries = {(run, task_id): q_task_chat(task_id) for run in runs if run.config.comments_source == "chat"
-               for task_id in run.listing.dirty if not run.listing.tasks[task_id].chat_id}
-    for (run, task_id), chat_id in ctx.portal.run(queries).items():
-        if isinstance(chat_id, int):
-            run.listing.tasks[task_id] = replace(run.listing.tasks[task_id], chat_id=chat_id)
-        else:
-            run.listing.dirty.discard(task_id)
-            run.report.warnings.append(
-                f"task {task_id}: no task chat found for it (comments: chat is set for group {run.gid}); "
-                f"if it is a classic task set comments: auto, else add user {ctx.me} to the task")
-
-
 def _take_task(ctx: Context, run: GroupRun, task_id: int, answers: dict, more: dict) -> None:
     task = run.listing.tasks[task_id]
     details = run.details
@@ -95,7 +85,7 @@ def _take_task(ctx: Context, run: GroupRun, task_id: int, answers: dict, more: d
     if isinstance(history, bitrix.BitrixError):
         read = _read_failed(ctx, run, task, history)
     else:
-        details.history[task_id] = history
+        details.history[task_id] = dated(run, task_id, history, "history row")
     comments = answers.get((run.gid, "comments", task_id))
     page = answers.get((run.gid, "chat", task_id))
     answer = comments if (run.gid, "comments", task_id) in answers else page

@@ -11,11 +11,12 @@ from datetime import datetime
 
 from b24mirror import bitrix
 from b24mirror.edits import watches_edits
-from b24mirror.models import EPOCH, Marker, Task, parse_date
+from b24mirror.models import EPOCH, Marker, Task, parse_date, readable_date
 from b24mirror.portal import PAGE, q_group_tasks, q_task, q_tasks_by_activity, q_tasks_changed_since
 from b24mirror.sync.common import Context, cursor_since, each, log, unwrap, wire_date
 from b24mirror.sync.masters import trust, trusted_markers
 from b24mirror.sync.records import GroupFailed, GroupRun
+from b24mirror.sync.worlds import recall_chats
 
 
 def task_changed(task: Task, snap: dict | None) -> bool:
@@ -56,10 +57,22 @@ def read_listings(ctx: Context, runs: list[GroupRun]) -> None:
             run.listing.tasks.update((task.id, task) for task in unwrap(listed[run.gid]))
         else:
             _take_incremental(ctx, run, answers)
+        _set_aside_undated(run)
+        recall_chats(run)
         _find_changed(ctx, run)
         log.debug("group %d: %s", run.gid, run.listing)
 
     each(runs, take)
+
+
+def _set_aside_undated(run: GroupRun) -> None:
+    """A listed task with a date b24mirror cannot read waits (it is not compared, read or snapshotted)."""
+    for task_id, task in list(run.listing.tasks.items()):
+        bad = [d for d in (task.created_date, task.changed_date, task.activity_date) if not readable_date(d)]
+        if bad and task_id != run.config.master_task:
+            del run.listing.tasks[task_id]
+            run.report.warnings.append(f"task {task_id}: the portal lists it with a date b24mirror cannot read "
+                                       f"({bad[0]!r}); it waits, and is read again next run")
 
 
 def _since(run: GroupRun) -> datetime:
@@ -110,7 +123,8 @@ def _resume_from_markers(ctx: Context, run: GroupRun) -> datetime | None:
     if not found:
         return None
     trust(ctx, run, comments)
-    return min(parse_date(c.date) for _, c in found)
+    dates = [parse_date(c.date) for _, c in found if readable_date(c.date)]
+    return min(dates) if dates else EPOCH
 
 
 def _importing_history(ctx: Context, run: GroupRun) -> bool:

@@ -61,6 +61,8 @@ class Listing:
     master: Task | None = None
     tasks: dict[int, Task] = field(default_factory=dict)
     dirty: set[int] = field(default_factory=set)  # tasks whose details are read this run
+    worlds: dict[int, str] = field(default_factory=dict)  # changed task -> where its talk is (chat, classic)
+    unresolved: set[int] = field(default_factory=set)  # changed tasks whose world could not be told: not read
     now: str = ""  # the portal's clock at the listing: the next cursor
     baseline: datetime | None = None  # nothing older is mirrored (None: history is imported)
     first_sync: bool = False  # no record of the group, and no mirror of ours found in the master
