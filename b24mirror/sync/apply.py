@@ -12,6 +12,7 @@ from b24mirror import bitrix
 from b24mirror.edits import source_hash, watches_edits
 from b24mirror.models import KIND_COMMENT, Marker, PlannedMirror
 from b24mirror.sync.common import Context, describe, guarded, local_now
+from b24mirror.sync.decide import rejections
 from b24mirror.sync.masters import read_master_markers
 from b24mirror.sync.records import GroupFailed, GroupRun
 
@@ -107,10 +108,17 @@ def settle_chunk(ctx: Context, run: GroupRun, chunk: list[PlannedMirror], items:
         if not answered and mirror.marker in landed:
             run.report.count_post(mirror.marker.kind)
     missing = [m for m in chunk if not run.state.has(m.marker)]
+    if missing and failure is not None and not isinstance(failure, bitrix.OutcomeUnknown):
+        _count_rejection(run, missing[0], failure)  # the first missing one is the post that was refused
     if missing:
         reason = describe(failure) if failure is not None else "the portal's answer was lost"
         raise GroupFailed(f"{len(missing)} mirror(s) not posted ({reason}); they will be posted next run")
     return len(chunk)
+
+
+def _count_rejection(run: GroupRun, mirror: PlannedMirror, failure: Exception) -> None:
+    record = rejections(run).setdefault(str(mirror.marker), {"count": 0})
+    record.update(count=record["count"] + 1, error=describe(failure)[:300], at=local_now())
 
 
 def posted_id(item) -> int | None:

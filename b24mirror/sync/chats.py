@@ -48,6 +48,9 @@ def dated(run: GroupRun, task_id: int, items: list, what: str) -> list:
         run.details.incomplete.add(task_id)
         for item in items:
             if not readable_date(item.date):
+                if hasattr(item, "text"):  # a comment or message: the task's cursor stops before it
+                    held = run.details.hold_from
+                    held[task_id] = min(held.get(task_id, item.id), item.id)
                 run.report.warnings.append(f"task {task_id}: {what} {item.id} has a date b24mirror cannot read "
                                            f"({item.date!r}); it waits, and is read again next run")
     return readable
@@ -75,8 +78,10 @@ def read_more(ctx: Context, more: dict) -> None:
             if page.raw_count >= PAGE and page.messages:
                 next_round[key] = (known_last, page)
         more = next_round
-    for run, task_id in more:
+    for (run, task_id), (known_last, _) in more.items():
         run.details.incomplete.add(task_id)
+        if known_last is not CLASSIC_PAGE and not known_last:
+            run.details.no_progress.add(task_id)  # the newest pages were read, older news are still unread
 
 
 def _next_query(key, value):

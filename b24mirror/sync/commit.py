@@ -1,16 +1,21 @@
 """Phase 6, commit: snapshots of the tasks read, the baseline, and the cursor.
 
-A task is snapshotted only when everything about it was read and settled: a task whose read
-failed, was cut short, or has mirrors held back stays changed, and the next run reads it
-again. The cursor is the portal's own clock at the listing, never ours, and never moves back.
+Progress is kept as it is made. A task read whole and posted gets a new snapshot. A task only
+partly done (a long chat cut short, mirrors held back by the cap, an item with an unreadable
+date) keeps its old snapshot, so it stays changed, but its comment cursor moves up to the
+last item settled, and it is put on the group's pending list: the next run reads it again from
+there even if nothing lists it as changed. A task whose read failed keeps everything.
+The cursor is the portal's own clock at the listing, never ours, and never moves back.
 """
 from __future__ import annotations
 
-from b24mirror.models import EPOCH, Task, parse_date
-from b24mirror.plan import subtree_verdict
+from b24mirror.models import EPOCH, KIND_COMMENT, Task, parse_date
+from b24mirror.plan import REASON_OUTSIDE, subtree_verdict
 from b24mirror.sync.common import local_now
 from b24mirror.sync.listings import latest_date
 from b24mirror.sync.records import GroupRun
+
+PENDING = "pending"  # group meta: tasks to read again next run, whatever the listings say
 
 
 def snapshot_of(task: Task, inside: bool, previous: dict | None) -> dict:
@@ -33,26 +38,61 @@ def settled(run: GroupRun, task_id: int) -> bool:
             and task_id not in run.decision.held_tasks)
 
 
+def cursor_limit(run: GroupRun, task_id: int) -> int | None:
+    """The highest comment id the task's cursor may pass: below the first item still to post or to read."""
+    stops = [m.marker.source_id for m in run.decision.held if m.task_id == task_id and m.marker.kind == KIND_COMMENT]
+    if task_id in run.details.hold_from:
+        stops.append(run.details.hold_from[task_id])
+    return min(stops) - 1 if stops else None
+
+
+def inside_subtree(run: GroupRun, task: Task, everything: dict, previous: dict) -> bool:
+    """Whether the task hangs under the master within depth. When an ancestor was not read this run (a
+    quiet run lists only what changed), the snapshot's earlier answer stands: a guess would later
+    announce a weeks-old task as new."""
+    verdict = subtree_verdict(task, run.master, everything, run.config.depth)
+    if verdict == REASON_OUTSIDE and _ancestor_unread(run, task, everything) and "inside" in previous:
+        return bool(previous["inside"])
+    return verdict is None
+
+
+def _ancestor_unread(run: GroupRun, task: Task, everything: dict) -> bool:
+    current, seen = task, set()
+    while current.parent_id and current.parent_id != run.master.id and current.id not in seen:
+        seen.add(current.id)
+        parent = everything.get(current.parent_id)
+        if parent is None:
+            return True
+        current = parent
+    return False
+
+
 def commit(run: GroupRun) -> None:
     if not run.report.ok:
         run.state.mark_error(local_now(), run.report.error or "")
         return
     everything = run.all_tasks()
-    details = run.details
+    pending = set()
     for task_id, task in run.listing.tasks.items():
-        if task_id == run.config.master_task or not settled(run, task_id):
+        if task_id == run.config.master_task:
             continue
         key = str(task_id)
-        inside = run.master is not None and subtree_verdict(task, run.master, everything, run.config.depth) is None
-        snap = snapshot_of(task, inside, run.state.tasks.get(key))
-        world = run.listing.worlds.get(task_id) or (run.state.tasks.get(key) or {}).get("world")
+        previous = run.state.tasks.get(key) or {}
+        if settled(run, task_id):
+            snap = snapshot_of(task, inside_subtree(run, task, everything, previous), previous)
+        else:
+            pending.add(task_id)
+            if task_id not in run.details.read_ok or task_id in run.details.no_progress:
+                continue  # nothing about it is settled: read again from where it was
+            # Keep what the listing showed last time, so the task stays changed; only the cursors move.
+            snap = dict(previous) if previous else {**snapshot_of(task, False, None), "activity": None}
+        _advance_cursors(run, task_id, snap)
+        world = run.listing.worlds.get(task_id) or previous.get("world")
         if world:
             snap["world"] = world
-        if task_id in details.comment_cursor:
-            snap["last_comment_id"] = details.comment_cursor[task_id]
-        if task_id in details.chat_cursor:
-            snap["last_message_id"] = details.chat_cursor[task_id]
         run.state.tasks[key] = snap
+    pending |= run.listing.unresolved
+    run.state.meta[PENDING] = sorted(pending)
     if run.report.first_sync:
         baseline = run.listing.baseline
         run.state.baseline = (baseline or EPOCH).isoformat()
@@ -61,3 +101,11 @@ def commit(run: GroupRun) -> None:
         cursor = run.state.cursor
     run.state.runs += 1
     run.state.mark_success(local_now(), cursor)
+
+
+def _advance_cursors(run: GroupRun, task_id: int, snap: dict) -> None:
+    limit = cursor_limit(run, task_id)
+    for name, read in (("last_comment_id", run.details.comment_cursor), ("last_message_id", run.details.chat_cursor)):
+        if task_id in read:
+            reached = read[task_id] if limit is None else min(read[task_id], limit)
+            snap[name] = max(int(snap.get(name) or 0), reached)

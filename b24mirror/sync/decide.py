@@ -11,6 +11,11 @@ from b24mirror.sync.common import Context, log
 from b24mirror.sync.masters import read_master_markers
 from b24mirror.sync.records import GroupRun
 
+# A post the portal refuses this many times (each a definite refusal) is left out of later runs, so
+# that one item it will never take does not hold back every later mirror of its group.
+QUARANTINE_AFTER = 3
+REJECTED = "rejected"  # group meta
+
 
 def plan_from_ledger(ctx: Context, run: GroupRun) -> None:
     run.decision.plan = plan_group(snapshot(ctx, run, ledger_markers(run)))
@@ -24,13 +29,26 @@ def plan_against_master(ctx: Context, run: GroupRun) -> None:
         trusted = decision.trusted if decision.trusted is not None else read_master_markers(ctx, run)
         plan = plan_group(snapshot(ctx, run, ledger_markers(run) | trusted))
     run.report.skipped = plan.skipped
+    refused = rejections(run)
+    decision.quarantined = [m for m in plan.mirrors if refused.get(str(m.marker), {}).get("count", 0) >= QUARANTINE_AFTER]
+    postable = [m for m in plan.mirrors if m not in decision.quarantined]
     cap = ctx.options.max_posts or run.config.max_posts
-    todo, held = plan.mirrors[:cap], plan.mirrors[cap:]
+    todo, decision.held = postable[:cap], postable[cap:]
     run.report.planned = list(plan.mirrors)
-    run.report.held_back = len(held)
-    decision.held_tasks = {m.task_id for m in held}
+    run.report.held_back = len(decision.held)
+    run.report.quarantined = len(decision.quarantined)
+    for mirror in decision.quarantined:
+        run.report.warnings.append(
+            f"{mirror.marker}: quarantined, the portal refused it {QUARANTINE_AFTER} times "
+            f"({refused[str(mirror.marker)].get('error', '')}); fix the cause, then run `b24mirror repair "
+            f"--group {run.gid}`")
     decision.todo = [] if ctx.options.dry_run else list(todo)
     log.debug("group %d: %s", run.gid, decision)
+
+
+def rejections(run: GroupRun) -> dict:
+    """Marker -> {count, error, at}: posts the portal refused (a definite answer, not a lost one)."""
+    return run.state.meta.setdefault(REJECTED, {})
 
 
 def ledger_markers(run: GroupRun) -> frozenset[Marker]:

@@ -12,8 +12,8 @@ from datetime import datetime
 from b24mirror import bitrix
 from b24mirror.edits import watches_edits
 from b24mirror.models import EPOCH, Marker, Task, parse_date, readable_date
-from b24mirror.portal import PAGE, q_group_tasks, q_task, q_tasks_by_activity, q_tasks_changed_since
-from b24mirror.sync.common import Context, cursor_since, each, log, unwrap, wire_date
+from b24mirror.portal import PAGE, q_group_tasks, q_task, q_tasks_by_activity, q_tasks_by_ids, q_tasks_changed_since
+from b24mirror.sync.common import Context, chunks, cursor_since, each, log, unwrap, wire_date
 from b24mirror.sync.masters import trust, trusted_markers
 from b24mirror.sync.records import GroupFailed, GroupRun
 from b24mirror.sync.worlds import recall_chats
@@ -38,6 +38,8 @@ def read_listings(ctx: Context, runs: list[GroupRun]) -> None:
     queries = {}
     for run in runs:
         queries[(run.gid, "master")] = q_task(run.config.master_task)
+        for i, chunk in enumerate(chunks(pending_tasks(run))):
+            queries[(run.gid, "pending", i)] = q_tasks_by_ids(chunk)
         if run.listing.full:
             queries[(run.gid, "all")] = q_group_tasks(run.gid, 0)
             continue
@@ -57,6 +59,10 @@ def read_listings(ctx: Context, runs: list[GroupRun]) -> None:
             run.listing.tasks.update((task.id, task) for task in unwrap(listed[run.gid]))
         else:
             _take_incremental(ctx, run, answers)
+        for key, page in answers.items():
+            if key[:2] == (run.gid, "pending"):
+                for task in unwrap(page).items:
+                    run.listing.tasks.setdefault(task.id, task)
         _set_aside_undated(run)
         recall_chats(run)
         _find_changed(ctx, run)
@@ -73,6 +79,11 @@ def _set_aside_undated(run: GroupRun) -> None:
             del run.listing.tasks[task_id]
             run.report.warnings.append(f"task {task_id}: the portal lists it with a date b24mirror cannot read "
                                        f"({bad[0]!r}); it waits, and is read again next run")
+
+
+def pending_tasks(run: GroupRun) -> list[int]:
+    """Tasks a run left partly done (commit.PENDING): read again whatever the listings say."""
+    return [int(t) for t in run.state.meta.get("pending", []) if str(t).isdigit()]
 
 
 def _since(run: GroupRun) -> datetime:
@@ -152,12 +163,13 @@ def _find_changed(ctx: Context, run: GroupRun) -> None:
         elif not importing:
             listing.baseline = parse_date(listing.now) if listing.now else EPOCH
     listing.first_sync = first
+    pending = set(pending_tasks(run))
     for task in listing.tasks.values():
         if task.id == master.id:
             continue
         if first and listing.baseline is not None:
             continue  # nothing older than the first sync is mirrored: only learn the tree
-        if task_changed(task, run.state.tasks.get(str(task.id))):
+        if task_changed(task, run.state.tasks.get(str(task.id))) or task.id in pending:
             listing.dirty.add(task.id)
     if listing.full and not first and watches_edits(run.config):
         # Edits and deletes move no date a listing shows: a sweep looks at mirrored chats again.

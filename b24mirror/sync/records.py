@@ -30,6 +30,7 @@ class GroupReport:
     planned: list[PlannedMirror] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)
     held_back: int = 0  # planned but over the per-run cap
+    quarantined: int = 0  # mirrors the portal refused QUARANTINE_AFTER times: left out until repaired
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
     first_sync: bool = False
@@ -45,6 +46,7 @@ class GroupReport:
         return {
             "group": self.group_id, "ok": self.ok, "error": self.error, "posted": self.posted,
             "planned": len(self.planned), "skipped": self.skipped, "held_back": self.held_back,
+            "quarantined": self.quarantined,
             "warnings": self.warnings, "first_sync": self.first_sync,
         }
 
@@ -85,6 +87,8 @@ class Details:
     users: dict[int, User] = field(default_factory=dict)
     read_ok: set[int] = field(default_factory=set)  # changed tasks whose reads all succeeded
     incomplete: set[int] = field(default_factory=set)  # reads cut short: the task stays changed
+    no_progress: set[int] = field(default_factory=set)  # cut short walking back: no cursor may move
+    hold_from: dict[int, int] = field(default_factory=dict)  # task -> lowest item id to read again
     comment_cursor: dict[int, int] = field(default_factory=dict)  # task -> newest forum comment id read
     chat_cursor: dict[int, int] = field(default_factory=dict)  # task -> newest chat message id read
 
@@ -101,7 +105,12 @@ class Decision:
     plan: object = None  # plan.GroupPlan
     trusted: frozenset[Marker] | None = None  # markers read back from the master this run
     todo: list[PlannedMirror] | None = None  # to post this run (None: not planned)
-    held_tasks: set[int] = field(default_factory=set)  # tasks with mirrors over the cap: read again
+    held: list[PlannedMirror] = field(default_factory=list)  # over the per-run cap: posted by later runs
+    quarantined: list[PlannedMirror] = field(default_factory=list)  # refused by the portal too often
+
+    @property
+    def held_tasks(self) -> set[int]:
+        return {m.task_id for m in self.held}
 
     def __str__(self) -> str:
         planned = len(self.plan.mirrors) if self.plan is not None else 0

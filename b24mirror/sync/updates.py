@@ -5,9 +5,10 @@ them, recording each source hash as soon as its update is made.
 """
 from __future__ import annotations
 
+from b24mirror import bitrix
 from b24mirror.edits import plan_updates
 from b24mirror.sync.apply import source_hashes
-from b24mirror.sync.common import Context
+from b24mirror.sync.common import Context, describe
 from b24mirror.sync.records import GroupRun
 
 
@@ -22,7 +23,18 @@ def apply_edits(ctx: Context, run: GroupRun) -> None:
             hashes=source_hashes(run), users=details.users, portal_url=ctx.portal.portal_url,
         )
         for update in updates:
-            ctx.portal.update_comment(run.master, update.mirror_id, update.text)
+            try:
+                ctx.portal.update_comment(run.master, update.mirror_id, update.text)
+            except bitrix.OutcomeUnknown:
+                continue  # an update is the same text again: the next run may simply repeat it
+            except bitrix.BitrixError as exc:
+                if isinstance(exc, (bitrix.AuthError, bitrix.ScopeError)):
+                    raise
+                # Refused for good (a person deleted the mirror, it can no longer be edited): said once,
+                # and remembered, so that one mirror does not fail its group on every run.
+                run.report.warnings.append(f"{update.marker}: its mirror {update.mirror_id} could not be "
+                                           f"updated ({describe(exc)}); left as it is")
+            else:
+                run.report.count_post("update")
             source_hashes(run)[str(update.marker)] = update.source_hash
-            run.report.count_post("update")
             ctx.state.save()

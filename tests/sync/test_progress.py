@@ -1,0 +1,102 @@
+"""Progress is kept as it is made: long chats, held-back posts, refused updates, unread ancestors."""
+from __future__ import annotations
+
+import contextvars
+from datetime import timedelta, timezone
+
+from b24mirror.models import PORTAL_TIMEZONE, BadDate, parse_date
+
+from .conftest import Bed
+
+
+def _comment_mirrors(bed: Bed, project) -> list[str]:
+    return [m for m in bed.mirrors(project) if m.startswith("b24m:comment:")]
+
+
+def test_a_chat_longer_than_one_runs_reading_arrives_over_several_runs(bed):
+    project = bed.project("Build log", new_card=True)
+    target = project.tasks[0]
+    chat = bed.portal.chats[bed.portal.tasks[target].chat_id]
+    bed.sync()
+    bed.portal.add_comment(target, bed.anna, "the first")
+    bed.sync(max_posts=5000)
+    for n in range(2500):  # more than the 41 pages one run reads of a chat
+        bed.portal.post_message(chat, bed.anna, f"build step {n}")
+    for _ in range(3):
+        bed.sync(max_posts=5000)
+    mirrors = _comment_mirrors(bed, project)
+    assert len(mirrors) == 2501 and len(set(mirrors)) == 2501
+
+
+def test_held_back_posts_arrive_on_the_next_run_in_a_group_busier_than_a_page(bed):
+    """Posts over the per-run cap wait one run, not for the hourly sweep, though a page of tasks with
+    newer activity (and nothing to mirror) hides the held ones from the activity order: the tasks left
+    partly done are read again by id."""
+    project = bed.project("Busy", fillers=60)
+    outsider = bed.portal.add_user("Oscar", "Outsider")
+    bed.sync()
+    bed.portal.advance(1200)  # the tree is older than the listings' overlap
+    ids = {bed.portal.add_comment(task, bed.anna, f"news on {task}") for task in project.tasks[:11]}
+    for task in project.tasks[11:]:
+        bed.portal.add_comment(task, outsider, "not a member: nothing to mirror")
+    bed.sync(max_posts=10)
+    assert len(_comment_mirrors(bed, project)) == 10
+    bed.sync(max_posts=10)
+    assert sorted(int(m.rsplit(":", 1)[1]) for m in _comment_mirrors(bed, project)) == sorted(ids)
+    assert bed.state().group(project.gid).meta.get("pending") == []
+
+
+def test_a_quiet_run_does_not_forget_that_a_second_level_task_is_inside(bed):
+    """Listed on a quiet run without its parent (not listed, not read): its place in the subtree stands,
+    and its next change is not announced as a new subtask."""
+    project = bed.project("Deep", fillers=60)
+    parent = project.tasks[0]  # the oldest: last in the activity order
+    child = bed.portal.add_task("Level two", created_by=bed.anna, group_id=project.gid, parent_id=parent,
+                                auditors=(bed.me,))
+    bed.sync()  # first sync: the whole tree
+    bed.portal.advance(1200)  # the tree is older than the listings' overlap
+    bed.portal.set_field(child, "TITLE", "Level two, renamed", by=bed.anna)  # changed after the baseline
+    bed.sync()
+    bed.sync()  # quiet: the child is listed (recently active), its parent is not
+    bed.portal.add_comment(child, bed.anna, "and again")
+    bed.sync()
+    assert not [m for m in bed.mirrors(project) if m.startswith("b24m:subtask:")]
+    assert len(_comment_mirrors(bed, project)) == 1
+
+
+def test_a_mirror_that_can_no_longer_be_updated_does_not_wedge_its_group(bed):
+    bed.sweep_every = 1  # an edit moves no date: the sweep finds it
+    project = bed.project("Edits", new_card=True)
+    target = project.tasks[0]
+    chat = bed.portal.chats[bed.portal.tasks[target].chat_id]
+    bed.sync(on_edit="update")
+    message = bed.portal.post_message(chat, bed.anna, "first text")
+    bed.sync(on_edit="update")
+    mirror = next(m for m in bed.portal.chats[bed.portal.tasks[project.master].chat_id].messages
+                  if m.author_id == bed.me)
+    bed.portal.delete_message(mirror)  # a person removed the mirror from the master
+    bed.portal.edit_message(message, "second text")
+    reports = bed.sync(on_edit="update")
+    assert any("could not be updated" in w for w in reports[0].warnings)
+    later = bed.portal.post_message(chat, bed.anna, "after the refusal")
+    bed.sync(on_edit="update")
+    assert f"b24m:comment:{target}:{later.id}" in bed.mirrors(project)
+    assert bed.state().group(project.gid).last_error is None
+
+
+def test_dates_in_the_site_format_and_unreadable_ones():
+    def in_zone(offset_hours: int, text: str) -> str:
+        def read() -> str:
+            PORTAL_TIMEZONE.set(timezone(timedelta(hours=offset_hours)))
+            return parse_date(text).isoformat()
+        return contextvars.copy_context().run(read)
+
+    assert in_zone(0, "01.12.2026 09:05:00") == "2026-12-01T09:05:00+00:00"
+    assert in_zone(3, "01.12.2026 09:05:00") == "2026-12-01T09:05:00+03:00"  # the portal's wall clock
+    assert in_zone(3, "1.12.2026") == "2026-12-01T00:00:00+03:00"
+    for bad in ("yesterday", "31.02.2026 10:00:00", "2026-13-01T00:00:00"):
+        try:
+            parse_date(bad)
+        except BadDate:
+            continue
+        raise AssertionError(f"{bad!r} was read as a date")
