@@ -4,31 +4,62 @@ The CLI calls one function here per command and renders what it returns.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from b24mirror.bitrix import BitrixClient, RateLimit
+from b24mirror.bitrix import BitrixClient, ClientStats, RateLimit
 from b24mirror.config import webhook_secret
+from b24mirror.errors import PortalUnreachable
+from b24mirror.notices import current_notices, due_warnings
 from b24mirror.portal import Portal
 from b24mirror.settings import Config
-from b24mirror.state import StateCorrupt, StateTooNew, open_state, read_state, rebuild_empty
+from b24mirror.state import State, StateCorrupt, StateTooNew, open_state, read_state, rebuild_empty
+from b24mirror.stopping import Stopped
 from b24mirror.sync import GroupReport, Syncer, SyncOptions
 
 
-def make_client(config: Config) -> BitrixClient:
+def make_client(config: Config, *, with_deadline: bool = True, **timing) -> BitrixClient:
+    """The client every command uses, paced under the plan's limits. `timing` (clock, sleep, wall) lets the
+    benchmark run the very same client on virtual time."""
     limits = config.limits
     return BitrixClient(
         config.webhook,
         connect_timeout=limits.connect_timeout,
         read_timeout=limits.read_timeout,
         rate=RateLimit(limits.burst, limits.per_second),
-        deadline_seconds=limits.run_deadline,
+        deadline_seconds=limits.run_deadline if with_deadline else None,
+        **timing,
     )
+
+
+@dataclass
+class SyncRun:
+    """What one sync run did, filled as it goes: a run stopped by a signal still tells what it had done."""
+
+    reports: list[GroupReport] = field(default_factory=list)
+    due_warnings: dict[int, list[str]] = field(default_factory=dict)  # per group: the warnings to show now
+    last_success: dict[int, str | None] = field(default_factory=dict)
+    stats: ClientStats = field(default_factory=ClientStats)
+    started: float = field(default_factory=time.monotonic)
+    posted: int = 0
+
+    @property
+    def duration(self) -> float:
+        return time.monotonic() - self.started
 
 
 def run_sync(config: Config, options: SyncOptions, *, rebuild_state: bool = False, progress=None,
              client: BitrixClient | None = None) -> list[GroupReport]:
     """One sync run over the selected groups, under the state file's lock."""
+    run = SyncRun()
+    sync_run(config, options, run, rebuild_state=rebuild_state, progress=progress, client=client)
+    return run.reports
+
+
+def sync_run(config: Config, options: SyncOptions, run: SyncRun, *, rebuild_state: bool = False, progress=None,
+             client: BitrixClient | None = None) -> SyncRun:
+    """`run_sync`, recording into `run` what the sync command prints and writes as metrics."""
     secret = webhook_secret(config.webhook)
     if rebuild_state and not options.dry_run:
         try:
@@ -39,14 +70,43 @@ def run_sync(config: Config, options: SyncOptions, *, rebuild_state: bool = Fals
             # Kept aside for the curious; the ledger comes back from the masters' markers.
             rebuild_empty(config.state_file)
     client = client or make_client(config)
+    run.stats = client.stats
     try:
         with open_state(config.state_file, secret=secret, dry_run=options.dry_run) as state:
             if rebuild_state and not options.dry_run:
                 for group in config.groups:
                     state.group(group.id).meta["master_seen_id"] = 0  # read every marker back
-            return Syncer(config, Portal(client), state, options, progress=progress).run()
+            before = _ledger_size(state)
+            try:
+                run.reports = Syncer(config, Portal(client), state, options, progress=progress).run()
+            except Stopped as stop:
+                stop.posted = _ledger_size(state) - before
+                raise
+            finally:
+                run.posted = _ledger_size(state) - before
+                run.last_success = {gid: g.last_success for gid, g in state.groups().items()}
+            _settle_notices(state, run, dry_run=options.dry_run, secret=secret)
     finally:
         client.close()
+    if run.stats.requests and not run.stats.answered:
+        raise PortalUnreachable(config.masked_webhook, run.stats.requests)
+    return run
+
+
+def _ledger_size(state: State) -> int:
+    return sum(len(g.ledger) for g in state.groups().values())
+
+
+def _settle_notices(state: State, run: SyncRun, *, dry_run: bool, secret: str | None) -> None:
+    """Which warnings to show this time: all of them on a dry run, else the new and the day-old ones."""
+    if dry_run:
+        run.due_warnings = {r.group_id: list(r.warnings) for r in run.reports}
+        return
+    now = datetime.now(timezone.utc)
+    for report in run.reports:
+        run.due_warnings[report.group_id] = due_warnings(state.group(report.group_id).meta, report.warnings, now,
+                                                         secret)
+    state.save()
 
 
 @dataclass(frozen=True)
@@ -59,12 +119,13 @@ class GroupStatus:
     mirrors: int
     last_error: dict | None
     synced_before: bool
+    notices: tuple[str, ...] = ()  # the warnings of the last run, shown by sync once a day
 
     def to_dict(self) -> dict:
         return {
             "group": self.group_id, "master_task": self.master_task, "last_success": self.last_success,
             "ago_seconds": self.ago_seconds, "cursor": self.cursor, "mirrors": self.mirrors,
-            "last_error": self.last_error, "synced_before": self.synced_before,
+            "last_error": self.last_error, "synced_before": self.synced_before, "notices": list(self.notices),
         }
 
 
@@ -84,7 +145,7 @@ def group_statuses(config: Config, now: datetime | None = None) -> list[GroupSta
             ago = int((now - datetime.fromisoformat(gstate.last_success)).total_seconds())
         result.append(GroupStatus(
             group.id, group.master_task, gstate.last_success, ago, gstate.cursor, len(gstate.ledger),
-            gstate.last_error, gstate.baseline is not None,
+            gstate.last_error, gstate.baseline is not None, tuple(current_notices(gstate.meta)),
         ))
     return result
 

@@ -25,12 +25,17 @@ def fsync_dir(directory: Path) -> None:
 
 
 def write_private(path: Path, data: bytes) -> None:
+    write_atomic(path, data, 0o600)
+
+
+def write_atomic(path: Path, data: bytes, mode: int) -> None:
+    """Replace `path` with `data` whole, the new file with exactly `mode` (0644 for a file others read)."""
     directory = path.parent
     tmp = directory / f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         try:
-            os.fchmod(fd, 0o600)  # whatever the umask
+            os.fchmod(fd, mode)  # whatever the umask
             view = memoryview(data)
             while view:
                 written = os.write(fd, view)

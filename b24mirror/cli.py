@@ -18,14 +18,63 @@ from b24mirror.logsetup import mask, register_secret, setup_logging
 
 EPILOG_EXIT_CODES = (
     "Exit codes: 0 ok; 1 a group failed, drift found or a blocking finding; 2 usage or config error; "
-    "3 another run holds the lock; 4 corrupt state file; 5 portal refused the webhook or is unreachable."
+    "3 another run holds the lock; 4 corrupt state file; 5 portal refused the webhook or is unreachable; "
+    "130/143 sync stopped by SIGINT/SIGTERM (the next run goes on)."
 )
+GLOBALS = "b24mirror.globals"  # ctx.meta key: the global options, from before or after the command
+
+
+def _remember(ctx: click.Context, param: click.Parameter, value):
+    if value:  # a flag left off, or no --config, must not undo one given on the other side of the command
+        ctx.meta.setdefault(GLOBALS, {})[param.name] = value
+    return value
+
+
+def global_options(show_default: bool):
+    """--config, -v and -q, accepted both before the command (`b24mirror -q sync`) and after it."""
+    config_default = f"./b24mirror.yaml, or ${ENV_CONFIG}" if show_default else None
+
+    def decorate(func):
+        for option in reversed((
+            click.option("--config", "config_path", metavar="PATH", expose_value=False, callback=_remember,
+                         show_default=config_default, help="The YAML configuration file."),
+            click.option("-v", "--verbose", is_flag=True, expose_value=False, callback=_remember,
+                         help="Log every request (secrets masked)."),
+            click.option("-q", "--quiet", is_flag=True, expose_value=False, callback=_remember,
+                         help="Print only what needs a person: for cron."),
+        )):
+            func = option(func)
+        return func
+
+    return decorate
 
 
 class Context:
-    def __init__(self, config_path: str, verbosity: int) -> None:
-        self.config_path = config_path
-        self.verbosity = verbosity
+    """The global options, read when the command runs (they may follow its name)."""
+
+    def __init__(self, meta: dict) -> None:
+        self._meta = meta
+
+    @property
+    def _globals(self) -> dict:
+        return self._meta.get(GLOBALS, {})
+
+    @property
+    def config_path(self) -> str:
+        return self._globals.get("config_path") or default_config_path()
+
+    @property
+    def verbosity(self) -> int:
+        return 1 if self._globals.get("verbose") else (-1 if self._globals.get("quiet") else 0)
+
+    @property
+    def quiet(self) -> bool:
+        return self.verbosity < 0
+
+    def start(self) -> None:
+        if self._globals.get("verbose") and self._globals.get("quiet"):
+            raise click.UsageError("-v and -q contradict each other: pick one")
+        setup_logging(self.verbosity)
 
     def config(self):
         try:
@@ -65,14 +114,24 @@ class ProgressBar:
 
 
 def common_errors(func):
-    """Turn the library's known failures into one line and an exit code, never a traceback."""
+    """Turn the library's known failures into one line and an exit code, never a traceback.
+
+    With --json the failure is also a JSON document on stdout, so a monitor always gets JSON."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         from b24mirror.errors import to_exit
+        from b24mirror.stopping import Stopped
 
+        obj = click.get_current_context().find_object(Context)
+        if obj is not None:
+            obj.start()
         try:
             return func(*args, **kwargs)
+        except Stopped as stop:
+            _stopped(stop, as_json=kwargs.get("as_json", False))
+        except click.ClickException:
+            raise  # a usage error: click prints it with the usage line and exits 2
         except Exception as exc:  # noqa: BLE001 - mapped below, unknown ones re-raised
             mapped = to_exit(exc)
             if mapped is None:
@@ -81,71 +140,118 @@ def common_errors(func):
                 mapped = (f"unexpected error: {type(exc).__name__}: {exc} (run with -v to see where; "
                           f"nothing was posted twice — the next run resumes from the ledger)"), ExitCode.FAILED
             message, code = mapped
+            if kwargs.get("as_json"):
+                from b24mirror import jsonout
+
+                jsonout.write(sys.stdout, jsonout.error_document(code, mask(message)))
             fail(message, code)
 
     return wrapper
 
 
+def _stopped(stop, *, as_json: bool) -> None:
+    message = f"stopped by {stop}: {stop.posted} posted; the next run goes on"
+    if as_json:
+        from b24mirror import jsonout
+
+        jsonout.write(sys.stdout, jsonout.error_document(stop.exit_code, message))
+    fail(message, stop.exit_code)
+
+
 @click.group(epilog=EPILOG_EXIT_CODES, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="b24mirror")
-@click.option(
-    "--config", "config_path", default=default_config_path, show_default=f"./b24mirror.yaml, or ${ENV_CONFIG}",
-    metavar="PATH", help="The YAML configuration file.",
-)
-@click.option("-v", "--verbose", "verbose", is_flag=True, help="Log every request (secrets masked).")
-@click.option("-q", "--quiet", "quiet", is_flag=True, help="Only warnings and errors: for cron.")
+@global_options(show_default=True)
 @click.pass_context
-def main(ctx: click.Context, config_path: str, verbose: bool, quiet: bool) -> None:
+def main(ctx: click.Context) -> None:
     """Mirror a Bitrix24 workgroup's subtask comments and events into its master task.
+
+    The options --config, -q and -v may also follow the command: `b24mirror sync -q`.
 
     \b
     Examples:
+      b24mirror init --webhook https://x.bitrix24.ru/rest/1/SECRET/ --group 42:1001
       b24mirror check                  # is the webhook and every group ready?
-      b24mirror sync                   # what cron runs every few minutes
+      b24mirror sync -q                # what cron runs every few minutes
       b24mirror sync --group 42 --dry-run
       b24mirror audit --json           # missing, duplicated, leaked mirrors
     """
-    if verbose and quiet:
-        raise click.UsageError("-v and -q contradict each other: pick one")
-    verbosity = 1 if verbose else (-1 if quiet else 0)
-    setup_logging(verbosity)
-    ctx.obj = Context(config_path, verbosity)
+    ctx.obj = Context(ctx.meta)
 
 
 @main.command()
+@global_options(show_default=False)
 @click.option("--group", "groups", multiple=True, type=int, metavar="ID", help="Only this group (repeatable).")
 @click.option("--dry-run", is_flag=True, help="Print what would be posted; write nothing to the portal or the state file.")
 @click.option("--backfill", is_flag=True, help="Also mirror items older than the group's first sync.")
 @click.option("--max-posts", type=click.IntRange(min=1), metavar="N", help="At most N posts per group in this run (default from config: 100).")
 @click.option("--rebuild-state", is_flag=True, help="Rebuild a lost or corrupt state file from the master tasks' markers.")
+@click.option("--metrics-file", metavar="PATH", help="Write a Prometheus textfile here (default: metrics_file in the config).")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
 @click.pass_obj
 @common_errors
-def sync(obj: Context, groups, dry_run, backfill, max_posts, rebuild_state, as_json) -> None:
+def sync(obj: Context, groups, dry_run, backfill, max_posts, rebuild_state, metrics_file, as_json) -> None:
     """Post the mirrors each master task is missing, oldest first, each exactly once.
+
+    With -q it prints nothing unless something needs a person; a warning that repeats every run
+    is printed when it first appears and then once a day (`status` lists it always).
 
     \b
     Examples:
-      b24mirror sync                       # all groups, as cron runs it
-      b24mirror sync --group 42            # one group, by hand
+      b24mirror sync                       # all groups
+      b24mirror sync -q --metrics-file /var/lib/node_exporter/b24mirror.prom   # as cron runs it
       b24mirror sync --group 42 --dry-run  # show what would be posted
       b24mirror sync --backfill --max-posts 500
     """
-    from b24mirror.app import run_sync
+    from b24mirror.app import SyncRun, sync_run
     from b24mirror.report import print_sync_reports
+    from b24mirror.stopping import stop_on_signals
     from b24mirror.sync import SyncOptions
 
     config = obj.config()
     options = SyncOptions(groups=tuple(groups), dry_run=dry_run, backfill=backfill, max_posts=max_posts)
     progress = ProgressBar() if sys.stderr.isatty() and obj.verbosity >= 0 else None
-    reports = run_sync(config, options, rebuild_state=rebuild_state, progress=progress)
-    if progress:
-        progress.close()
-    print_sync_reports(reports, dry_run=dry_run, as_json=as_json)
-    sys.exit(int(ExitCode.OK if all(r.ok for r in reports) else ExitCode.FAILED))
+    run = SyncRun()
+    code = ExitCode.FAILED
+    try:
+        with stop_on_signals():
+            sync_run(config, options, run, rebuild_state=rebuild_state, progress=progress)
+        code = ExitCode.OK if all(r.ok for r in run.reports) else ExitCode.FAILED
+    except BaseException as exc:
+        code = _exit_code_of(exc)
+        raise
+    finally:
+        if progress:
+            progress.close()
+        _write_metrics(metrics_file or config.metrics_file, run, config, code, dry_run)
+    print_sync_reports(run.reports, dry_run=dry_run, as_json=as_json, quiet=obj.quiet, shown=run.due_warnings)
+    sys.exit(int(code))
+
+
+def _exit_code_of(exc: BaseException) -> ExitCode:
+    from b24mirror.errors import to_exit
+    from b24mirror.stopping import Stopped
+
+    if isinstance(exc, Stopped):
+        return exc.exit_code
+    mapped = to_exit(exc) if isinstance(exc, Exception) else None
+    return mapped[1] if mapped else ExitCode.FAILED
+
+
+def _write_metrics(path: str | None, run, config, code: ExitCode, dry_run: bool) -> None:
+    """After every run but a dry one and one locked out (the run holding the lock writes its own)."""
+    if not path or dry_run or code == ExitCode.LOCKED:
+        return
+    from b24mirror.metrics import write_metrics
+
+    try:
+        write_metrics(path, run, [g.id for g in config.groups], int(code))
+    except OSError as exc:
+        click.echo(f"b24mirror: cannot write the metrics file {path}: {exc.strerror or exc}; "
+                   "make its folder writable by the user running b24mirror", err=True)
 
 
 @main.command()
+@global_options(show_default=False)
 @click.option("--group", "groups", multiple=True, type=int, metavar="ID", help="Only this group (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON on stdout.")
 @click.pass_obj
@@ -159,25 +265,25 @@ def audit(obj: Context, groups, as_json) -> None:
     Example:
       b24mirror audit --group 42 --json
     """
-    import json
-
+    from b24mirror import jsonout
     from b24mirror.app import run_audit
     from b24mirror.audit import render_audit
 
     audits = run_audit(obj.config(), tuple(groups))
     if as_json:
-        click.echo(json.dumps({"groups": [a.to_dict() for a in audits]}, ensure_ascii=False, indent=2))
+        jsonout.write(sys.stdout, {"groups": [a.to_dict() for a in audits]})
     else:
         click.echo(render_audit(audits))
     sys.exit(int(ExitCode.OK if all(a.clean for a in audits) else ExitCode.FAILED))
 
 
 @main.command()
-@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON on stdout.")
+@global_options(show_default=False)
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON on stdout (errors too).")
 @click.pass_obj
 @common_errors
 def status(obj: Context, as_json) -> None:
-    """Show each group's last successful sync, cursor, ledger size and last error.
+    """Show each group's last successful sync, cursor, ledger size, last error and standing warnings.
 
     \b
     Example:
@@ -190,27 +296,63 @@ def status(obj: Context, as_json) -> None:
 
 
 @main.command()
+@global_options(show_default=False)
 @click.pass_obj
 @common_errors
 def check(obj: Context) -> None:
-    """Check the webhook, its scopes, every group and master task; print each fix.
+    """Check the webhook, its scopes, every group and master task, the state folder; print each fix.
 
     \b
     Example:
-      b24mirror --config /etc/b24mirror.yaml check
+      b24mirror check --config /etc/b24mirror.yaml
     """
     from b24mirror.app import make_client
     from b24mirror.doctor import blocks_sync, render_findings, run_checks
+    from b24mirror.hostchecks import local_checks
 
     config = obj.config()
     click.echo(f"config {config.source_path}: ok ({len(config.groups)} groups, webhook {config.masked_webhook})")
     with make_client(config) as client:
-        findings = run_checks(config, client)
+        findings = local_checks(config) + run_checks(config, client)
     click.echo(render_findings(findings))
     sys.exit(int(ExitCode.FAILED if blocks_sync(findings) else ExitCode.OK))
 
 
 @main.command()
+@global_options(show_default=False)
+@click.argument("path", required=False, type=click.Path(dir_okay=False))
+@click.option("--webhook", metavar="URL", help="The inbound webhook URL (default: a placeholder to edit).")
+@click.option("--group", "groups", multiple=True, metavar="ID:MASTER",
+              help="A workgroup id and its master task id (repeatable).")
+@common_errors
+def init(path, webhook, groups) -> None:
+    """Write a commented configuration file (mode 0600) to PATH; never overwrite one.
+
+    PATH defaults to --config, $B24MIRROR_CONFIG or ./b24mirror.yaml. Every key is listed with its
+    default and a comment, as in config.example.yaml.
+
+    \b
+    Example:
+      b24mirror init /etc/b24mirror.yaml --webhook https://x.bitrix24.ru/rest/1/SECRET/ --group 42:1001
+    """
+    from b24mirror.initconfig import InitRefused, parse_group, write_config
+
+    obj = click.get_current_context().find_object(Context)
+    target = path or obj.config_path
+    try:
+        pairs = [parse_group(text) for text in groups]
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--group") from None
+    register_secret(webhook_secret(webhook or ""))
+    try:
+        written = write_config(target, webhook=webhook, groups=pairs)
+    except InitRefused as exc:
+        fail(str(exc), ExitCode.USAGE)
+    click.echo(f"wrote {written}; edit it, then run: b24mirror --config {written} check", err=True)
+
+
+@main.command()
+@global_options(show_default=False)
 @click.option("--language", type=click.Choice(["en", "ru"]), default="en", show_default=True,
               help="The words b24mirror adds to mirrors.")
 @common_errors

@@ -37,7 +37,7 @@ MAX_CONFIG_BYTES = 1_000_000
 WEBHOOK_PATH_RE = re.compile(r"^/rest/(\d+)/([^/]+)/?$")
 PLAN_RATES = {"standard": (50, 2.0), "enterprise": (250, 5.0)}
 
-TOP_KEYS = ("portal", "state_file", "language", "sweep_every", "groups")
+TOP_KEYS = ("portal", "state_file", "language", "sweep_every", "metrics_file", "groups")
 PORTAL_KEYS = ("webhook", "webhook_file", "plan", "burst", "per_second", "connect_timeout", "read_timeout", "run_deadline")
 GROUP_KEYS = (
     "id", "master_task", "depth", "language", "comments", "auto_observe", "on_edit", "on_delete",
@@ -60,10 +60,19 @@ class ConfigError(Exception):
 def mask_webhook(url: str) -> str:
     """Show a webhook without its secret: https://x.bitrix24.ru/rest/1/***/."""
     parts = urlsplit(url)
+    host = _host(parts)  # never the netloc: a user:password@ in it would be printed
     match = WEBHOOK_PATH_RE.match(parts.path)
     if not match:
-        return f"{parts.scheme}://{parts.netloc}/***" if parts.netloc else "***"
-    return f"{parts.scheme}://{parts.netloc}/rest/{match.group(1)}/***/"
+        return f"{parts.scheme}://{host}/***" if host else "***"
+    return f"{parts.scheme}://{host}/rest/{match.group(1)}/***/"
+
+
+def _host(parts) -> str:
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return (parts.hostname or "") + (f":{port}" if port else "")
 
 
 def webhook_secret(url: str) -> str | None:
@@ -131,6 +140,7 @@ def validate(data: Any, *, base_dir: Path, environ: dict[str, str], source: str 
     if not state_path.is_absolute():
         state_path = base_dir / state_path  # relative to the config file, so cron's cwd does not matter
 
+    metrics_file = _metrics_file(v, data.get("metrics_file"), base_dir)
     default_language = v.choice(data, "language", LANGUAGES, "ru", "")
     sweep_every = v.integer(data, "sweep_every", 12, "", minimum=1)
 
@@ -145,7 +155,20 @@ def validate(data: Any, *, base_dir: Path, environ: dict[str, str], source: str 
         limits=limits,
         sweep_every=sweep_every,
         source_path=source,
+        metrics_file=metrics_file,
     )
+
+
+def _metrics_file(v: "_Validator", value: Any, base_dir: Path) -> str | None:
+    """Where `sync` writes its Prometheus textfile; node_exporter reads only names ending in .prom."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip().endswith(".prom"):
+        v.problem("metrics_file", f"must be a file path ending in .prom (node_exporter's textfile collector reads "
+                                  f"only those), got {_show(value)}")
+        return None
+    path = Path(os.path.expanduser(value.strip()))
+    return str(path if path.is_absolute() else base_dir / path)
 
 
 def _webhook(v: "_Validator", portal: dict, environ: dict[str, str], base_dir: Path) -> str:
@@ -172,10 +195,15 @@ def _webhook(v: "_Validator", portal: dict, environ: dict[str, str], base_dir: P
         return ""
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname:
-        v.problem(key, f"must be a URL like https://YOUR.bitrix24.ru/rest/USER_ID/SECRET/, got {mask_webhook(url)!r}")
+        # Not even the masked URL: a mistyped one may carry the secret where the masking does not look.
+        got = f"a URL starting with {parts.scheme}:" if re.fullmatch(r"[a-z][a-z0-9+.-]{0,9}", parts.scheme) \
+            else "something that is not a URL"
+        v.problem(key, f"must be a URL like https://YOUR.bitrix24.ru/rest/USER_ID/SECRET/, got {got}")
         return ""
     if parts.scheme != "https" and not _is_loopback(parts.hostname):
-        v.problem(key, f"must use https (Bitrix24 refuses plain http); got {mask_webhook(url)}")
+        # Only this host may talk plain http: on any other address, private ones included, the secret
+        # would cross a network unencrypted.
+        v.problem(key, f"must use https (plain http is allowed only for loopback addresses); got http://{_host(parts)}")
     if not WEBHOOK_PATH_RE.match(parts.path):
         v.problem(key, "must end in /rest/USER_ID/SECRET/ as Bitrix24 shows it under Developer resources → Inbound webhook; "
                        f"got {mask_webhook(url)}")

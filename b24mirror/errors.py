@@ -11,6 +11,15 @@ class UsageProblem(Exception):
     """The command line asks for something the configuration cannot give (an unknown group)."""
 
 
+class PortalUnreachable(Exception):
+    """Not one request of a run got an HTTP answer."""
+
+    def __init__(self, where: str, requests: int) -> None:
+        super().__init__(f"the portal did not answer at {where} ({requests} request(s) sent, none answered); "
+                         "check the address in portal.webhook, DNS and the network or proxy to the portal, then "
+                         "run `b24mirror check`. Nothing was posted; the next run goes on")
+
+
 def to_exit(exc: BaseException) -> tuple[str, ExitCode] | None:
     """(message, exit code) for a known failure; None for a bug, which should show its traceback."""
     if isinstance(exc, (ConfigError, UsageProblem)):
@@ -25,8 +34,11 @@ def to_exit(exc: BaseException) -> tuple[str, ExitCode] | None:
     if isinstance(exc, bitrix.ScopeError):
         return (f"the webhook lacks the `{exc.scope}` scope ({exc}); add it under Developer resources → "
                 f"Inbound webhook, then run `b24mirror check`"), ExitCode.PORTAL
-    if isinstance(exc, bitrix.TransportError):
-        return f"the portal could not be reached ({exc}); it will be tried again next run", ExitCode.PORTAL
+    if isinstance(exc, PortalUnreachable):
+        return str(exc), ExitCode.PORTAL
+    if isinstance(exc, bitrix.TransportError):  # the code only: the raw text is connection-pool internals
+        return (f"the portal could not be reached ({exc.code}); check the address in portal.webhook and the "
+                "network, then run `b24mirror check`; it will be tried again next run"), ExitCode.PORTAL
     if isinstance(exc, bitrix.BitrixError):
         return f"the portal answered with an error: {exc}", ExitCode.FAILED
     return None

@@ -4,10 +4,10 @@ Plain print to the given streams: the CLI decides where they go, and no click is
 """
 from __future__ import annotations
 
-import json
 import sys
 from typing import TextIO
 
+from b24mirror import jsonout
 from b24mirror.plan import REASON_ALREADY, REASON_BEFORE_BASELINE
 
 NOT_RULES = {REASON_ALREADY, REASON_BEFORE_BASELINE}
@@ -41,22 +41,29 @@ def summary_line(report, *, dry_run: bool = False) -> str:
     return "; ".join(parts)
 
 
-def print_sync_reports(reports, *, dry_run: bool, as_json: bool, out: TextIO | None = None,
+def print_sync_reports(reports, *, dry_run: bool, as_json: bool, quiet: bool = False,
+                       shown: dict[int, list[str]] | None = None, out: TextIO | None = None,
                        err: TextIO | None = None) -> None:
+    """Per group its warnings and a summary line on stderr; with --json the summary on stdout.
+
+    `shown`: per group, the warnings due this run (see notices.py); None shows every warning.
+    `quiet` (-q, cron) keeps only what needs a person: those warnings and the failed groups."""
     out, err = out or sys.stdout, err or sys.stderr
     for report in reports:
         if dry_run and not as_json:
             for mirror in report.planned:
                 out.write(f"--- group {report.group_id}, {mirror.marker}\n{mirror.text}\n\n")
-        for warning in report.warnings:
+        warnings = report.warnings if shown is None else shown.get(report.group_id, report.warnings)
+        for warning in warnings:
             err.write(f"group {report.group_id}: warning: {warning}\n")
-        err.write(summary_line(report, dry_run=dry_run) + "\n")
+        if not quiet or not report.ok:
+            err.write(summary_line(report, dry_run=dry_run) + "\n")
     if as_json:
         payload = {"dry_run": dry_run, "groups": [r.to_dict() for r in reports]}
         if dry_run:
             for entry, report in zip(payload["groups"], reports):
                 entry["mirrors"] = [{"marker": str(m.marker), "text": m.text} for m in report.planned]
-        out.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
+        jsonout.write(out, payload)
 
 
 def _ago(seconds: int | None) -> str:
@@ -74,7 +81,7 @@ def _ago(seconds: int | None) -> str:
 def print_statuses(statuses, *, as_json: bool, out: TextIO | None = None) -> None:
     out = out or sys.stdout
     if as_json:
-        out.write(json.dumps({"groups": [s.to_dict() for s in statuses]}, ensure_ascii=False, indent=2) + "\n")
+        jsonout.write(out, {"groups": [s.to_dict() for s in statuses]})
         return
     rows = [("group", "master", "last success", "cursor", "mirrors", "last error")]
     for s in statuses:
@@ -84,3 +91,6 @@ def print_statuses(statuses, *, as_json: bool, out: TextIO | None = None) -> Non
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for row in rows:
         out.write("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() + "\n")
+    for s in statuses:
+        for notice in s.notices:
+            out.write(f"group {s.group_id}: warning: {notice}\n")

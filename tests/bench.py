@@ -37,6 +37,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from b24mirror.app import make_client as client_factory  # the client the commands use, pacing and all
+
 CRON_PERIOD = 300.0  # seconds between runs
 DAY = 86400.0
 
@@ -215,20 +217,16 @@ class Figures:
 
 
 def make_client(config, clock: VirtualClock, *, deadline: bool = True):
-    from b24mirror.bitrix import BitrixClient, RateLimit
-
-    limits = config.limits
-    return BitrixClient(config.webhook, connect_timeout=limits.connect_timeout, read_timeout=60,
-                        rate=RateLimit(limits.burst, limits.per_second),
-                        deadline_seconds=limits.run_deadline if deadline else None,
-                        clock=clock.now, sleep=clock.sleep, wall=lambda: 1_767_000_000.0 + clock.now())
+    """The commands' own client (pacing included: switched off there, it is off here too), on virtual time."""
+    return client_factory(config, with_deadline=deadline, clock=clock.now, sleep=clock.sleep,
+                          wall=lambda: 1_767_000_000.0 + clock.now())
 
 
 def make_config(handle: PortalHandle, tmp: Path):
     from b24mirror.config import validate
 
     data = {
-        "portal": {"webhook": handle.info["webhook"], "plan": "standard"},
+        "portal": {"webhook": handle.info["webhook"], "plan": "standard", "read_timeout": 60},
         "state_file": str(tmp / "state.json"),
         "language": "en",
         "groups": [{"id": g["id"], "master_task": g["master_task"], "depth": 2} for g in handle.info["groups"]],

@@ -2,7 +2,6 @@
 import subprocess
 import sys
 
-import click
 from click.testing import CliRunner
 
 from b24mirror.cli import main
@@ -67,7 +66,7 @@ def test_nothing_below_the_cli_imports_click_and_only_the_client_imports_request
             assert "import click" not in text, f"{rel} imports click"
         if not rel.startswith("bitrix/"):
             assert "import requests" not in text and "from requests" not in text, f"{rel} imports requests"
-    assert click  # the CLI layer itself does
+    assert "import click" in (root / "cli.py").read_text()  # the CLI layer itself does
 
 
 def test_progress_bar_draws_on_long_runs_and_ends_its_line(capsys):
@@ -95,3 +94,36 @@ def test_corrupt_state_exits_4_with_the_fix(tmp_path):
                             capture_output=True, text=True)
     assert result.returncode == 4
     assert "--rebuild-state" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_global_options_work_after_the_command_too(tmp_path):
+    missing = str(tmp_path / "after.yaml")
+    for args in (["--config", missing, "status"], ["status", "--config", missing]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 2 and "after.yaml" in result.output, args
+    assert CliRunner().invoke(main, ["status", "-q", "-v"]).exit_code == 2
+    assert CliRunner().invoke(main, ["-q", "status", "-v"]).exit_code == 2
+
+
+def test_init_writes_the_example_config_filled_in_mode_0600_and_never_overwrites(tmp_path):
+    import pathlib
+
+    from b24mirror.config import load_config
+    from b24mirror.initconfig import render
+
+    example = pathlib.Path(__file__).resolve().parent.parent / "config.example.yaml"
+    assert render() == example.read_text()  # pip users get the same commented file
+    target = tmp_path / "b24mirror.yaml"
+    args = ["init", str(target), "--webhook", "https://x.bitrix24.ru/rest/7/initsecret/", "--group", "5:77",
+            "--group", "6:88"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert target.stat().st_mode & 0o777 == 0o600
+    config = load_config(target, environ={})
+    assert [(g.id, g.master_task) for g in config.groups] == [(5, 77), (6, 88)]
+    assert config.webhook == "https://x.bitrix24.ru/rest/7/initsecret/"
+    before = target.read_bytes()
+    again = CliRunner().invoke(main, ["init", str(target)])
+    assert again.exit_code == 2 and "exists already" in again.output and target.read_bytes() == before
+    bad = CliRunner().invoke(main, ["init", str(tmp_path / "bad.yaml"), "--group", "5"])
+    assert bad.exit_code == 2 and "ID:MASTER" in bad.output and not (tmp_path / "bad.yaml").exists()

@@ -93,12 +93,62 @@ def test_http_refused_except_loopback(tmp_path):
         portal: {webhook: "http://example.bitrix24.ru/rest/1/abcdsecret/"}
         groups: [{id: 1, master_task: 2}]
     """)
-    assert found == ["portal.webhook: must use https (Bitrix24 refuses plain http); got http://example.bitrix24.ru/rest/1/***/"]
-    config = load_config(write(tmp_path, """
-        portal: {webhook: "http://127.0.0.1:8080/rest/1/abcdsecret/"}
+    assert found == ["portal.webhook: must use https (plain http is allowed only for loopback addresses); "
+                     "got http://example.bitrix24.ru"]
+    for loopback in ("127.0.0.1:8080", "localhost", "[::1]:9000"):
+        config = load_config(write(tmp_path, f"""
+            portal: {{webhook: "http://{loopback}/rest/1/abcdsecret/"}}
+            groups: [{{id: 1, master_task: 2}}]
+        """), environ={})
+        assert config.webhook.startswith(f"http://{loopback}/")
+
+
+@pytest.mark.parametrize("host", ["10.0.0.5", "192.168.1.20:8080", "172.16.3.4", "[fd00::1]", "169.254.1.1"])
+def test_http_refused_for_private_addresses_too(tmp_path, host):
+    found = problems(tmp_path, f"""
+        portal: {{webhook: "http://{host}/rest/1/abcdsecret/"}}
+        groups: [{{id: 1, master_task: 2}}]
+    """)
+    assert found == ["portal.webhook: must use https (plain http is allowed only for loopback addresses); "
+                     f"got http://{host.strip('[').replace(']', '')}"]
+
+
+@pytest.mark.parametrize("url, got", [
+    ("ftp://example.bitrix24.ru/rest/1/abcdsecret/", "a URL starting with ftp:"),
+    ("https:/example.bitrix24.ru/rest/1/abcdsecret/", "a URL starting with https:"),
+    ("abcdsecret@example.bitrix24.ru/rest/1/", "something that is not a URL"),
+    ("htps://user:abcdsecret@example.bitrix24.ru/", "a URL starting with htps:"),
+])
+def test_a_bad_scheme_is_named_without_printing_the_url(tmp_path, url, got):
+    found = problems(tmp_path, f"""
+        portal: {{webhook: "{url}"}}
+        groups: [{{id: 1, master_task: 2}}]
+    """)
+    assert found == [f"portal.webhook: must be a URL like https://YOUR.bitrix24.ru/rest/USER_ID/SECRET/, got {got}"]
+    assert "abcdsecret" not in found[0] and "example.bitrix24.ru" not in found[0]
+
+
+def test_a_password_in_the_address_is_never_shown(tmp_path):
+    found = problems(tmp_path, """
+        portal: {webhook: "https://user:abcdsecret@example.bitrix24.ru/rest/1/"}
+        groups: [{id: 1, master_task: 2}]
+    """)
+    assert len(found) == 1 and "abcdsecret" not in found[0], found
+
+
+def test_metrics_file_is_relative_to_the_config_and_must_end_in_prom(tmp_path):
+    good = load_config(write(tmp_path, """
+        portal: {webhook: "https://example.bitrix24.ru/rest/1/abcdsecret/"}
+        metrics_file: metrics/b24mirror.prom
         groups: [{id: 1, master_task: 2}]
     """), environ={})
-    assert config.webhook.startswith("http://127.0.0.1")
+    assert good.metrics_file == str(tmp_path.resolve() / "metrics" / "b24mirror.prom")
+    found = problems(tmp_path, """
+        portal: {webhook: "https://example.bitrix24.ru/rest/1/abcdsecret/"}
+        metrics_file: /var/lib/node_exporter/b24mirror.txt
+        groups: [{id: 1, master_task: 2}]
+    """)
+    assert len(found) == 1 and found[0].startswith("metrics_file: must be a file path ending in .prom")
 
 
 def test_webhook_shape_checked_and_secret_never_shown(tmp_path):

@@ -37,6 +37,7 @@ class Response:
 @dataclass
 class ClientStats:
     requests: int = 0
+    answered: int = 0  # requests that got any HTTP answer: 0 of many means the portal is unreachable
     batch_commands: int = 0
     retries: int = 0
     refused_503: int = 0
@@ -131,6 +132,7 @@ class Transport:
             log.debug("request %d: %s (%d bytes) failed after %.2fs: %s", self.stats.requests, method, len(body),
                       self.clock() - started, type(exc).__name__)
             raise self._network_error(exc, method, write, deadline_bound) from None
+        self.stats.answered += 1
         log.debug("request %d: %s (%d bytes) -> HTTP %d in %.2fs", self.stats.requests, method, len(body),
                   reply.status_code, self.clock() - started)
         return reply

@@ -1,5 +1,7 @@
 """End-to-end: the real `b24mirror sync` against the fake portal, judged by the portal's data."""
 import json
+import subprocess
+import sys
 from collections import Counter
 
 import pytest
@@ -93,14 +95,31 @@ def test_rebuild_state_from_a_corrupt_file(world):
     assert list(world.tmp.glob("state.json.corrupt-*"))
 
 
+def hold_state_lock(path):
+    """Another process holding the state's lock until its stdin closes, as a run in progress does."""
+    code = ("import sys\nfrom b24mirror.state import open_state\n"
+            f"with open_state({str(path)!r}):\n    print('holding', flush=True)\n    sys.stdin.read()\n")
+    child = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert child.stdout.readline().strip() == "holding"
+    return child
+
+
 def test_overlapping_runs_cause_no_duplicates(world):
     p = world.portal
     world.run("sync")
     for i in range(12):
         p.add_comment(world.design, world.anna, f"comment {i}")
+    holder = hold_state_lock(world.state_path)  # a run in progress: the next one must do nothing
+    try:
+        locked = world.run("sync", check=False)
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=30)
+    assert locked.returncode == 3 and "another b24mirror run is in progress" in locked.stderr, locked.stderr
+    assert world.mirrors() == []
     procs = [world.start("sync") for _ in range(3)]
     codes = [proc.wait(timeout=120) for proc in procs]
-    assert set(codes) <= {0, 3}, codes
+    assert set(codes) <= {0, 3} and 0 in codes, codes
     world.run("sync")
     found = Counter(world.mirrors())
     assert len(found) == 12 and set(found.values()) == {1}
