@@ -241,10 +241,23 @@ def test_source_tags_cannot_break_the_quote(source):
         assert upper.count(f"[{tag}]") == upper.count(f"[/{tag}]")
 
 
-def test_escaped_tag_still_reads_as_its_text():
+def test_a_stray_tag_is_removed_and_the_rest_reads_as_written():
     text = comment_text("a [/QUOTE] b")
-    assert "a [" + ZWSP + "/QUOTE] b" in text
-    assert text.replace(ZWSP, "").count("[/QUOTE]") == 2  # the reader still sees what was written
+    assert "[QUOTE]a  b[/QUOTE]" in text
+
+
+@pytest.mark.parametrize("flavour", ["forum", "chat"])
+def test_a_nested_quote_reads_cleanly(flavour):
+    text = comment_text("I agree:\n[QUOTE]the pump is\n[\u200bQUOTE]broken[/QUOTE][/QUOTE]fixed?", flavour=flavour)
+    assert ZWSP not in text.split("\n", 1)[1]  # no zero-width characters in the body
+    lines = [line.removeprefix(">>") for line in text.split("\n")]
+    assert lines[-3:] == ["» the pump is", "» » broken", "fixed?" + ("[/QUOTE]" if flavour == "forum" else "")]
+    assert "QUOTE]" not in text.split("\n", 1)[1].replace("[QUOTE]", "", 1).replace("[/QUOTE]", "", 1)
+
+
+def test_text_that_only_looks_like_a_tag_is_escaped():
+    text = comment_text("see [note] and [/ QUOTE]")
+    assert "see [" + ZWSP + "note] and [" + ZWSP + "/ QUOTE]" in text
 
 
 def test_chat_quote_every_line_is_prefixed():
@@ -358,7 +371,7 @@ def test_cut_never_leaves_an_open_link_or_tag():
 def test_redaction_in_both_languages():
     rules = Rules(redact_patterns=(re.compile(r"\+7\d{10}"), re.compile(r"password: \S+")))
     source = "call +79991234567, password: hunter2"
-    assert "call [" + ZWSP + "скрыто], [" + ZWSP + "скрыто]" in comment_text(source, rules=rules)
+    assert "call [скрыто], [скрыто]" in comment_text(source, rules=rules)
     en = comment_text(source, rules=rules, language="en")
     assert "[" + ZWSP + "redacted]" in en
     assert "79991234567" not in en and "hunter2" not in en
@@ -389,7 +402,7 @@ def test_status_event(language, expected):
         text = render_event(make_task(), make_event(field, "3", "5"), portal_url=PORTAL, language=language)
         assert "\n" not in text
         assert text.endswith(expected)
-        assert " · Anna Lee · 10.06.2025 12:00 · " in text
+        assert " · [B]Anna Lee[/B] · 10.06.2025 12:00 · " in text
         assert find_markers(text) == [Marker("event", 123, 9)]
 
 
@@ -448,12 +461,12 @@ def test_deadline_iso_date_keeps_its_own_date_whatever_tz():
     assert text.endswith("— → 19.06")
 
 
-def test_responsible_event_names_or_ids():
+def test_responsible_event_names_people_never_ids():
     users = {2: User(2, "Ivan [b]Petrov[/b]")}
     ru = render_event(make_task(), make_event("RESPONSIBLE_ID", "2", "77"), portal_url=PORTAL, users=users)
     en = render_event(make_task(), make_event("RESPONSIBLE_ID", "2", "77"), portal_url=PORTAL, language="en")
-    assert ru.endswith("Ответственный: Ivan Petrov → #77")
-    assert en.endswith("Responsible: #2 → #77")
+    assert ru.endswith("Ответственный: Ivan Petrov → (имя неизвестно)")
+    assert en.endswith("Responsible: (name unknown) → (name unknown)")
 
 
 def test_title_event_strips_tags():
@@ -466,7 +479,7 @@ def test_title_event_strips_tags():
 def test_event_user_name_cannot_inject():
     event = HistoryEvent(9, 123, "STATUS", "2", "3", "2025-06-10T12:00:00+03:00", 5, "[URL=javascript:x]Eve[/URL]")
     text = render_event(make_task(), event, portal_url=PORTAL)
-    assert " · Eve · " in text and "javascript" not in text
+    assert " · [B]Eve[/B] · " in text and "javascript" not in text
 
 
 # --------------------------------------------------------------------------- subtasks and deletions
@@ -478,8 +491,9 @@ def test_new_subtask_in_both_languages():
     ru = render_subtask(task, portal_url=PORTAL, users=users, creator_name="Anna")
     en = render_subtask(task, portal_url=PORTAL, language="en", flavour="chat")
     assert ru.startswith(f"Новая подзадача: [URL={task_url(PORTAL, 123, Marker('subtask', 100, 123))}]#123 Fix the pump[/URL]")
-    assert "Автор: Anna" in ru and "Ответственный: Ivan Petrov" in ru and "Крайний срок: 01.08.2025 18:00" in ru
-    assert en.startswith("New subtask: [url=") and "Responsible: #2" in en
+    assert " · [B]Anna[/B] · 01.07.2025 09:00 · Ответственный: Ivan Petrov · Крайний срок: 01.08.2025 18:00" in ru
+    assert en.startswith("New subtask: [url=") and "Responsible: (name unknown)" in en
+    assert "#2" not in en
     assert find_markers(ru) == [Marker("subtask", 100, 123)]
 
 
