@@ -48,7 +48,8 @@ def _find_close(tokens: list[tuple], start: int, name: str) -> int | None:
 
 def _inner_text(tokens: list[tuple]) -> str:
     parts = [t[1] if t[0] == "text" else " " for t in tokens if t[0] == "text" or t[2] == "br"]
-    return " ".join(decode_entities("".join(parts)).split())
+    # Runs of white space read as one space; the ones at either end stay, as readers see them.
+    return re.sub(r"\s+", " ", decode_entities("".join(parts)))
 
 
 def _items(tokens: list[tuple], language: str) -> list[tuple]:
@@ -69,7 +70,7 @@ def _items(tokens: list[tuple], language: str) -> list[tuple]:
                 continue
             inner = _inner_text(tokens[index:close])
             url = safe_url(target if (name == "url" and target) else inner)
-            items.append(("link", url, inner or url) if url else ("text", inner))
+            items.append(("link", url, inner if inner.strip() else url) if url else ("text", inner))
             index = close + 1
         elif name == "user" and not closing and target.split(" ")[0].lower() == "all" \
                 and _find_close(tokens, index, name) is None:
@@ -106,33 +107,35 @@ def balanced(items: list[tuple]) -> list[tuple]:
     return [item for position, item in enumerate(items) if item[0] in ("text", "link") or position in keep]
 
 
-def _unquote(items: list[tuple]) -> list[tuple]:
+def _unquote(items: list[tuple], prefix: str = QUOTE_PREFIX) -> list[tuple]:
     """A quote inside the source reads as its own lines, each led by "» " (one per level)."""
     out: list[tuple] = []
     depth = 0
     for item in items:
         if item[0] == "quote":
             depth += -1 if item[1] else 1
-            out.append(("text", "\n" + QUOTE_PREFIX * depth if depth else "\n"))
+            out.append(("text", "\n" + prefix * depth if depth else "\n"))
         elif depth and item[0] == "text":
-            out.append(("text", item[1].replace("\n", "\n" + QUOTE_PREFIX * depth)))
+            out.append(("text", item[1].replace("\n", "\n" + prefix * depth)))
         else:
             out.append(item)
     return out
 
 
-def reader_pieces(source: str | None, *, language: str = "ru") -> list[tuple]:
+def reader_pieces(source: str | None, *, language: str = "ru", quote_prefix: str = QUOTE_PREFIX) -> list[tuple]:
     tokens = _tokenise(visible_only(source or ""))
-    return _unquote(balanced(_items(tokens, language)))
+    return _unquote(balanced(_items(tokens, language)), quote_prefix)
 
 
 def visible(pieces: Iterable[tuple]) -> str:
     return "".join(piece[-1] if piece[0] == "link" else piece[1] for piece in pieces if piece[0] != "fmt")
 
 
-def reader_text(source: str | None, *, language: str = "ru") -> str:
-    """The source as a reader of the mirror would read it: what rules are judged on."""
-    return visible(reader_pieces(source, language=language))
+def reader_text(source: str | None, *, language: str = "ru", quote_prefix: str = QUOTE_PREFIX) -> str:
+    """The source as a reader of the mirror would read it: what rules are judged on.
+
+    ``quote_prefix=""`` gives the text of quoted lines without their "» " lead."""
+    return visible(reader_pieces(source, language=language, quote_prefix=quote_prefix))
 
 
 def _spans(text: str, patterns: Iterable) -> list[tuple[int, int]]:
