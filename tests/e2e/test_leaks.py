@@ -199,6 +199,13 @@ def _reader_view(text: str) -> str:
 HIDE_RULES = {"hide": ["^#internal", r"\bprice\b"]}
 
 
+def _comment_after_first_sync(w, rules: dict, text: str) -> int:
+    """Configure the rules, take the first sync's baseline, then have Anna write `text`."""
+    w.write_config(rules=rules)
+    w.run("sync")
+    return w.portal.add_comment(w.design, w.anna, text)
+
+
 @pytest.mark.parametrize("text", [
     "[B]#internal[/B] budget",
     "[COLOR=#ff0000]#internal[/COLOR]: margins",
@@ -209,9 +216,7 @@ HIDE_RULES = {"hide": ["^#internal", r"\bprice\b"]}
 ])
 def test_hidden_comments_stay_out_whatever_the_tags_entities_or_invisible_characters(any_world, text):
     w, p = any_world, any_world.portal
-    w.write_config(rules=HIDE_RULES)
-    w.run("sync")
-    hidden = p.add_comment(w.design, w.anna, text)
+    hidden = _comment_after_first_sync(w, HIDE_RULES, text)
     shown = p.add_comment(w.design, w.boris, "an ordinary comment")
     w.run("sync")
     w.run("sync")
@@ -231,10 +236,8 @@ CARD_RULES = {"redact": [r"\b\d{4} \d{4} \d{4} \d{4}\b"]}
     "Card [B]4111[/B] 1111 [URL=https://pay.example/]1111[/URL] 1111",
 ])
 def test_redaction_holds_in_the_mirror_whatever_splits_the_match(any_world, text):
-    w, p = any_world, any_world.portal
-    w.write_config(rules=CARD_RULES)
-    w.run("sync")
-    c = p.add_comment(w.design, w.anna, text)
+    w = any_world
+    c = _comment_after_first_sync(w, CARD_RULES, text)
     w.run("sync")
     mirror = _one_mirror_of(w, f"b24m:comment:{w.design}:{c}")
     body = _reader_view(mirror).split("\n", 1)[1]
