@@ -303,7 +303,7 @@ def _rules(v: "_Validator", rules: Any, prefix: str) -> Rules:
             v.problem(f"{prefix}events", f"unknown event kind {name!r}; choose from {', '.join(EVENT_KINDS)}")
         events_tuple = tuple(e for e in events if e in EVENT_KINDS)
     return Rules(
-        exclude_extranet=v.boolean(rules, "exclude_extranet", True, prefix),
+        exclude_extranet=v.boolean(rules, "exclude_extranet", False, prefix),
         include_authors=v.id_list(rules, "include_authors", prefix),
         exclude_authors=v.id_list(rules, "exclude_authors", prefix),
         hide_patterns=v.patterns(rules, "hide", prefix),

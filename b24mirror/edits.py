@@ -3,18 +3,26 @@
 The new task card flags edited and deleted chat messages; a group's `on_edit` and
 `on_delete` policies say whether the mirror follows. Each mirror remembers a short hash
 of the source text it was made from, so an edit is applied once, not on every run.
+
+A rewrite is a write like a first post: the edited message must pass the same verdict
+(`plan.comment_reason`). One that no longer does is withdrawn — its mirror rewritten to a
+neutral line that keeps the marker — once, and never rewritten with the new text.
 """
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, replace
 from typing import Iterable, Mapping
 
 from b24mirror import render
 from b24mirror.models import KIND_COMMENT, WORLD_CHAT, Comment, Marker, Task, User
+from b24mirror.plan import comment_reason
 from b24mirror.settings import GroupConfig
 
 DELETED = "deleted"  # the hash recorded once a mirror has been marked as deleted
+WITHDRAWN = "withdrawn"  # the hash recorded once a mirror has been withdrawn
+FINAL = (DELETED, WITHDRAWN)  # a mirror in one of these states is not rewritten again
 
 
 @dataclass(frozen=True)
@@ -32,8 +40,14 @@ def source_hash(text: str) -> str:
 def plan_updates(
     group: GroupConfig, master: Task, task: Task, messages: Iterable[Comment], *,
     ledger: Mapping[str, dict], hashes: Mapping[str, str], users: Mapping[int, User], portal_url: str,
+    members: Collection[int] | None = None, tasks: Mapping[int, Task] | None = None,
+    own_user_id: int | None = None,
 ) -> list[PlannedUpdate]:
-    """Mirror updates for the edited or deleted messages among `messages` of one subtask."""
+    """Mirror updates for the edited or deleted messages among `messages` of one subtask.
+
+    `members`, `tasks` (every task known, for the subtree) and `own_user_id` are what the
+    verdict needs beyond the group's rules; pass them, or those rules go unchecked.
+    """
     flavour = "chat" if master.world == WORLD_CHAT else "forum"
     updates = []
     for message in messages:
@@ -42,24 +56,25 @@ def plan_updates(
         if not record or not record.get("id"):
             continue  # never mirrored, or mirrored by a post whose id we do not know
         seen = hashes.get(str(marker))
+        note = dict(language=group.language, flavour=flavour, portal_url=portal_url)
         if message.deleted:
-            if group.on_delete == "mark" and seen != DELETED:
-                text = render.render_deleted_note(marker, language=group.language, flavour=flavour, portal_url=portal_url)
-                updates.append(PlannedUpdate(marker, int(record["id"]), text, DELETED))
+            if group.on_delete == "mark" and seen not in FINAL:
+                updates.append(PlannedUpdate(marker, int(record["id"]), render.render_deleted_note(marker, **note),
+                                             DELETED))
             continue
-        if group.on_edit != "update" or not message.edited or seen == DELETED:
+        if group.on_edit != "update" or not message.edited or seen in FINAL:
             continue
         new_hash = source_hash(message.text)
         if seen == new_hash:
             continue
-        if any(pattern.search(message.text) for pattern in group.rules.hide_patterns):
-            # The edit made it a hidden comment: the mirror must not keep the old text either.
-            text = render.render_deleted_note(marker, language=group.language, flavour=flavour, portal_url=portal_url)
-            updates.append(PlannedUpdate(marker, int(record["id"]), text, DELETED))
+        reason = comment_reason(message, task, group=group, master=master, tasks=tasks, members=members,
+                                users=users, own_user_id=own_user_id)
+        if reason is not None:
+            # The edit put it outside the rules: the mirror must not keep the old text either.
+            updates.append(PlannedUpdate(marker, int(record["id"]), render.render_withdrawn_note(marker, **note),
+                                         WITHDRAWN))
             continue
         if message.author_id in users and not message.author_name:
-            from dataclasses import replace
-
             message = replace(message, author_name=users[message.author_id].name)
         text = render.render_comment(task, message, portal_url=portal_url, language=group.language,
                                      rules=group.rules, max_chars=group.max_chars, flavour=flavour)

@@ -73,6 +73,8 @@ class Task:
     chat_id: int | None = None
     auditors: tuple[int, ...] = ()
     accomplices: tuple[int, ...] = ()
+    responsible_name: str = ""  # the names the portal sends along with the ids, when it does
+    creator_name: str = ""
 
     @property
     def world(self) -> str:

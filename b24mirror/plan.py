@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Mapping
+from typing import Collection, Mapping
 
 from b24mirror import render, rules
 from b24mirror.models import (
@@ -70,6 +70,41 @@ def subtree_verdict(task: Task, master: Task, tasks: Mapping[int, Task], depth: 
     return REASON_OUTSIDE
 
 
+def comment_reason(
+    comment: Comment, task: Task, *, group: GroupConfig, master: Task, tasks: Mapping[int, Task] | None,
+    members: Collection[int] | None, users: Mapping[int, User], own_user_id: int | None,
+) -> str | None:
+    """The one verdict on a comment, for a first post and for every rewrite of its mirror alike:
+    None when it may be in the master, else the first reason it may not.
+
+    `tasks`, `members` and `own_user_id` None mean the caller does not know them: the rules
+    that need them are then not judged (subtree: only the master and the group are).
+    """
+    if tasks is None:
+        if task.id == master.id:
+            return REASON_MASTER
+        if task.group_id != master.group_id:
+            return REASON_OTHER_GROUP
+    else:
+        where = subtree_verdict(task, master, tasks, group.depth)
+        if where is not None:
+            return where
+    return rules.comment_verdict(
+        comment, members=members, users=users, own_user_id=own_user_id, rules=group.rules,
+    )
+
+
+def people(users: Mapping[int, User], tasks: Mapping[int, Task]) -> dict[int, User]:
+    """Everyone this run can name: the users read, and the names tasks carry with their ids."""
+    found = {}
+    for task in tasks.values():
+        for user_id, name in ((task.responsible_id, task.responsible_name), (task.created_by, task.creator_name)):
+            if user_id and name:
+                found[user_id] = User(user_id, name)
+    found.update({user_id: user for user_id, user in users.items() if user.name})
+    return found
+
+
 def _flavour(master: Task) -> str:
     return "chat" if master.world == WORLD_CHAT else "forum"
 
@@ -120,8 +155,9 @@ def _plan_comments(plan: Plan, snap: GroupSnapshot, task: Task, flavour: str, wh
         if not _after_baseline(comment.date, snap.baseline):
             plan.skip(REASON_BEFORE_BASELINE, Marker(KIND_COMMENT, task.id, comment.id))
             continue
-        reason = where or rules.comment_verdict(
-            comment, members=snap.members, users=snap.users, own_user_id=snap.own_user_id, rules=group.rules,
+        reason = where or comment_reason(
+            comment, task, group=group, master=snap.master, tasks=snap.tasks, members=snap.members,
+            users=snap.users, own_user_id=snap.own_user_id,
         )
         if reason is not None:
             plan.skip(reason, Marker(KIND_COMMENT, task.id, comment.id))
@@ -153,7 +189,8 @@ def _plan_events(plan: Plan, snap: GroupSnapshot, task: Task, flavour: str, wher
             plan.skip(reason, Marker(KIND_EVENT, task.id, event.id))
             continue
         _add(plan, snap, Marker(KIND_EVENT, task.id, event.id), lambda e=event: render.render_event(
-            task, e, portal_url=snap.portal_url, language=group.language, flavour=flavour, users=snap.users,
+            task, e, portal_url=snap.portal_url, language=group.language, flavour=flavour,
+            users=people(snap.users, snap.tasks),
         ), event.date, task.id)
 
 
@@ -167,9 +204,11 @@ def _plan_subtask(plan: Plan, snap: GroupSnapshot, task: Task, flavour: str, whe
         plan.skip(rules.REASON_EVENT_KIND, marker)
         return
     parent = snap.tasks.get(task.parent_id or 0)
-    creator = snap.users.get(task.created_by)
+    named = people(snap.users, snap.tasks)
+    creator = named.get(task.created_by)
     # A task moved in long after it was created is still news: it is dated by when it was seen.
+    date = task.created_date if _after_baseline(task.created_date, snap.baseline) else task.changed_date
     _add(plan, snap, marker, lambda: render.render_subtask(
         task, portal_url=snap.portal_url, language=group.language, flavour=flavour, parent=parent,
-        creator_name=creator.name if creator else "",
-    ), task.created_date if _after_baseline(task.created_date, snap.baseline) else task.changed_date, task.id)
+        creator_name=creator.name if creator else "", users=named, date=date, master_id=snap.master.id,
+    ), date, task.id)

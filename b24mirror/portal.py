@@ -116,7 +116,14 @@ def parse_task(row: Mapping[str, Any]) -> Task:
         chat_id=_opt_int(row.get("chatId")),
         auditors=_ids(row.get("auditors")),
         accomplices=_ids(row.get("accomplices")),
+        responsible_name=_name_of(row.get("responsible")),
+        creator_name=_name_of(row.get("creator")),
     )
+
+
+def _name_of(person: Any) -> str:
+    """The name in the user object the portal sends along with `responsibleId`/`createdBy`."""
+    return str(person.get("name") or "") if isinstance(person, dict) else ""
 
 
 def parse_task_page(result: Any) -> list[Task]:

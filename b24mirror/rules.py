@@ -2,6 +2,10 @@
 
 Pure functions: each verdict is None (eligible) or one of the REASON_* strings, which the
 planner counts in `Plan.skipped` and the report prints.
+
+Text rules (`hide`) are judged on the reader text (`render.reader_text`): the comment as it
+will read in the mirror, BBCode tags removed, invisible characters removed, entities
+decoded, so no tag or zero-width character can split a word a rule looks for.
 """
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import re
 from collections.abc import Collection, Iterable, Mapping
 
 from .models import WORLD_CHAT, Comment, HistoryEvent, User, parse_date
+from .render import reader_text
 from .settings import Rules
 
 REASON_NOT_MEMBER = "not a group member"
@@ -66,25 +71,28 @@ def is_system_comment(comment: Comment, patterns: Iterable[re.Pattern] | None = 
     return False
 
 
-def _is_empty(comment: Comment) -> bool:
-    text = (comment.text or "").replace("\u200b", "").replace("\ufeff", "")
+def _is_empty(comment: Comment, text: str) -> bool:
     return not text.strip() and not comment.attachments
 
 
 def comment_verdict(
     comment: Comment,
     *,
-    members: Collection[int],
+    members: Collection[int] | None,
     users: Mapping[int, User],
-    own_user_id: int,
+    own_user_id: int | None,
     rules: Rules,
 ) -> str | None:
-    """None when the comment may be mirrored; else the first reason it may not."""
-    if comment.author_id == own_user_id:
+    """None when the comment may be mirrored; else the first reason it may not.
+
+    An empty `members` keeps every author out; None means the caller does not know the
+    members, and membership is then not judged.
+    """
+    if own_user_id is not None and comment.author_id == own_user_id:
         return REASON_OWN
     if is_system_comment(comment):
         return REASON_SYSTEM
-    if comment.author_id not in members:
+    if members is not None and comment.author_id not in members:
         return REASON_NOT_MEMBER
     user = users.get(comment.author_id)
     if rules.exclude_extranet and user is not None and user.extranet:
@@ -93,13 +101,15 @@ def comment_verdict(
         return REASON_NOT_INCLUDED
     if comment.author_id in rules.exclude_authors:
         return REASON_EXCLUDED_AUTHOR
-    text = comment.text or ""
-    for pattern in rules.hide_patterns:
-        if re.search(pattern, text):
-            return REASON_HIDDEN
+    text = reader_text(comment.text)
+    # The reader text, its quoted lines without their "» " lead, and the raw source: a rule
+    # written against the BBCode keeps working, and `^` finds a quoted line's start.
+    judged = (text, reader_text(comment.text, quote_prefix=""), comment.text or "")
+    if any(re.search(pattern, value) for pattern in rules.hide_patterns for value in judged):
+        return REASON_HIDDEN
     if not rules.mirror_comments:
         return REASON_HIDDEN
-    if comment.deleted or _is_empty(comment):
+    if comment.deleted or _is_empty(comment, text):
         return REASON_EMPTY
     return None
 

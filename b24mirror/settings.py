@@ -20,7 +20,7 @@ PLANS = ("standard", "enterprise")
 class Rules:
     """Who and what of a group may reach its master task."""
 
-    exclude_extranet: bool = True
+    exclude_extranet: bool = False  # extranet members are project participants: membership decides
     include_authors: tuple[int, ...] = ()  # when set, only these authors are mirrored
     exclude_authors: tuple[int, ...] = ()
     hide_patterns: tuple[re.Pattern, ...] = ()  # a comment matching any of these is not mirrored

@@ -174,7 +174,7 @@ class Soak:
             sweep_every: 5
             groups:
               - {json.dumps({"id": self.group, "master_task": self.master, "depth": DEPTH, "language": "en",
-                             "rules": {"hide": [HIDE]}})}
+                             "rules": {"hide": [HIDE], "exclude_extranet": True}})}
         """)
         path = self.tmp / "b24mirror.yaml"
         path.write_text(text)

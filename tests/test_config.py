@@ -30,7 +30,7 @@ def test_minimal_config_loads_with_defaults(tmp_path):
     assert (group.id, group.master_task, group.depth, group.language) == (42, 1001, 2, "ru")
     assert config.state_file == str(tmp_path / "b24mirror-state.json")
     assert config.limits.burst == 50 and config.limits.per_second == 2.0
-    assert group.rules.exclude_extranet is True
+    assert group.rules.exclude_extranet is False
     assert group.rules.events == ("status", "deadline", "subtask")
 
 

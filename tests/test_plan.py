@@ -161,3 +161,91 @@ def test_chat_master_gets_chat_flavour():
     tasks[100] = chat_master
     plan = plan_group(snapshot(master=chat_master, tasks=tasks, comments={101: [comment(1, 101)]}))
     assert "[QUOTE]" not in plan.mirrors[0].text and ">>" in plan.mirrors[0].text
+
+
+# --------------------------------------------------------------------------- the leak cases, at plan level
+
+import re  # noqa: E402
+
+import pytest  # noqa: E402
+
+HIDE_INTERNAL = GroupConfig(id=GROUP, master_task=100, language="en",
+                            rules=Rules(hide_patterns=(re.compile(r"^#internal", re.M), re.compile(r"\bprice\b"))))
+CARD_RULES = GroupConfig(id=GROUP, master_task=100, language="en",
+                         rules=Rules(redact_patterns=(re.compile(r"\b\d{4} \d{4} \d{4} \d{4}\b"),)))
+
+
+@pytest.mark.parametrize("text", [
+    "[B]#internal[/B] budget",
+    "[COLOR=#ff0000]#internal[/COLOR]: margins",
+    "[SIZE=12]#internal[/SIZE]",
+    "pri[COLOR=#000]ce[/COLOR] is 5",
+    "pr\u200bice is 5",
+    "&#35;internal",
+])
+def test_hidden_whatever_the_tags_entities_or_invisible_characters(text):
+    plan = plan_group(snapshot(group=HIDE_INTERNAL, comments={101: [comment(1, 101, text=text)]}))
+    assert plan.mirrors == [] and plan.skipped == {"hidden by rule": 1}
+
+
+@pytest.mark.parametrize("text", [
+    "Card [COLOR=#000000]4111 1111[/COLOR] 1111 1111",
+    "Card 4111 1111 1111 1111 and 5500 0000 0000 0004",
+    "Card 41\u200b11 1111 1111 1111",
+])
+def test_redacted_in_the_planned_mirror_whatever_splits_the_match(text):
+    plan = plan_group(snapshot(group=CARD_RULES, comments={101: [comment(1, 101, text=text)]}))
+    body = plan.mirrors[0].text.split("\n", 1)[1].replace("\u200b", "")
+    assert "Card [redacted]" in body and not re.search(r"\d", body), body
+
+
+def test_an_empty_member_list_keeps_every_author_out():
+    plan = plan_group(snapshot(members=frozenset(), comments={101: [comment(1, 101), comment(2, 101, author=BORIS)]}))
+    assert plan.mirrors == [] and plan.skipped == {REASON_NOT_MEMBER: 2}
+
+
+def test_markers_sync_does_not_trust_do_not_stop_the_real_mirror():
+    # A person's comment in the master carrying exactly one marker, and a bot comment carrying two,
+    # are not trusted (sync's `_trust`): their markers never reach `known`, and the mirror is planned.
+    typed = Marker("comment", 101, 1)
+    plan = plan_group(snapshot(comments={101: [comment(1, 101), comment(2, 101)]}, known=frozenset()))
+    assert [m.marker for m in plan.mirrors] == [typed, Marker("comment", 101, 2)]
+    trusted = plan_group(snapshot(comments={101: [comment(1, 101)]}, known=frozenset({typed})))
+    assert trusted.mirrors == [] and trusted.skipped == {REASON_ALREADY: 1}
+
+
+def test_a_task_without_a_group_under_the_master_stays_out():
+    tasks = dict(TASKS)
+    tasks[107] = task(107, 100, group=None, created_date="2026-06-05T10:00:00+03:00")
+    plan = plan_group(snapshot(tasks=tasks, comments={107: [comment(1, 107)]}, announce=frozenset({107})))
+    assert plan.mirrors == [] and plan.skipped == {REASON_OTHER_GROUP: 2}
+
+
+def test_a_comment_id_equal_to_a_subtask_id_is_a_different_item():
+    tasks = dict(TASKS)
+    tasks[106] = task(106, 101, created_date="2026-06-05T10:00:00+03:00")
+    snap = dict(tasks=tasks, comments={101: [comment(106, 101)]}, announce=frozenset({106}))
+    plan = plan_group(snapshot(**snap))
+    assert sorted(str(m.marker) for m in plan.mirrors) == ["b24m:comment:101:106", "b24m:subtask:101:106"]
+    comment_known = plan_group(snapshot(**snap, known=frozenset({Marker("comment", 101, 106)})))
+    assert [str(m.marker) for m in comment_known.mirrors] == ["b24m:subtask:101:106"]
+    subtask_known = plan_group(snapshot(**snap, known=frozenset({Marker("subtask", 101, 106)})))
+    assert [str(m.marker) for m in subtask_known.mirrors] == ["b24m:comment:101:106"]
+
+
+def test_new_subtask_lines_are_dated_name_people_and_skip_the_master_as_parent():
+    tasks = dict(TASKS)
+    tasks[106] = task(106, 100, created_date="2026-06-05T10:00:00+03:00", responsible_id=10,
+                      responsible_name="Ivan Sidorov", created_by=BORIS)
+    text = plan_group(snapshot(tasks=tasks, announce=frozenset({106}))).mirrors[0].text
+    assert text.startswith("New subtask: ") and "in task" not in text
+    assert "05.06.2026 10:00" in text and "Ivan Sidorov" in text and "Boris Ivanov" in text and "#10 " not in text
+
+
+def test_responsible_event_names_people_from_the_tasks():
+    tasks = dict(TASKS)
+    tasks[101] = replace(TASKS[101], responsible_id=10, responsible_name="Ivan Sidorov")
+    row = HistoryEvent(5, 101, "RESPONSIBLE_ID", str(ANNA), "10", "2026-06-03T10:00:00+03:00", BORIS, "Boris Ivanov")
+    config = GroupConfig(id=GROUP, master_task=100, language="en", rules=Rules(events=("responsible",)))
+    text = plan_group(snapshot(group=config, tasks=tasks, history={101: [row]})).mirrors[0].text
+    assert text.endswith("Responsible: Anna Petrova → Ivan Sidorov") and "#10 " not in text

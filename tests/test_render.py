@@ -14,6 +14,7 @@ from b24mirror.render import (
     render_deleted_note,
     render_event,
     render_subtask,
+    render_withdrawn_note,
     safe_url,
     task_url,
 )
@@ -241,10 +242,23 @@ def test_source_tags_cannot_break_the_quote(source):
         assert upper.count(f"[{tag}]") == upper.count(f"[/{tag}]")
 
 
-def test_escaped_tag_still_reads_as_its_text():
+def test_a_stray_tag_is_removed_and_the_rest_reads_as_written():
     text = comment_text("a [/QUOTE] b")
-    assert "a [" + ZWSP + "/QUOTE] b" in text
-    assert text.replace(ZWSP, "").count("[/QUOTE]") == 2  # the reader still sees what was written
+    assert "[QUOTE]a  b[/QUOTE]" in text
+
+
+@pytest.mark.parametrize("flavour", ["forum", "chat"])
+def test_a_nested_quote_reads_cleanly(flavour):
+    text = comment_text("I agree:\n[QUOTE]the pump is\n[\u200bQUOTE]broken[/QUOTE][/QUOTE]fixed?", flavour=flavour)
+    assert ZWSP not in text.split("\n", 1)[1]  # no zero-width characters in the body
+    lines = [line.removeprefix(">>") for line in text.split("\n")]
+    assert lines[-3:] == ["» the pump is", "» » broken", "fixed?" + ("[/QUOTE]" if flavour == "forum" else "")]
+    assert "QUOTE]" not in text.split("\n", 1)[1].replace("[QUOTE]", "", 1).replace("[/QUOTE]", "", 1)
+
+
+def test_text_that_only_looks_like_a_tag_is_escaped():
+    text = comment_text("see [note] and [/ QUOTE]")
+    assert "see [" + ZWSP + "note] and [" + ZWSP + "/ QUOTE]" in text
 
 
 def test_chat_quote_every_line_is_prefixed():
@@ -358,7 +372,7 @@ def test_cut_never_leaves_an_open_link_or_tag():
 def test_redaction_in_both_languages():
     rules = Rules(redact_patterns=(re.compile(r"\+7\d{10}"), re.compile(r"password: \S+")))
     source = "call +79991234567, password: hunter2"
-    assert "call [" + ZWSP + "скрыто], [" + ZWSP + "скрыто]" in comment_text(source, rules=rules)
+    assert "call [скрыто], [скрыто]" in comment_text(source, rules=rules)
     en = comment_text(source, rules=rules, language="en")
     assert "[" + ZWSP + "redacted]" in en
     assert "79991234567" not in en and "hunter2" not in en
@@ -389,7 +403,7 @@ def test_status_event(language, expected):
         text = render_event(make_task(), make_event(field, "3", "5"), portal_url=PORTAL, language=language)
         assert "\n" not in text
         assert text.endswith(expected)
-        assert " · Anna Lee · 10.06.2025 12:00 · " in text
+        assert " · [B]Anna Lee[/B] · 10.06.2025 12:00 · " in text
         assert find_markers(text) == [Marker("event", 123, 9)]
 
 
@@ -448,12 +462,12 @@ def test_deadline_iso_date_keeps_its_own_date_whatever_tz():
     assert text.endswith("— → 19.06")
 
 
-def test_responsible_event_names_or_ids():
+def test_responsible_event_names_people_never_ids():
     users = {2: User(2, "Ivan [b]Petrov[/b]")}
     ru = render_event(make_task(), make_event("RESPONSIBLE_ID", "2", "77"), portal_url=PORTAL, users=users)
     en = render_event(make_task(), make_event("RESPONSIBLE_ID", "2", "77"), portal_url=PORTAL, language="en")
-    assert ru.endswith("Ответственный: Ivan Petrov → #77")
-    assert en.endswith("Responsible: #2 → #77")
+    assert ru.endswith("Ответственный: Ivan Petrov → (имя неизвестно)")
+    assert en.endswith("Responsible: (name unknown) → (name unknown)")
 
 
 def test_title_event_strips_tags():
@@ -466,7 +480,7 @@ def test_title_event_strips_tags():
 def test_event_user_name_cannot_inject():
     event = HistoryEvent(9, 123, "STATUS", "2", "3", "2025-06-10T12:00:00+03:00", 5, "[URL=javascript:x]Eve[/URL]")
     text = render_event(make_task(), event, portal_url=PORTAL)
-    assert " · Eve · " in text and "javascript" not in text
+    assert " · [B]Eve[/B] · " in text and "javascript" not in text
 
 
 # --------------------------------------------------------------------------- subtasks and deletions
@@ -478,8 +492,9 @@ def test_new_subtask_in_both_languages():
     ru = render_subtask(task, portal_url=PORTAL, users=users, creator_name="Anna")
     en = render_subtask(task, portal_url=PORTAL, language="en", flavour="chat")
     assert ru.startswith(f"Новая подзадача: [URL={task_url(PORTAL, 123, Marker('subtask', 100, 123))}]#123 Fix the pump[/URL]")
-    assert "Автор: Anna" in ru and "Ответственный: Ivan Petrov" in ru and "Крайний срок: 01.08.2025 18:00" in ru
-    assert en.startswith("New subtask: [url=") and "Responsible: #2" in en
+    assert " · [B]Anna[/B] · 01.07.2025 09:00 · Ответственный: Ivan Petrov · Крайний срок: 01.08.2025 18:00" in ru
+    assert en.startswith("New subtask: [url=") and "Responsible: (name unknown)" in en
+    assert "#2" not in en
     assert find_markers(ru) == [Marker("subtask", 100, 123)]
 
 
@@ -505,3 +520,95 @@ def test_deleted_note_keeps_the_marker(marker, ru, en):
     assert ru in text_ru and en in text_en
     assert find_markers(text_ru) == find_markers(text_en) == [marker]
     assert text_ru.startswith("[URL=/company/") and text_en.startswith(f"[url={PORTAL}/")
+
+
+# --------------------------------------------------------------------------- redaction holds in the reader text
+
+CARD = Rules(redact_patterns=(re.compile(r"\b\d{4} \d{4} \d{4} \d{4}\b"),))
+
+
+def reader_of(text: str) -> str:
+    """What a reader sees of a mirror: tags and zero-width characters gone."""
+    return re.sub(r"\[/?(?:url|b|i|u|s|quote)(=[^\]]*)?\]", "", text.replace(ZWSP, ""), flags=re.IGNORECASE)
+
+
+@pytest.mark.parametrize("flavour", ["forum", "chat"])
+@pytest.mark.parametrize("source", [
+    "Card [COLOR=#000000]4111 1111[/COLOR] 1111 1111",
+    "Card [B]4111 1111[/B] 1111 1111",
+    "Card 4111[URL=https://x.example] 1111 1111 [/URL]1111",
+    "Card 41\u200b11 1111 1111 1111",
+    "Card 4111&#32;1111 1111 1111",
+])
+def test_redaction_holds_whatever_splits_the_match(source, flavour):
+    text = comment_text(source, rules=CARD, flavour=flavour, language="en")
+    seen = reader_of(text)
+    assert "Card [redacted]" in seen, text
+    assert not re.search(r"\d{4}", seen.split("\n", 1)[1]), text
+    assert "x.example" not in text  # a link whose text was redacted loses its target too
+
+
+def test_two_matches_in_one_comment_are_both_redacted():
+    text = comment_text("first 4111 1111 1111 1111, then [I]5500 0000 0000 0004[/I].", rules=CARD, language="en")
+    assert reader_of(text).count("[redacted]") == 2
+    assert "4111" not in text and "5500" not in text and "0004" not in text
+
+
+def test_formatting_around_a_redaction_stays_balanced_and_is_kept_outside_it():
+    text = comment_text("[B]bold 4111 1111[/B] 1111 1111 [I]tail[/I]", rules=CARD, language="en")
+    assert text.count("[B]") == text.count("[/B]") and "[I]tail[/I]" in text
+    assert "4111" not in text
+
+
+def test_a_link_whose_target_matches_a_redaction_becomes_text():
+    rules = Rules(redact_patterns=(re.compile(r"secret-\w+"),))
+    text = comment_text("see [URL=https://x.example/secret-abc]the doc[/URL]", rules=rules, language="en")
+    assert "secret-abc" not in text and "the doc" in text
+    assert len(link_targets(text)) == 1
+
+
+def test_entities_and_invisible_characters_read_as_readers_see_them():
+    text = comment_text("&#35;internal &amp;amp; pr\u200bi\u00adce \ufeffok")
+    body = text.split("\n", 1)[1]
+    assert "#internal & price ok" in body
+
+
+def test_emoji_joiners_stay_and_word_joiners_go():
+    text = comment_text("👩🏽\u200d🔧 wo\u200drd")
+    assert "👩🏽\u200d🔧" in text and "word" in text
+
+
+# --------------------------------------------------------------------------- every line dated, people named
+
+
+def test_new_subtask_line_carries_its_date_and_names_people():
+    task = make_task()
+    text = render_subtask(task, portal_url=PORTAL, users={2: User(2, "Boris Ivanov")}, creator_name="Anna",
+                          date="2025-07-16T10:05:00+03:00")
+    assert " · [B]Anna[/B] · 16.07.2025 10:05 · " in text and "Boris Ivanov" in text
+    assert re.search(r"#\d+(?!\d* )", text.replace("#123 Fix", "")) is None
+
+
+def test_new_subtask_falls_back_to_the_names_the_task_carries():
+    task = Task(id=5, title="T", group_id=42, parent_id=100, status=2, created_by=1, responsible_id=10,
+                created_date="2025-07-01T09:00:00+03:00", changed_date="2025-07-01T09:00:00+03:00",
+                responsible_name="Boris Ivanov", creator_name="Anna Petrova")
+    from b24mirror.plan import people
+    text = render_subtask(task, portal_url=PORTAL, users=people({}, {5: task}), language="en")
+    assert "Responsible: Boris Ivanov" in text and "#10" not in text
+
+
+def test_a_direct_child_of_the_master_does_not_name_the_master_as_its_parent():
+    master = make_task(100, "Master", parent_id=None)
+    text = render_subtask(make_task(), portal_url=PORTAL, parent=master, master_id=100, language="en")
+    assert text.startswith("New subtask: ") and "in task" not in text and "#100" not in text
+    nested = render_subtask(make_task(), portal_url=PORTAL, parent=master, master_id=1, language="en")
+    assert "in task " in nested
+
+
+def test_withdrawn_note_keeps_the_marker_in_both_languages():
+    marker = Marker("comment", 123, 456)
+    ru = render_withdrawn_note(marker)
+    en = render_withdrawn_note(marker, language="en", flavour="chat", portal_url=PORTAL)
+    assert "Отозвано в источнике" in ru and "Withdrawn at the source" in en
+    assert find_markers(ru) == find_markers(en) == [marker]

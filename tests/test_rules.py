@@ -67,9 +67,15 @@ def test_unknown_user_is_judged_by_membership_only():
     assert verdict(comment(author_id=55), users={}) == REASON_NOT_MEMBER
 
 
-def test_extranet_member_excluded_by_default_and_allowed_when_switched_off():
-    assert verdict(comment(author_id=8)) == REASON_EXTRANET
-    assert verdict(comment(author_id=8), rules=Rules(exclude_extranet=False)) is None
+def test_extranet_member_mirrored_by_default_and_excluded_when_switched_on():
+    assert verdict(comment(author_id=8)) is None
+    assert verdict(comment(author_id=8), rules=Rules(exclude_extranet=True)) == REASON_EXTRANET
+
+
+def test_an_empty_member_list_keeps_every_author_out():
+    for author in (7, 8, 9):
+        assert verdict(comment(author_id=author), members=set()) == REASON_NOT_MEMBER
+        assert verdict(comment(author_id=author), members=frozenset()) == REASON_NOT_MEMBER
 
 
 def test_include_authors():
@@ -91,6 +97,41 @@ def test_hide_patterns_search_the_raw_text():
     assert verdict(comment(text="public"), rules=rules) is None
 
 
+INTERNAL = Rules(hide_patterns=(re.compile(r"^#internal", re.MULTILINE),))
+PRICE = Rules(hide_patterns=(re.compile(r"\bprice\b"),))
+
+
+@pytest.mark.parametrize("text", [
+    "[B]#internal[/B] budget",
+    "[COLOR=#ff0000]#internal[/COLOR]: margins",
+    "[SIZE=12]#internal[/SIZE]",
+    "&#35;internal",
+    "&amp;#35;internal notes",
+    "\u200b#internal",
+    "\ufeff[I]#internal[/I]",
+    "[QUOTE]#internal[/QUOTE]",
+])
+def test_hide_judges_what_readers_see_whatever_the_tags_or_entities(text):
+    assert verdict(comment(text=text), rules=INTERNAL) == REASON_HIDDEN
+
+
+@pytest.mark.parametrize("text", [
+    "pri[COLOR=#000]ce[/COLOR] list",
+    "pr\u200bice list",
+    "pr\u00adice list",
+    "pr\u200dice list",
+    "p[B][/B]rice list",
+    "pr&#105;ce list",
+])
+def test_hide_sees_a_word_split_by_tags_or_invisible_characters(text):
+    assert verdict(comment(text=text), rules=PRICE) == REASON_HIDDEN
+
+
+def test_hide_does_not_fire_on_what_readers_do_not_see_as_the_word():
+    assert verdict(comment(text="pricey [B]list[/B]"), rules=PRICE) is None
+    assert verdict(comment(text="see #internal later"), rules=INTERNAL) is None
+
+
 def test_comments_switched_off():
     assert verdict(comment(), rules=Rules(mirror_comments=False)) == REASON_HIDDEN
 
@@ -98,6 +139,7 @@ def test_comments_switched_off():
 def test_empty_and_deleted():
     assert verdict(comment(text="")) == REASON_EMPTY
     assert verdict(comment(text="  \n\t\u200b ")) == REASON_EMPTY
+    assert verdict(comment(text="[B]\u200b[/B] \u00ad")) == REASON_EMPTY
     assert verdict(comment(text="Hello", deleted=True)) == REASON_EMPTY
     assert verdict(comment(text="", attachments=(Attachment("a.png", "/a"),))) is None
 
@@ -112,7 +154,7 @@ def test_order_own_before_system_before_membership():
 
 def test_order_membership_before_extranet_before_lists():
     assert verdict(comment(author_id=8), members={7}) == REASON_NOT_MEMBER
-    assert verdict(comment(author_id=8), rules=Rules(exclude_authors=(8,))) == REASON_EXTRANET
+    assert verdict(comment(author_id=8), rules=Rules(exclude_extranet=True, exclude_authors=(8,))) == REASON_EXTRANET
 
 
 def test_order_lists_before_hide_before_switch_before_empty():

@@ -177,3 +177,130 @@ def test_a_lost_state_file_does_not_announce_old_subtasks_as_new(world):
     assert found[f"b24m:comment:{world.design}:{c1}"] == 1
     assert all(n == 1 for n in found.values()), found
     assert len([m for m in found if m.startswith("b24m:event:")]) == 2, found
+
+
+# --------------------------------------------------------------------------- rules judge what readers see
+# Each case runs in both comment worlds: classic forum comments, and new-card task chats.
+
+@pytest.fixture(params=["classic", "chat"])
+def any_world(request, tmp_path):
+    from tests.e2e.conftest import build_world
+
+    w = build_world(tmp_path, new_card=request.param == "chat")
+    yield w
+    w.server.shutdown()
+
+
+def _reader_view(text: str) -> str:
+    """A mirror as a reader sees it: our own tags and zero-width characters gone."""
+    return re.sub(r"\[/?(?:url|b|i|u|s|quote)(?:=[^\]]*)?\]", "", text.replace("\u200b", ""), flags=re.IGNORECASE)
+
+
+HIDE_RULES = {"hide": ["^#internal", r"\bprice\b"]}
+
+
+def _comment_after_first_sync(w, rules: dict, text: str) -> int:
+    """Configure the rules, take the first sync's baseline, then have Anna write `text`."""
+    w.write_config(rules=rules)
+    w.run("sync")
+    return w.portal.add_comment(w.design, w.anna, text)
+
+
+@pytest.mark.parametrize("text", [
+    "[B]#internal[/B] budget",
+    "[COLOR=#ff0000]#internal[/COLOR]: margins",
+    "[SIZE=12]#internal[/SIZE]",
+    "pri[COLOR=#000]ce[/COLOR] is 40 000",
+    "pr\u200bice is 40 000",
+    "&#35;internal: margins",
+])
+def test_hidden_comments_stay_out_whatever_the_tags_entities_or_invisible_characters(any_world, text):
+    w, p = any_world, any_world.portal
+    hidden = _comment_after_first_sync(w, HIDE_RULES, text)
+    shown = p.add_comment(w.design, w.boris, "an ordinary comment")
+    w.run("sync")
+    w.run("sync")
+    assert w.mirrors() == [f"b24m:comment:{w.design}:{shown}"], w.mirror_texts()
+    seen = "\n".join(_reader_view(t) for t in w.mirror_texts())
+    assert "internal" not in seen and "40 000" not in seen
+    assert f"b24m:comment:{w.design}:{hidden}" not in w.mirrors()
+
+
+CARD_RULES = {"redact": [r"\b\d{4} \d{4} \d{4} \d{4}\b"]}
+
+
+@pytest.mark.parametrize("text", [
+    "Card [COLOR=#000000]4111 1111[/COLOR] 1111 1111",
+    "Card 4111 1111 1111 1111, and the other: 5500 0000 0000 0004",
+    "Card 41\u200b11 1111 1111 1111",
+    "Card [B]4111[/B] 1111 [URL=https://pay.example/]1111[/URL] 1111",
+])
+def test_redaction_holds_in_the_mirror_whatever_splits_the_match(any_world, text):
+    w = any_world
+    c = _comment_after_first_sync(w, CARD_RULES, text)
+    w.run("sync")
+    mirror = _one_mirror_of(w, f"b24m:comment:{w.design}:{c}")
+    body = _reader_view(mirror).split("\n", 1)[1]
+    assert "Card [redacted]" in body, mirror
+    assert not re.search(r"\d", body), mirror
+
+
+def test_a_nested_quote_reads_cleanly(any_world):
+    w, p = any_world, any_world.portal
+    w.run("sync")
+    c = p.add_comment(w.design, w.anna, "I agree with\n[QUOTE]the pump is [\u200bB]broken[/B][/QUOTE]\nLet us fix it")
+    w.run("sync")
+    mirror = _one_mirror_of(w, f"b24m:comment:{w.design}:{c}")
+    assert "» the pump is" in mirror and "\u200b" not in mirror.split("\n", 1)[1]
+    assert len(re.findall(r"\[QUOTE\]", mirror, re.IGNORECASE)) == (1 if w.portal.task(w.master)["chat_id"] in (None, 0) else 0)
+
+
+def test_mirror_lines_name_people_carry_dates_and_do_not_name_the_master_as_parent(any_world):
+    w, p = any_world, any_world.portal
+    w.write_config(rules={"events": ["status", "deadline", "subtask", "responsible"]})
+    w.run("sync")
+    child = p.add_task("Site survey", created_by=w.anna, responsible_id=w.boris, group_id=w.group,
+                       parent_id=w.master, new_card=bool(p.task(w.design)["chat_id"]), auditors=(w.me,))
+    grandchild = p.add_task("Soil samples", created_by=w.anna, responsible_id=w.boris, group_id=w.group,
+                            parent_id=w.design, new_card=bool(p.task(w.design)["chat_id"]), auditors=(w.me,))
+    p.update_fields(w.design, {"RESPONSIBLE_ID": w.anna}, w.boris)
+    w.run("sync")
+    w.run("sync")
+    texts = w.mirror_texts()
+    direct = _one_mirror_of(w, f"b24m:subtask:{w.master}:{child}")
+    nested = _one_mirror_of(w, f"b24m:subtask:{w.design}:{grandchild}")
+    assert direct.startswith("New subtask: ") and "in task" not in direct
+    assert f"in task [" in nested and f"#{w.design} Design" in nested
+    for line in (direct, nested):
+        assert "Anna Petrova" in line and "Responsible: Boris Ivanov" in line
+        assert re.search(r" · \d{2}\.\d{2}\.\d{4} \d{2}:\d{2}", line), line
+    assert any("Responsible: Boris Ivanov → Anna Petrova" in t for t in texts), texts
+    assert not any(re.search(r"Responsible: [^\n]*#\d", t) for t in texts), texts
+
+
+def test_an_edit_that_is_now_hidden_withdraws_the_mirror_once(chat_world):
+    w, p = chat_world, chat_world.portal
+    w.write_config(on_edit="update", rules=HIDE_RULES)
+    w.run("sync")
+    mid = p.add_comment(w.design, w.anna, "budget is fine")
+    w.run("sync")
+    p.edit_comment(w.design, mid, "[B]#internal[/B] budget is 40 000")
+    p.add_comment(w.design, w.boris, "a later message makes the task active again")
+    w.run("sync")
+    w.run("sync")
+    marker = f"b24m:comment:{w.design}:{mid}"
+    mirror = _one_mirror_of(w, marker)
+    assert "Withdrawn at the source" in mirror and "internal" not in mirror and "budget" not in mirror
+    assert Counter(w.mirrors())[marker] == 1
+    p.edit_comment(w.design, mid, "budget is fine again")
+    p.add_comment(w.design, w.boris, "and another")
+    w.run("sync")
+    assert "Withdrawn at the source" in _one_mirror_of(w, marker)
+
+
+def test_an_extranet_member_is_quoted_by_default(any_world):
+    w, p = any_world, any_world.portal
+    w.run("sync")
+    c = p.add_comment(w.design, w.eve, "the contractor's note")
+    w.run("sync")
+    assert "the contractor's note" in _one_mirror_of(w, f"b24m:comment:{w.design}:{c}")

@@ -32,7 +32,7 @@ def test_first_sync_posts_nothing_then_new_activity_is_mirrored_exactly_once(wor
 
 def test_every_kind_of_ineligible_item_stays_out(world):
     p = world.portal
-    world.write_config(rules={"hide": ["^#internal"]})
+    world.write_config(rules={"hide": ["^#internal"], "exclude_extranet": True})
     world.run("sync")
     p.add_comment(world.foreign, world.anna, "other group")
     p.add_comment(world.loose, world.anna, "outside the subtree")

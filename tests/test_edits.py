@@ -1,0 +1,107 @@
+"""Rewrites of mirrors after a source edit: every rewrite passes the verdict a first post would."""
+import re
+from dataclasses import replace
+
+import pytest
+
+from b24mirror.edits import DELETED, WITHDRAWN, plan_updates, source_hash
+from b24mirror.models import WORLD_CHAT, Comment, Marker, Task, User, find_markers
+from b24mirror.settings import GroupConfig, Rules
+
+ME, ANNA, BORIS = 7, 11, 12
+
+
+def task(tid, parent, group=42):
+    return Task(id=tid, title=f"Task {tid}", group_id=group, parent_id=parent, status=3, created_by=ANNA,
+                responsible_id=ANNA, created_date="2026-06-01T10:00:00+03:00",
+                changed_date="2026-06-01T10:00:00+03:00", chat_id=tid * 10)
+
+
+MASTER = task(100, None)
+TASKS = {t.id: t for t in (MASTER, task(101, 100), task(102, 101), task(103, 102))}
+GROUP = GroupConfig(id=42, master_task=100, language="en", on_edit="update", on_delete="mark",
+                    rules=Rules(hide_patterns=(re.compile(r"^#internal", re.M),),
+                                redact_patterns=(re.compile(r"\b\d{4} \d{4} \d{4} \d{4}\b"),)))
+USERS = {ANNA: User(ANNA, "Anna Petrova"), BORIS: User(BORIS, "Boris Ivanov")}
+
+
+def message(text, author=ANNA, **kw):
+    base = dict(id=5, task_id=101, author_id=author, author_name="", date="2026-06-02T12:00:00+03:00", text=text,
+                world=WORLD_CHAT, edited=True)
+    base.update(kw)
+    return Comment(**base)
+
+
+MARKER = Marker("comment", 101, 5)
+LEDGER = {str(MARKER): {"id": 900}}
+
+
+def updates(msg, *, source=None, hashes=None, members=frozenset({ANNA, BORIS, ME}), tasks=TASKS, group=GROUP):
+    return plan_updates(group, MASTER, source or TASKS[101], [msg], ledger=LEDGER,
+                        hashes=hashes if hashes is not None else {str(MARKER): source_hash("first")},
+                        users=USERS, portal_url="https://p.example", members=members, tasks=tasks, own_user_id=ME)
+
+
+def withdrawn(result):
+    assert len(result) == 1, result
+    update = result[0]
+    assert update.source_hash == WITHDRAWN and update.mirror_id == 900
+    assert "Withdrawn at the source" in update.text and find_markers(update.text) == [MARKER]
+    return update
+
+
+def test_an_edit_that_passes_rewrites_the_mirror_redacted_as_readers_see_it():
+    [update] = updates(message("card [COLOR=#000]4111 1111[/COLOR] 1111 1111 now"))
+    assert "Anna Petrova" in update.text and "card [redacted] now" in update.text.replace("\u200b", "")
+    assert "4111" not in update.text and update.source_hash != WITHDRAWN
+
+
+@pytest.mark.parametrize("text", ["#internal now", "[B]#internal[/B] budget", "&#35;internal", "\u200b#internal"])
+def test_an_edit_that_is_now_hidden_withdraws_the_mirror(text):
+    update = withdrawn(updates(message(text)))
+    assert "internal" not in update.text
+
+
+def test_an_author_who_left_the_group_has_the_mirror_withdrawn():
+    withdrawn(updates(message("still fine words"), members=frozenset({BORIS, ME})))
+    withdrawn(updates(message("still fine words"), members=frozenset()))
+
+
+def test_an_excluded_author_has_the_mirror_withdrawn():
+    group = replace(GROUP, rules=replace(GROUP.rules, exclude_authors=(ANNA,)))
+    withdrawn(updates(message("fine words"), group=group))
+
+
+def test_an_extranet_author_is_withdrawn_only_when_extranet_is_excluded():
+    users = dict(USERS)
+    users[ANNA] = User(ANNA, "Anna Petrova", extranet=True)
+    kw = dict(ledger=LEDGER, hashes={}, portal_url="", members={ANNA}, tasks=TASKS, own_user_id=ME, users=users)
+    assert plan_updates(GROUP, MASTER, TASKS[101], [message("ok")], **kw)[0].source_hash != WITHDRAWN
+    strict = replace(GROUP, rules=replace(GROUP.rules, exclude_extranet=True))
+    withdrawn(plan_updates(strict, MASTER, TASKS[101], [message("ok")], **kw))
+
+
+def test_a_source_moved_out_of_the_subtree_has_the_mirror_withdrawn():
+    moved = {**TASKS, 101: replace(TASKS[101], group_id=77)}
+    withdrawn(updates(message("fine words"), source=moved[101], tasks=moved))
+    deeper = replace(TASKS[103], id=101, parent_id=103)
+    withdrawn(updates(message("fine words"), source=deeper, tasks={**TASKS, 101: deeper}))
+    no_group = replace(TASKS[101], group_id=None)
+    withdrawn(updates(message("fine words"), source=no_group, tasks={**TASKS, 101: no_group}))
+
+
+def test_a_withdrawn_mirror_is_withdrawn_once_and_never_rewritten():
+    hashes = {str(MARKER): WITHDRAWN}
+    assert updates(message("#internal again"), hashes=hashes) == []
+    assert updates(message("clean words now"), hashes=hashes) == []
+    assert updates(message("gone", deleted=True), hashes=hashes) == []
+
+
+def test_a_deleted_mirror_is_not_rewritten_by_a_later_edit():
+    assert updates(message("clean words"), hashes={str(MARKER): DELETED}) == []
+
+
+def test_without_the_members_the_membership_rule_is_not_judged():
+    result = plan_updates(GROUP, MASTER, TASKS[101], [message("fine")], ledger=LEDGER, hashes={}, users=USERS,
+                          portal_url="")
+    assert len(result) == 1 and result[0].source_hash == source_hash("fine")
