@@ -29,8 +29,31 @@ class Stopped(BaseException):
         return EXIT_OF_SIGNAL.get(self.signum, ExitCode.TERMINATED)
 
 
+_deferred: list[int] = []  # signals that arrived while a write was in flight
+_writing = 0
+
+
 def _raise_stopped(signum, frame) -> None:
+    if _writing:
+        _deferred.append(signum)  # the write in flight is settled and recorded first
+        return
     raise Stopped(signum)
+
+
+@contextmanager
+def write_in_flight() -> Iterator[None]:
+    """A safe stop point around one request of writes and its ledger record: a signal that arrives
+    inside waits for the block's end, so a post the portal took is always recorded before stopping."""
+    global _writing
+    _writing += 1
+    try:
+        yield
+    finally:
+        _writing -= 1
+        if not _writing and _deferred:
+            signum = _deferred.pop(0)
+            _deferred.clear()
+            raise Stopped(signum)
 
 
 @contextmanager

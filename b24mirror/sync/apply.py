@@ -11,6 +11,7 @@ from __future__ import annotations
 from b24mirror import bitrix
 from b24mirror.edits import source_hash, watches_edits
 from b24mirror.models import KIND_COMMENT, Marker, PlannedMirror
+from b24mirror.stopping import write_in_flight
 from b24mirror.sync.common import Context, describe, guarded, local_now
 from b24mirror.sync.decide import rejections
 from b24mirror.sync.masters import read_master_markers
@@ -23,20 +24,24 @@ def post_all(ctx: Context, runs: list[GroupRun]) -> None:
     queue = {run: list(run.decision.todo) for run in runs}
     done = dict.fromkeys(queue, 0)
     while queue:
-        request = _next_request(queue)
-        try:
-            items = ctx.portal.post_many([(run.master, m.text) for run, chunk in request for m in chunk])
-        except bitrix.OutcomeUnknown:
-            items = None
-        except (bitrix.BitrixError, bitrix.DeadlineExceeded) as exc:
-            if isinstance(exc, bitrix.AuthError):
-                raise
-            for run, _ in request:  # nothing of this request ran: the other groups go on
-                run.report.error = describe(exc)
-                del queue[run]
-            continue
-        with ctx.state.one_write():  # every post of the request recorded before the next is sent
-            _settle_request(ctx, request, items, queue, done)
+        with write_in_flight():  # Ctrl-C or SIGTERM waits until this request's posts are recorded
+            _post_request(ctx, _next_request(queue), queue, done)
+
+
+def _post_request(ctx: Context, request: list, queue: dict, done: dict) -> None:
+    try:
+        items = ctx.portal.post_many([(run.master, m.text) for run, chunk in request for m in chunk])
+    except bitrix.OutcomeUnknown:
+        items = None
+    except (bitrix.BitrixError, bitrix.DeadlineExceeded) as exc:
+        if isinstance(exc, bitrix.AuthError):
+            raise
+        for run, _ in request:  # nothing of this request ran: the other groups go on
+            run.report.error = describe(exc)
+            del queue[run]
+        return
+    with ctx.state.one_write():  # every post of the request recorded before the next is sent
+        _settle_request(ctx, request, items, queue, done)
 
 
 def _next_request(queue: dict) -> list[tuple[GroupRun, list[PlannedMirror]]]:

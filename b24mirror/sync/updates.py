@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from b24mirror import bitrix
 from b24mirror.edits import plan_updates
+from b24mirror.stopping import write_in_flight
 from b24mirror.sync.apply import source_hashes
 from b24mirror.sync.common import Context, describe
 from b24mirror.sync.records import GroupRun
@@ -21,10 +22,12 @@ def apply_edits(ctx: Context, run: GroupRun) -> None:
         updates = plan_updates(
             run.config, run.master, run.listing.tasks[task_id], messages.values(), ledger=run.state.ledger,
             hashes=source_hashes(run), users=details.users, portal_url=ctx.portal.portal_url,
+            members=details.members, tasks=run.all_tasks(), own_user_id=ctx.me,
         )
         for update in updates:
             try:
-                ctx.portal.update_comment(run.master, update.mirror_id, update.text)
+                with write_in_flight():
+                    ctx.portal.update_comment(run.master, update.mirror_id, update.text)
             except bitrix.OutcomeUnknown:
                 continue  # an update is the same text again: the next run may simply repeat it
             except bitrix.BitrixError as exc:
