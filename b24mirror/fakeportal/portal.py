@@ -1,24 +1,27 @@
 """FakePortal: the in-memory portal, its clock, and the Python API tests use to act as people do.
 
-Readings taken where the docs are silent (see /shared/reference/where-the-docs-are-silent.md):
-- A new comment or chat message moves a task's activityDate, never its changedDate. A field change
-  (status, deadline, parent, group, title, responsible, auditors, accomplices) moves both.
-  A new subtask changes nothing on its parent. Editing or deleting a comment moves no date.
-- commentsCount counts the classic (forum) comments of a task, service comments included;
-  serviceCommentsCount counts the service ones. Chat messages never move either.
-- Service comments on classic tasks are ordinary forum rows with no flag. Their author is the user
-  who acted (`by`), or the task's creator when nobody is named: the portal writes them on behalf of
-  the user whose action they describe.
-- New-card tasks own a chat (chatId). System messages there have author_id 0 and params.CODE (a list,
-  as in the im.dialog.messages.get sample). Chat participants are always the task's creator,
-  responsible, accomplices and auditors, recomputed on every change; nobody else may read the chat,
-  portal administrators included.
-- History: creation writes NEW; a field change writes a row named after the field with string values;
-  DEADLINE values are unix timestamps (as strings) on even task ids and ISO dates on odd ones, so a
-  client must parse both; a classic comment writes COMMENT with value.to = the comment id. New-card chat
-  messages write no COMMENT row (the docs leave it open; this is the reading a client cannot lean on).
-- Edited chat messages carry params IS_EDITED=Y; deleted ones keep their row with params IS_DELETED=Y and
-  empty text. A deleted classic comment disappears from task.commentitem.getlist.
+Readings where the platform is not settled are switches (readings.py; FakePortal(readings=...), --reading):
+list_chat_id, date_format, chat_history_for_new_members, history_default_order, deadline_history_values,
+status_history_rows. Each defaults to the reading harder for a client.
+
+Facts taken from the platform's own source (see where-the-docs-are-silent.md), always on:
+- Dates: a new comment or chat message moves activityDate, never changedDate; a field change moves both; a new
+  subtask changes nothing on its parent. tasks.task.list date filters go through strtotime: one it cannot read
+  is 1970, no error.
+- Comments (forum/task/comment.php): commentsCount counts forum comments, service ones included
+  (serviceCommentsCount those). A comment by a non-participant, and each [USER=n] mention of one, adds them as
+  auditors (changedDate moves, an AUDITORS row). task.commentitem.getlist returns every row, never the topic's
+  first message, in no set order unless asked. Service comments carry no flag over REST (the forum keeps
+  SERVICE_TYPE / UF_TASK_COMMENT_TYPE, which task.commentitem.* never select) and write a COMMENT history row.
+- History (tasklog.php, history.php): filter keys CREATED_DATE, USER_ID, TASK_ID, FIELD; array values sorted and
+  comma-joined; an empty or 0 old value of a field row is false; rows NEW, field rows, COMMENT, COMMENT_EDIT,
+  COMMENT_DEL, NEW_FILES, DELETED_FILES, STAGE, CHECKLIST_*.
+- New-card tasks own a chat: system messages have author_id 0 and params.CODE; participants are the creator,
+  responsible, accomplices and auditors (admins included, nobody else reads). Pages follow Chat::getMessages
+  (chatpages.py): unread messages shape a page without FIRST_ID/LAST_ID; posting marks read, reading never.
+- batch (batch.py), the REST core (dispatch.py, methods/core.py) and groups (methods/users.py) as
+  rest_provider.php, rest.php and socialnetwork rest.php have them.
+- Edited chat messages carry params IS_EDITED=Y; deleted ones keep their row with IS_DELETED=Y and empty text.
 - Visibility: an admin, a task participant or an active member of the task's group sees the task. Editing
   takes an admin, the creator, the responsible person, or the group's owner/moderator.
 """
