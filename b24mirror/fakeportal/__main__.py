@@ -1,4 +1,5 @@
 """python -m b24mirror.fakeportal --port N [--seed FILE] [--limits standard|enterprise] [--time-scale X]
+                                 [--reading NAME[=VALUE]]... [--list-readings]
 
 Prints the webhook base URL (http://127.0.0.1:N/rest/USER_ID/SECRET/) as the first line, then serves
 until killed."""
@@ -8,6 +9,7 @@ import argparse
 import json
 import sys
 
+from b24mirror.fakeportal import readings
 from b24mirror.fakeportal.demo import build_demo_portal
 from b24mirror.fakeportal.portal import FakePortal
 from b24mirror.fakeportal.server import PortalServer
@@ -24,9 +26,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--operating-cost", type=float, default=0.0, help="operating seconds charged per call")
     ap.add_argument("--operating-limit", type=float, default=480.0, help="operating seconds per method per 10 min")
     ap.add_argument("--info", action="store_true", help="print the portal info as JSON on the second line")
+    ap.add_argument("--reading", action="append", default=[], metavar="NAME[=VALUE]",
+                    help="take another reading where the platform is not settled (repeatable); a bare NAME takes "
+                         "its one non-default value. See --list-readings")
+    ap.add_argument("--list-readings", action="store_true", help="list the readings, their values and defaults")
     args = ap.parse_args(argv)
+    if args.list_readings:
+        for r in readings.READINGS.values():
+            print(f"{r.name}: {' | '.join(r.values)} (default {r.default}) - {r.why}")
+        return 0
+    try:
+        chosen = readings.resolve(args.reading)
+    except ValueError as exc:
+        ap.error(str(exc))
     kwargs = dict(limits=args.limits, time_scale=args.time_scale, operating_cost=args.operating_cost,
-                  operating_limit=args.operating_limit)
+                  operating_limit=args.operating_limit, readings=chosen)
     if args.seed:
         portal, info = FakePortal.from_file(args.seed, **kwargs)
     else:

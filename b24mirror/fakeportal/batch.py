@@ -1,4 +1,5 @@
-"""batch: up to 50 "method?query" commands run in order, with $result[...] references and halt.
+"""batch (rest_provider.php methodsBatch, CRestUtil::ParseBatchQuery): "method?query" commands run in order,
+with $result/$next/$total/$time/$error references and halt.
 
 The outer call answers HTTP 200 whatever the commands do; it is not charged to the operating budget,
 each command is charged to its own method."""
@@ -17,88 +18,115 @@ if TYPE_CHECKING:  # pragma: no cover
     from b24mirror.fakeportal.portal import FakePortal
 
 MAX_COMMANDS = 50
-_REF = re.compile(r"\$result\[([^\]]*)\]((?:\[[^\]]*\])*)")
+# CRestUtil::processBatchElement: "$" + one of the answer's parts, then everything up to a space.
+_REF = re.compile(r"\$(result|next|total|time|error)(\S*)", re.IGNORECASE)
+_STEP = re.compile(r"\[([^\]]+)\]")
 
 
-def _truthy(value: Any) -> bool:
-    return str(value).strip().lower() in ("1", "true", "y", "yes")
+def php_truthy(value: Any) -> bool:
+    """(bool) in PHP: null, false, 0, 0.0, "", "0" and empty arrays are false; "false" and "N" are true."""
+    if value is None or value is False:
+        return False
+    if isinstance(value, (int, float)):
+        return value != 0
+    if isinstance(value, str):
+        return value not in ("", "0")
+    if isinstance(value, (list, dict)):
+        return bool(value)
+    return True
 
 
-def _resolve(results: dict, match: re.Match) -> tuple[bool, Any]:
-    if match.group(1) not in results:
-        return False, None
-    node = results[match.group(1)]
-    for part in re.findall(r"\[([^\]]*)\]", match.group(2)):
-        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        elif isinstance(node, dict) and part in node:
-            node = node[part]
+def php_string(value: Any) -> str:
+    """How PHP splices a value into a string: arrays become "Array", true "1", false and null ""."""
+    if isinstance(value, (list, dict)):
+        return "Array"
+    if value is True:
+        return "1"
+    if value is None or value is False:
+        return ""
+    return str(value)
+
+
+def _walk(parts: dict, match: re.Match) -> Any:
+    """Follow [a][b]... from the named part; at the first step that is missing, stop: the partial value stands."""
+    node: Any = parts[match.group(1).lower()]
+    for step in _STEP.findall(match.group(2)):
+        if isinstance(node, dict) and step in node:
+            node = node[step]
+        elif isinstance(node, list) and step.isdigit() and int(step) < len(node):
+            node = node[int(step)]
         else:
-            return False, None
-    return True, node
+            break
+    return node
 
 
-def _substitute(value: Any, results: dict) -> Any:
-    """Replace $result[cmd][field]... in every value; a value that is a whole reference takes the referenced
-    value as is (a list stays a list), an embedded one is spliced in as text. Unknown references stay."""
+def _substitute(value: Any, parts: dict) -> Any:
+    """Resolve $result[..], $next[..], $total[..], $time[..], $error[..] in every value. A value that is a whole
+    reference takes the referenced value as is (a list stays a list); an embedded one is spliced in as PHP text,
+    and the reference's match runs to the next space, so text glued to it is replaced too."""
     if isinstance(value, dict):
-        return {k: _substitute(v, results) for k, v in value.items()}
+        return {k: _substitute(v, parts) for k, v in value.items()}
     if isinstance(value, list):
-        return [_substitute(v, results) for v in value]
-    if not isinstance(value, str) or "$result[" not in value:
+        return [_substitute(v, parts) for v in value]
+    if not isinstance(value, str) or "$" not in value:
         return value
-    whole = _REF.fullmatch(value)
-    if whole:
-        found, node = _resolve(results, whole)
-        return node if found else value
+    for match in list(_REF.finditer(value)):
+        if not _STEP.search(match.group(2)):
+            continue
+        node = _walk(parts, match)
+        if match.group(0) == value:
+            return node
+        value = value.replace(match.group(0), php_string(node))
+    return value
 
-    def splice(m: re.Match) -> str:
-        found, node = _resolve(results, m)
-        return str(node) if found and not isinstance(node, (dict, list)) else m.group(0)
-    return _REF.sub(splice, value)
 
-
-def _as_php_array(d: dict, was_list: bool) -> Any:
-    if was_list and d and list(d) == [str(i) for i in range(len(d))]:
+def php_array(d: dict) -> Any:
+    """json_encode of a PHP array: keys exactly 0..n-1 make a list ({"0":..,"1":..} sent as cmd included)."""
+    if d and list(d) == [str(i) for i in range(len(d))]:
         return list(d.values())
     return php_map(d)
 
 
+def _commands(cmd: Any) -> list[tuple[str, Any]]:
+    if isinstance(cmd, list):
+        return [(str(i), c) for i, c in enumerate(cmd)]
+    if isinstance(cmd, dict):
+        return [(str(k), v) for k, v in cmd.items()]
+    return []
+
+
+def _one(portal: "FakePortal", caller: dispatch.Caller, spec: Any, parts: dict) -> dispatch.Reply:
+    name, _, query = str(spec).partition("?")
+    name = name.strip().lower()
+    if name == "batch":
+        portal.log_call(name, query, caller.user_id, True, "ERROR_BATCH_METHOD_NOT_ALLOWED")
+        raise RestError("ERROR_BATCH_METHOD_NOT_ALLOWED", "Method is not allowed for batch usage", 405)
+    return dispatch.call(portal, caller, name, _substitute(parse_query(query), parts), in_batch=True)
+
+
 def run(portal: "FakePortal", caller: dispatch.Caller, params: Any) -> dict:
+    """methodsBatch: the first 50 commands run, each one beyond answers ERROR_BATCH_LENGTH_EXCEEDED; with a
+    truthy halt the first error stops the rest. Failed commands have no result_time entry."""
     params = params if isinstance(params, dict) else {}
-    cmd = ci_get(params, "cmd")
-    halt = _truthy(ci_get(params, "halt", 0))
-    was_list = isinstance(cmd, list)
-    items = [(str(i), c) for i, c in enumerate(cmd)] if was_list else \
-        [(str(k), v) for k, v in cmd.items()] if isinstance(cmd, dict) else []
-    if len(items) > MAX_COMMANDS:
-        raise RestError("ERROR_BATCH_LENGTH_EXCEEDED", "Max batch length exceeded", 400)
-    results: dict = {}
-    errors: dict = {}
-    totals: dict = {}
-    nexts: dict = {}
-    times: dict = {}
-    for key, spec in items:
-        name, _, query = str(spec).partition("?")
-        name = name.strip().lower()
+    halt = php_truthy(ci_get(params, "halt", 0))
+    parts: dict[str, dict] = {"result": {}, "next": {}, "total": {}, "time": {}, "error": {}}
+    for count, (key, spec) in enumerate(_commands(ci_get(params, "cmd"))):
         started, t0 = portal.now_ts(), time.perf_counter()
         try:
-            if name == "batch":
-                portal.log_call(name, query, caller.user_id, True, "ERROR_BATCH_METHOD_NOT_ALLOWED")
-                raise RestError("ERROR_BATCH_METHOD_NOT_ALLOWED", "Method is not allowed for batch usage", 405)
-            sub = _substitute(parse_query(query), results)
-            reply = dispatch.call(portal, caller, name, sub, in_batch=True)
+            if count >= MAX_COMMANDS:
+                raise RestError("ERROR_BATCH_LENGTH_EXCEEDED", "Max batch length exceeded", 400)
+            reply = _one(portal, caller, spec, parts)
         except RestError as exc:
-            errors[key] = exc.body()
+            parts["error"][key] = exc.body()
             if halt:
                 break
             continue
-        results[key] = reply.result
+        parts["result"][key] = reply.result
         if reply.total is not None:
-            totals[key] = reply.total
+            parts["total"][key] = reply.total
         if reply.next is not None:
-            nexts[key] = reply.next
-        times[key] = portal.time_block(started, time.perf_counter() - t0, reply.operating)
-    return {"result": _as_php_array(results, was_list), "result_error": _as_php_array(errors, was_list),
-            "result_total": _as_php_array(totals, was_list), "result_next": _as_php_array(nexts, was_list),
-            "result_time": _as_php_array(times, was_list)}
+            parts["next"][key] = reply.next
+        parts["time"][key] = portal.time_block(started, time.perf_counter() - t0, reply.operating)
+    return {"result": php_array(parts["result"]), "result_error": php_array(parts["error"]),
+            "result_total": php_array(parts["total"]), "result_next": php_array(parts["next"]),
+            "result_time": php_array(parts["time"])}

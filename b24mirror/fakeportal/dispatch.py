@@ -45,7 +45,7 @@ def method(name: str, scope: str | None, v3: bool = False) -> Callable[[Handler]
 
 def _load() -> None:
     # Importing the modules registers their methods.
-    from b24mirror.fakeportal.methods import checklist, comments, im, tasks, users  # noqa: F401
+    from b24mirror.fakeportal.methods import checklist, comments, core, im, tasks, users  # noqa: F401
 
 
 SCOPE_ALIASES = {"user": {"user", "user_basic", "user_brief"}, "sonet_group": {"sonet_group", "socialnetwork", "sonet"}}
@@ -65,6 +65,9 @@ def call(portal: "FakePortal", caller: Caller, name: str, params: Any, in_batch:
     if name not in table:
         raise not_found(name)
     scope, handler = table[name]
+    if isinstance(params, dict) and name.startswith(POSITIONAL_PREFIXES):
+        # CRestServer::processCall takes `start` out before the method runs: never a positional argument.
+        params = {k: v for k, v in params.items() if k != "start"}
     if not has_scope(caller, scope):
         raise RestError("insufficient_scope",
                         f"The request requires higher privileges than provided by the webhook token (scope: {scope})",

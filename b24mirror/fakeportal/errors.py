@@ -44,4 +44,4 @@ def access_error() -> RestError:
 
 
 def not_found(method: str) -> RestError:
-    return RestError("ERROR_METHOD_NOT_FOUND", f"Method not found! ({method})", 404)
+    return RestError("ERROR_METHOD_NOT_FOUND", "Method not found!", 404)

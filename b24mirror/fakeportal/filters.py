@@ -21,12 +21,14 @@ class BadFilter(Exception):
         self.key, self.value = key, value
 
 
-def _norm(kind: str, value: Any, key: str, tz: timezone) -> Any:
+def _norm(kind: str, value: Any, key: str, tz: timezone, lenient_dates: bool = False) -> Any:
     if kind == "date":
         if value in (None, "", False):
             return None
         ts = dates.parse(value, tz)
         if ts is None:
+            if lenient_dates:  # strtotime() gave false, which compares as 0: the start of 1970, no error
+                return 0.0
             raise BadFilter(key, value)
         return ts
     if kind in ("int", "ids"):
@@ -51,9 +53,11 @@ def _compare(op: str, have: Any, want: Any) -> bool:
 
 
 def compile_filter(flt: Any, fields: dict[str, Field], tz: timezone,
-                   on_unknown: Callable[[str], None] | None = None) -> Callable[[Any], bool]:
+                   on_unknown: Callable[[str], None] | None = None,
+                   lenient_dates: bool = False) -> Callable[[Any], bool]:
     """One predicate for the whole filter. Unknown keys are ignored (as the portal does) unless on_unknown
-    raises. Unparseable dates and ids raise BadFilter: the portal answers 400, not an empty list."""
+    raises. Unparseable ids raise BadFilter (the portal answers 400); so do unparseable dates, unless
+    lenient_dates: tasks.task.list passes every date through strtotime, and one it cannot read becomes 1970."""
     if not isinstance(flt, dict):
         return lambda row: True
     tests: list[Callable[[Any], bool]] = []
@@ -74,14 +78,14 @@ def compile_filter(flt: Any, fields: dict[str, Field], tz: timezone,
             tests.append(lambda row, g=getter, n=needle: n in str(g(row)).lower())
             continue
         if values is not None:  # a list: IN, or NOT IN with !
-            wanted = {_norm(kind, v, str(raw_key), tz) for v in values}
+            wanted = {_norm(kind, v, str(raw_key), tz, lenient_dates) for v in values}
             negate = op.startswith("!")
             if kind == "ids":
                 tests.append(lambda row, g=getter, w=wanted, n=negate: bool(set(g(row)) & w) != n)
             else:
                 tests.append(lambda row, g=getter, w=wanted, n=negate: (g(row) in w) != n)
             continue
-        want = _norm(kind, raw_value, str(raw_key), tz)
+        want = _norm(kind, raw_value, str(raw_key), tz, lenient_dates)
         if kind == "ids":
             negate = op.startswith("!")
             tests.append(lambda row, g=getter, w=want, n=negate: (w in g(row)) != n)

@@ -33,12 +33,23 @@ class Group:
     owner_id: int
     created: float
     members: dict[int, str] = field(default_factory=dict)  # user id -> role A (owner) / E (moderator) / K (member)
+    # / Z (a request to join, not yet a member)
     description: str | None = None
     project: bool = True
     opened: bool = False
     closed: bool = False
     visible: bool = True
     active: bool = True
+    relation_ids: dict[int, int] = field(default_factory=dict)  # user id -> relation id (b_sonet_user2group.ID)
+
+    MEMBER_ROLES = ("A", "E", "K")
+
+    def is_member(self, uid: int) -> bool:
+        """Owner, moderator or member; a request to join (Z) is not membership."""
+        return self.members.get(uid) in self.MEMBER_ROLES
+
+    def member_ids(self) -> list[int]:
+        return [uid for uid in self.members if self.is_member(uid)]
 
 
 @dataclass
@@ -53,6 +64,7 @@ class Comment:
     attachments: dict[str, dict] = field(default_factory=dict)
     edited: bool = False
     deleted: bool = False
+    topic_start: bool = False  # the forum topic's first message: task.commentitem.getlist skips it
 
 
 @dataclass
@@ -129,6 +141,8 @@ class Task:
     comments: list[Comment] = field(default_factory=list)
     history: list[HistoryRow] = field(default_factory=list)
     guid: str = ""
+    stage_id: int = 0
+    files: list[int] = field(default_factory=list)
 
     @property
     def new_card(self) -> bool:
@@ -140,10 +154,21 @@ class Task:
 
 
 @dataclass
+class Relation:
+    """A user's membership of a chat (b_im_relation): START_ID is the first message they may see (0: all),
+    LAST_ID the last message they have read."""
+    id: int
+    user_id: int
+    start_id: int = 0
+    last_read: int = 0
+
+
+@dataclass
 class Chat:
     id: int
     task_id: int
     messages: list[Message] = field(default_factory=list)
+    relations: dict[int, Relation] = field(default_factory=dict)  # user id -> relation
 
 
 @dataclass

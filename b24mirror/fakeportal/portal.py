@@ -1,24 +1,27 @@
 """FakePortal: the in-memory portal, its clock, and the Python API tests use to act as people do.
 
-Readings taken where the docs are silent (see /shared/reference/where-the-docs-are-silent.md):
-- A new comment or chat message moves a task's activityDate, never its changedDate. A field change
-  (status, deadline, parent, group, title, responsible, auditors, accomplices) moves both.
-  A new subtask changes nothing on its parent. Editing or deleting a comment moves no date.
-- commentsCount counts the classic (forum) comments of a task, service comments included;
-  serviceCommentsCount counts the service ones. Chat messages never move either.
-- Service comments on classic tasks are ordinary forum rows with no flag. Their author is the user
-  who acted (`by`), or the task's creator when nobody is named: the portal writes them on behalf of
-  the user whose action they describe.
-- New-card tasks own a chat (chatId). System messages there have author_id 0 and params.CODE (a list,
-  as in the im.dialog.messages.get sample). Chat participants are always the task's creator,
-  responsible, accomplices and auditors, recomputed on every change; nobody else may read the chat,
-  portal administrators included.
-- History: creation writes NEW; a field change writes a row named after the field with string values;
-  DEADLINE values are unix timestamps (as strings) on even task ids and ISO dates on odd ones, so a
-  client must parse both; a classic comment writes COMMENT with value.to = the comment id. New-card chat
-  messages write no COMMENT row (the docs leave it open; this is the reading a client cannot lean on).
-- Edited chat messages carry params IS_EDITED=Y; deleted ones keep their row with params IS_DELETED=Y and
-  empty text. A deleted classic comment disappears from task.commentitem.getlist.
+Readings where the platform is not settled are switches (readings.py; FakePortal(readings=...), --reading):
+list_chat_id, date_format, chat_history_for_new_members, history_default_order, deadline_history_values,
+status_history_rows. Each defaults to the reading harder for a client.
+
+Facts taken from the platform's own source (see where-the-docs-are-silent.md), always on:
+- Dates: a new comment or chat message moves activityDate, never changedDate; a field change moves both; a new
+  subtask changes nothing on its parent. tasks.task.list date filters go through strtotime: one it cannot read
+  is 1970, no error.
+- Comments (forum/task/comment.php): commentsCount counts forum comments, service ones included
+  (serviceCommentsCount those). A comment by a non-participant, and each [USER=n] mention of one, adds them as
+  auditors (changedDate moves, an AUDITORS row). task.commentitem.getlist returns every row, never the topic's
+  first message, in no set order unless asked. Service comments carry no flag over REST (the forum keeps
+  SERVICE_TYPE / UF_TASK_COMMENT_TYPE, which task.commentitem.* never select) and write a COMMENT history row.
+- History (tasklog.php, history.php): filter keys CREATED_DATE, USER_ID, TASK_ID, FIELD; array values sorted and
+  comma-joined; an empty or 0 old value of a field row is false; rows NEW, field rows, COMMENT, COMMENT_EDIT,
+  COMMENT_DEL, NEW_FILES, DELETED_FILES, STAGE, CHECKLIST_*.
+- New-card tasks own a chat: system messages have author_id 0 and params.CODE; participants are the creator,
+  responsible, accomplices and auditors (admins included, nobody else reads). Pages follow Chat::getMessages
+  (chatpages.py): unread messages shape a page without FIRST_ID/LAST_ID; posting marks read, reading never.
+- batch (batch.py), the REST core (dispatch.py, methods/core.py) and groups (methods/users.py) as
+  rest_provider.php, rest.php and socialnetwork rest.php have them.
+- Edited chat messages carry params IS_EDITED=Y; deleted ones keep their row with IS_DELETED=Y and empty text.
 - Visibility: an admin, a task participant or an active member of the task's group sees the task. Editing
   takes an admin, the creator, the responsible person, or the group's owner/moderator.
 """
@@ -31,29 +34,39 @@ import uuid as uuid_mod
 from datetime import datetime
 from typing import Any, Callable, Iterable
 
-from b24mirror.fakeportal import dates
+from b24mirror.fakeportal import chatpages, dates
+from b24mirror.fakeportal import readings as readings_mod
+from b24mirror.fakeportal.checklists import ChecklistMixin
 from b24mirror.fakeportal.faults import Faults
 from b24mirror.fakeportal.limits import PLANS, LeakyBucket, OperatingBudget
-from b24mirror.fakeportal.model import (Chat, ChecklistItem, Comment, Group, HistoryRow, Message, Task, Token, User,
-                                        Webhook)
+from b24mirror.fakeportal.model import Chat, ChecklistItem, Group, HistoryRow, Task, Token, User, Webhook
 from b24mirror.fakeportal.stats import LogEntry, Stats
+from b24mirror.fakeportal.talk import TalkMixin
 
 STATUS_NAMES = {1: "New", 2: "Pending", 3: "In progress", 4: "Supposedly completed", 5: "Completed",
                 6: "Deferred", 7: "Declined"}
 ACCESS_TOKEN_LIFETIME = 3600
 
 
-class FakePortal:
+# History rows of task fields: their old value, when empty or 0, comes back as false (tasklog.php).
+FIELD_ROWS = {"TITLE", "DESCRIPTION", "STATUS", "REAL_STATUS", "DEADLINE", "PARENT_ID", "GROUP_ID", "RESPONSIBLE_ID",
+              "PRIORITY", "CREATED_BY", "AUDITORS", "ACCOMPLICES", "STAGE"}
+
+
+class FakePortal(TalkMixin, ChecklistMixin):
     def __init__(self, seed: int | None = 0, limits: str | None = None, time_scale: float = 1.0,
                  tz: str = "+03:00", domain: str = "demo.bitrix24.test", clock: Callable[[], float] | None = None,
                  start: float | datetime | None = None, operating_limit: float = 480.0,
-                 operating_cost: float | dict = 0.0):
+                 operating_cost: float | dict = 0.0, readings: readings_mod.ReadingsSpec = None):
         """clock: a callable giving seconds (default time.time); the portal's time runs at time_scale times
         its pace from `start` (default: now), plus whatever advance() adds. limits: None (off),
-        "standard" (burst 50, 2/s) or "enterprise" (250, 5/s); the operating budget is on with either."""
+        "standard" (burst 50, 2/s) or "enterprise" (250, 5/s); the operating budget is on with either.
+        readings: where the platform is not settled (see readings.py): a mapping name -> value, or names
+        ('NAME' or 'NAME=VALUE'); every reading not named keeps its default, the harder one for a client."""
         if limits not in (None, *PLANS):
             raise ValueError(f"limits must be None, 'standard' or 'enterprise', not {limits!r}")
         self.lock = threading.RLock()
+        self.readings = readings_mod.resolve(readings)
         self.seed = seed
         self.rng = random.Random(seed)
         self.tz = dates.parse_tz(tz)
@@ -84,7 +97,8 @@ class FakePortal:
         self.checklist: dict[int, ChecklistItem] = {}
         # Separate id spaces, so a client that confuses a comment id with a message id gets caught.
         self._ids = {"user": 0, "group": 0, "task": 100, "comment": 3000, "message": 84000, "chat": 1400,
-                     "history": 16000, "checklist": 400, "attachment": 970, "file": 4700, "topic": 1400}
+                     "history": 16000, "checklist": 400, "attachment": 970, "file": 4700, "topic": 1400,
+                     "relation": 500, "group_relation": 60}
 
     # ---- clock -------------------------------------------------------------------------------------
     def now_ts(self) -> float:
@@ -99,6 +113,16 @@ class FakePortal:
 
     def iso(self, ts: float | None) -> str | None:
         return dates.iso(ts, self.tz)
+
+    def out_date(self, ts: float | None) -> str | None:
+        """A task, history or comment date as the portal answers it: ISO 8601, or the site format under the
+        reading date_format=site."""
+        if ts is None:
+            return None
+        return dates.site_format(ts, self.tz) if self.readings["date_format"] == "site" else self.iso(ts)
+
+    def reading(self, name: str) -> str:
+        return self.readings[name]
 
     def _next(self, kind: str) -> int:
         self._ids[kind] += 2 if kind in ("comment", "message", "history", "checklist") else 1
@@ -193,19 +217,29 @@ class FakePortal:
                   project: bool = True) -> int:
         with self.lock:
             gid = self._next("group")
-            group = Group(gid, name, owner_id, self.now_ts(), {owner_id: "A"}, description, project)
-            for uid in members:
-                group.members.setdefault(uid, "K")
+            group = Group(gid, name, owner_id, self.now_ts(), {}, description, project)
             self.groups[gid] = group
+            self._relate(group, owner_id, "A")
+            for uid in members:
+                if uid not in group.members:
+                    self._relate(group, uid, "K")
             return gid
 
+    def _relate(self, group: Group, uid: int, role: str) -> None:
+        """A user's relation to a group keeps its id while only the role changes (a request Z accepted as K)."""
+        group.members[uid] = role
+        if uid not in group.relation_ids:
+            group.relation_ids[uid] = self._next("group_relation")
+
     def add_member(self, gid: int, uid: int, role: str = "K") -> None:
+        """role: A owner, E moderator, K member, Z a request to join (not a member yet)."""
         with self.lock:
-            self.groups[gid].members[uid] = role
+            self._relate(self.groups[gid], uid, role)
 
     def remove_member(self, gid: int, uid: int) -> None:
         with self.lock:
             self.groups[gid].members.pop(uid, None)
+            self.groups[gid].relation_ids.pop(uid, None)
 
     # ---- access ---------------------------------------------------------------------------------------
     def can_see(self, task: Task, uid: int) -> bool:
@@ -215,7 +249,7 @@ class FakePortal:
         if user.admin or uid in task.participants():
             return True
         group = self.groups.get(task.group_id)
-        return bool(group and uid in group.members)
+        return bool(group and group.is_member(uid))
 
     def can_edit(self, task: Task, uid: int) -> bool:
         user = self.users.get(uid)
@@ -252,6 +286,7 @@ class FakePortal:
                 chat = Chat(self._next("chat"), tid)
                 self.chats[chat.id] = chat
                 task.chat_id = chat.id
+                chatpages.sync_relations(self, task)
                 self._system_message(task, f"{self._mention(created_by)} created the task", "TASK_CREATED")
             return tid
 
@@ -275,7 +310,7 @@ class FakePortal:
                     "comments_count": self.comments_count(t), "description": t.description}
 
     def comments_count(self, task: Task) -> int:
-        return sum(1 for c in task.comments if not c.deleted)
+        return sum(1 for c in task.comments if not c.deleted and not c.topic_start)
 
     def update_fields(self, tid: int, fields: dict, by: int) -> None:
         """Apply UPPER_CASE field changes with history rows, date moves and chat system messages."""
@@ -314,6 +349,8 @@ class FakePortal:
             task.status_changed, task.status_changed_by = self.now_ts(), by
             task.closed_by, task.closed = (by, self.now_ts()) if new == 5 else (0, None)
             self._history(task, "STATUS", str(old), str(new), by)
+            if self.readings["status_history_rows"] == "status_and_real_status":
+                self._history(task, "REAL_STATUS", str(old), str(new), by)
             self._system_message(task, f"{self._mention(by)} changed the task status to \"{STATUS_NAMES.get(new, new)}\"",
                                  "TASK_STATUS_CHANGED")
             return True
@@ -325,6 +362,13 @@ class FakePortal:
             self._history(task, "DEADLINE", self._deadline_text(task, old), self._deadline_text(task, new), by)
             self._system_message(task, f"{self._mention(by)} changed the deadline to {self.iso(new) or 'none'}",
                                  "TASK_DEADLINE_CHANGED")
+            return True
+        if key == "STAGE_ID":
+            new = int(value or 0)
+            if new == task.stage_id:
+                return False
+            old, task.stage_id = task.stage_id, new
+            self._history(task, "STAGE", str(old), str(new), by)
             return True
         if key in ("PARENT_ID", "GROUP_ID", "RESPONSIBLE_ID", "PRIORITY", "CREATED_BY"):
             new = int(value or 0)
@@ -352,7 +396,7 @@ class FakePortal:
                 return False
             before = task.participants()
             setattr(task, attr, new)
-            self._history(task, key, ",".join(map(str, old)), ",".join(map(str, new)), by)
+            self._history(task, key, ",".join(map(str, sorted(old))), ",".join(map(str, sorted(new))), by)
             self._joined(task, before, by)
             return True
         return False  # other fields are accepted and ignored, as the portal ignores unknown keys
@@ -360,9 +404,11 @@ class FakePortal:
     def _deadline_text(self, task: Task, ts: float | None) -> str:
         if ts is None:
             return ""
-        return str(int(ts)) if task.id % 2 == 0 else self.iso(ts)
+        unix = self.readings["deadline_history_values"] == "unix" or task.id % 2 == 0
+        return str(int(ts)) if unix else self.iso(ts)
 
     def _joined(self, task: Task, before: set[int], by: int) -> None:
+        chatpages.sync_relations(self, task)
         for uid in sorted(task.participants() - before):
             self._system_message(task, f"{self._mention(by)} invited {self._mention(uid)} to the chat", "CHAT_JOIN",
                                  notify="N")
@@ -372,6 +418,8 @@ class FakePortal:
         return f"[USER={uid} REPLACE]{user.full_name if user else uid}[/USER]"
 
     def _history(self, task: Task, field: str, old: Any, new: Any, by: int) -> None:
+        if field in FIELD_ROWS and old in (None, "", "0", 0):
+            old = False
         task.history.append(HistoryRow(self._next("history"), task.id, self.now_ts(), field, old, new, by))
 
     # Python API for "what people do between runs" ----------------------------------------------------
@@ -398,161 +446,37 @@ class FakePortal:
             if uid not in task.auditors:
                 self.update_fields(tid, {"AUDITORS": task.auditors + [uid]}, by or task.created_by)
 
+    def set_stage(self, tid: int, stage_id: int, by: int | None = None) -> None:
+        """A move on the kanban/scrum board: a STAGE history row; like any field change it moves changedDate."""
+        self.update_fields(tid, {"STAGE_ID": stage_id}, by or self.tasks[tid].created_by)
+
+    def attach_files(self, tid: int, names: Iterable[str], by: int | None = None) -> list[int]:
+        """Files attached to the task itself (not to a comment): a NEW_FILES row naming them."""
+        with self.lock:
+            task = self.tasks[tid]
+            ids = [int(a["FILE_ID"]) for a in self._attachments(list(names)).values()]
+            task.files.extend(ids)
+            self._file_change(task, "NEW_FILES", ids, by or task.created_by)
+            return ids
+
+    def detach_files(self, tid: int, file_ids: Iterable[int], by: int | None = None) -> None:
+        with self.lock:
+            task = self.tasks[tid]
+            gone = [f for f in file_ids if f in task.files]
+            task.files = [f for f in task.files if f not in gone]
+            self._file_change(task, "DELETED_FILES", gone, by or task.created_by)
+
+    def _file_change(self, task: Task, field: str, ids: list[int], by: int) -> None:
+        if ids:
+            self._history(task, field, None, ",".join(map(str, sorted(ids))), by)
+            task.changed = task.activity = self.now_ts()
+            task.changed_by = by
+
     def add_accomplice(self, tid: int, uid: int, by: int | None = None) -> None:
         with self.lock:
             task = self.tasks[tid]
             if uid not in task.accomplices:
                 self.update_fields(tid, {"ACCOMPLICES": task.accomplices + [uid]}, by or task.created_by)
-
-    # ---- comments, both worlds ------------------------------------------------------------------------
-    def _attachments(self, attachments: Any, int_id: bool = False) -> dict[str, dict]:
-        """Disk attachments keyed by attachment id. The comment sample has ATTACHMENT_ID as a string, the
-        checklist sample as an int: kept as documented."""
-        out: dict[str, dict] = {}
-        for item in attachments or ():
-            spec = {"name": item} if isinstance(item, str) else dict(item)
-            att, fid = self._next("attachment"), self._next("file")
-            url = f"/bitrix/tools/disk/uf.php?attachedId={att}&action="
-            out[str(att)] = {"ATTACHMENT_ID": att if int_id else str(att), "NAME": spec.get("name", f"file{att}.bin"),
-                             "SIZE": str(spec.get("size", 1024 + att)), "FILE_ID": str(fid),
-                             "DOWNLOAD_URL": url + "download&ncc=1", "VIEW_URL": url + "show&ncc=1"}
-        return out
-
-    def add_comment(self, tid: int, uid: int, text: str, attachments: Any = None) -> int:
-        """Classic task: a forum comment (-> comment id). New-card task: a chat message (-> message id)."""
-        with self.lock:
-            task = self.tasks[tid]
-            if task.new_card:
-                params: dict = {}
-                if attachments:
-                    params["FILE_ID"] = [int(a["FILE_ID"]) for a in self._attachments(attachments).values()]
-                return self.post_message(self.chats[task.chat_id], uid, text, params).id
-            comment = Comment(self._next("comment"), tid, uid, text, self.now_ts(),
-                              attachments=self._attachments(attachments))
-            task.comments.append(comment)
-            task.activity = comment.date
-            self._history(task, "COMMENT", None, str(comment.id), uid)
-            return comment.id
-
-    def add_system_comment(self, tid: int, text: str, by: int | None = None, code: str = "TASK_SYSTEM") -> int:
-        """Classic: a service forum row (no flag over REST), authored by `by` or the creator.
-        New card: a system chat message, author 0, params.CODE."""
-        with self.lock:
-            task = self.tasks[tid]
-            if task.new_card:
-                return self._system_message(task, text, code).id
-            comment = Comment(self._next("comment"), tid, by or task.created_by, text, self.now_ts(), service=True)
-            task.comments.append(comment)
-            task.activity = comment.date
-            return comment.id
-
-    def post_message(self, chat: Chat, uid: int, text: str, params: dict | None = None) -> Message:
-        msg = Message(self._next("message"), chat.id, uid, text, self.now_ts(), dict(params or {}),
-                      str(uuid_mod.UUID(int=self.rng.getrandbits(128))) if uid else None)
-        chat.messages.append(msg)
-        self.tasks[chat.task_id].activity = msg.date
-        return msg
-
-    def _system_message(self, task: Task, text: str, code: str, **extra: str) -> Message | None:
-        if not task.new_card:
-            return None
-        return self.post_message(self.chats[task.chat_id], 0, text, {"CODE": [code], **extra})
-
-    def find_comment(self, task: Task, cid: int) -> Comment | None:
-        return next((c for c in task.comments if c.id == int(cid) and not c.deleted), None)
-
-    def find_message(self, mid: int) -> Message | None:
-        for chat in self.chats.values():
-            for msg in chat.messages:
-                if msg.id == int(mid):
-                    return msg
-        return None
-
-    def edit_comment(self, tid: int, cid: int, text: str) -> None:
-        with self.lock:
-            task = self.tasks[tid]
-            if task.new_card:
-                self.edit_message(self.find_message(cid), text)
-                return
-            comment = self.find_comment(task, cid)
-            if comment is None:
-                raise KeyError(f"no comment {cid} on task {tid}")
-            comment.text, comment.edited = text, True
-
-    def edit_message(self, msg: Message | None, text: str) -> None:
-        if msg is None:
-            raise KeyError("no such message")
-        msg.text = text
-        msg.params["IS_EDITED"] = "Y"
-
-    def delete_message(self, msg: Message | None) -> None:
-        if msg is None:
-            raise KeyError("no such message")
-        msg.text = ""
-        msg.params["IS_DELETED"] = "Y"
-
-    def delete_comment(self, tid: int, cid: int) -> None:
-        with self.lock:
-            task = self.tasks[tid]
-            if task.new_card:
-                self.delete_message(self.find_message(cid))
-                return
-            comment = self.find_comment(task, cid)
-            if comment is None:
-                raise KeyError(f"no comment {cid} on task {tid}")
-            comment.deleted, comment.text = True, ""
-
-    def comments(self, tid: int) -> list[dict]:
-        """The judge's view of a task's comments, oldest first, the same for both worlds."""
-        with self.lock:
-            task = self.tasks[tid]
-            if task.new_card:
-                return [{"id": m.id, "author_id": m.author_id, "text": m.text, "date": self.iso(m.date),
-                         "system": m.author_id == 0, "edited": m.edited, "deleted": m.deleted}
-                        for m in self.chats[task.chat_id].messages]
-            return [{"id": c.id, "author_id": c.author_id, "text": c.text, "date": self.iso(c.date),
-                     "system": c.service, "edited": c.edited, "deleted": c.deleted} for c in task.comments]
-
-    # ---- checklists ---------------------------------------------------------------------------------------
-    def add_checklist_item(self, tid: int, title: str, parent_id: int | None = None, by: int | None = None,
-                           complete: bool = False, important: bool = False, sort_index: int | None = None,
-                           members: dict | None = None, attachments: Any = None) -> int:
-        """parent_id None: append to the task's first checklist (creating one); 0 or unknown: a new checklist."""
-        with self.lock:
-            task = self.tasks[tid]
-            by = by or task.created_by
-            roots = [i for i in self.checklist.values() if i.task_id == tid and i.parent_id == 0]
-            if parent_id is None:
-                if roots:
-                    parent_id = roots[0].id
-                else:
-                    parent_id = self.add_checklist_item(tid, "Checklist 1", 0, by)
-            elif parent_id and (parent_id not in self.checklist or self.checklist[parent_id].task_id != tid):
-                parent_id = 0
-            siblings = [i for i in self.checklist.values() if i.task_id == tid and i.parent_id == parent_id]
-            item = ChecklistItem(self._next("checklist"), tid, int(parent_id), by, title,
-                                 sort_index if sort_index is not None else len(siblings), complete, important,
-                                 members={int(k): (v.get("TYPE", "U") if isinstance(v, dict) else str(v))
-                                          for k, v in (members or {}).items()},
-                                 attachments=self._attachments(attachments, int_id=True))
-            if complete:
-                item.toggled_by, item.toggled_date = by, self.now_ts()
-            self.checklist[item.id] = item
-            if parent_id:
-                self._history(task, "CHECKLIST_ITEM_CREATE", "", title, by)
-            return item.id
-
-    def toggle_checklist_item(self, item_id: int, complete: bool, by: int) -> bool:
-        with self.lock:
-            item = self.checklist.get(int(item_id))
-            if item is None:
-                return False
-            if item.complete != complete:
-                item.complete = complete
-                item.toggled_by, item.toggled_date = by, self.now_ts()
-                self._history(self.tasks[item.task_id], "CHECKLIST_ITEM_CHECK" if complete else "CHECKLIST_ITEM_UNCHECK",
-                              "", item.title, by)
-            return True
 
     # ---- seed files ---------------------------------------------------------------------------------------
     @classmethod

@@ -44,7 +44,7 @@ def task_group(p: "FakePortal", gid: int) -> Any:
     group = p.groups.get(gid)
     if not group:
         return []
-    return {"id": str(gid), "name": group.name, "opened": group.opened, "membersCount": len(group.members),
+    return {"id": str(gid), "name": group.name, "opened": group.opened, "membersCount": len(group.member_ids()),
             "image": "", "additionalData": []}
 
 
@@ -69,18 +69,17 @@ def _checklist_tree(uid: int) -> dict:
 
 def task_full(p: "FakePortal", task: Task, viewer: int) -> dict:
     """Every field tasks.task.get returns without a select (the union of the documented samples)."""
-    iso = p.iso
     status = str(task.status)
     sub_status = "-1" if task.deadline and task.deadline < p.now_ts() and task.status not in (5, 6) else status
     return {
         "id": str(task.id), "parentId": _s(task.parent_id), "title": task.title, "description": task.description,
         "mark": "", "priority": str(task.priority), "multitask": "N", "notViewed": "N", "replicate": "N",
-        "stageId": "0", "sprintId": None, "backlogId": None, "createdBy": str(task.created_by),
-        "createdDate": iso(task.created), "responsibleId": str(task.responsible_id),
-        "changedBy": str(task.changed_by), "changedDate": iso(task.changed),
-        "statusChangedBy": str(task.status_changed_by), "statusChangedDate": iso(task.status_changed),
-        "closedBy": str(task.closed_by), "closedDate": iso(task.closed), "activityDate": iso(task.activity),
-        "dateStart": None, "deadline": iso(task.deadline), "startDatePlan": None, "endDatePlan": None,
+        "stageId": str(task.stage_id), "sprintId": None, "backlogId": None, "createdBy": str(task.created_by),
+        "createdDate": p.out_date(task.created), "responsibleId": str(task.responsible_id),
+        "changedBy": str(task.changed_by), "changedDate": p.out_date(task.changed),
+        "statusChangedBy": str(task.status_changed_by), "statusChangedDate": p.out_date(task.status_changed),
+        "closedBy": str(task.closed_by), "closedDate": p.out_date(task.closed), "activityDate": p.out_date(task.activity),
+        "dateStart": None, "deadline": p.out_date(task.deadline), "startDatePlan": None, "endDatePlan": None,
         "guid": task.guid, "xmlId": None, "commentsCount": str(p.comments_count(task)),
         "serviceCommentsCount": str(sum(1 for c in task.comments if c.service and not c.deleted)),
         "allowChangeDeadline": "N", "allowTimeTracking": "N", "taskControl": "N", "addInReport": "N",
@@ -107,44 +106,69 @@ def task_full(p: "FakePortal", task: Task, viewer: int) -> dict:
 
 # Computed objects the portal adds to any selection (as in the list sample and the chatId variant).
 _ALWAYS = ("id", "favorite", "group")
+# Fields that come only when asked for through `params` (the list sample's request) ...
+_BY_PARAM = {"WITH_RESULT_INFO": ("taskRequireResult", "taskHasOpenResult", "taskHasResult"),
+             "WITH_TIMER_INFO": ("timeElapsed", "timerIsRunningForCurrentUser"),
+             "WITH_PARSED_DESCRIPTION": ("parsedDescription",)}
+_GATED = {key for keys in _BY_PARAM.values() for key in keys} | {"counter", "action", "chatId"}
+# ... and fields a selected field brings along.
+_COMPANIONS = {"responsibleId": ("responsible",), "createdBy": ("creator",), "auditors": ("auditorsData",),
+               "accomplices": ("accomplicesData",), "status": ("subStatus",), "description": ("descriptionInBbcode",),
+               "deadline": ("lengthDeadline",)}
 
 
-def task_selected(p: "FakePortal", task: Task, viewer: int, select: list[str] | None) -> dict:
+def task_selected(p: "FakePortal", task: Task, viewer: int, select: list[str] | None,
+                  options: dict | None = None, in_list: bool = False) -> dict:
+    """A task as tasks.task.get (in_list False) or tasks.task.list answers it. `options` is the request's
+    `params`: WITH_RESULT_INFO, WITH_TIMER_INFO, WITH_PARSED_DESCRIPTION. select COUNTERS adds `counter`;
+    `action` comes with tasks.task.get only; chatId with tasks.task.get, and in lists only under the reading
+    list_chat_id=present."""
     full = task_full(p, task, viewer)
-    if not select or "*" in select:
-        return full
-    out = {k: full[k] for k in _ALWAYS}
-    for name in select:
-        key = camel(str(name).upper())
-        if key in full:
+    wanted = {str(name).upper() for name in select or ()}
+    everything = not wanted or "*" in wanted
+    out = {k: v for k, v in full.items() if k not in _GATED} if everything else {k: full[k] for k in _ALWAYS}
+    for name in wanted - {"*"}:
+        key = camel(name)
+        if key in full and key not in _GATED:
             out[key] = full[key]
-        if key in ("responsibleId", "createdBy", "auditors", "accomplices"):
-            extra = {"responsibleId": "responsible", "createdBy": "creator", "auditors": "auditorsData",
-                     "accomplices": "accomplicesData"}[key]
-            out[extra] = full[extra]
-        if key == "status":
-            out["subStatus"] = full["subStatus"]
+            for extra in _COMPANIONS.get(key, ()):
+                out[extra] = full[extra]
+    options = {str(k).upper(): v for k, v in (options or {}).items()} if isinstance(options, dict) else {}
+    for param, keys in _BY_PARAM.items():
+        if _truthy(options.get(param)):
+            out.update({k: full[k] for k in keys})
+    if "COUNTERS" in wanted:
+        out["counter"] = full["counter"]
+    if not in_list:
+        out["action"] = full["action"]
+    if everything or "CHAT_ID" in wanted:
+        if not in_list or p.reading("list_chat_id") == "present":
+            out["chatId"] = full["chatId"]
     return out
+
+
+def _truthy(value: Any) -> bool:
+    return value is True or str(value).strip().upper() in ("Y", "1", "TRUE")
 
 
 def comment_row(p: "FakePortal", c: Comment) -> dict:
     author = p.users.get(c.author_id)
     return {"POST_MESSAGE_HTML": None, "ID": str(c.id), "AUTHOR_ID": str(c.author_id),
             "AUTHOR_NAME": author.full_name if author else "", "AUTHOR_EMAIL": "",
-            "POST_DATE": p.iso(c.date), "POST_MESSAGE": c.text, "ATTACHED_OBJECTS": php_map(dict(c.attachments))}
+            "POST_DATE": p.out_date(c.date), "POST_MESSAGE": c.text, "ATTACHED_OBJECTS": php_map(dict(c.attachments))}
 
 
 def history_row(p: "FakePortal", h: HistoryRow) -> dict:
     user = p.users.get(h.user_id)
-    return {"id": h.id, "createdDate": p.iso(h.date), "field": h.field,
+    return {"id": h.id, "createdDate": p.out_date(h.date), "field": h.field,
             "value": {"from": h.value_from, "to": h.value_to},
             "user": {"id": h.user_id, "name": user.name if user else "", "lastName": user.last_name if user else "",
                      "secondName": user.second_name if user else "", "login": user.login if user else ""}}
 
 
-def message(p: "FakePortal", m: Message) -> dict:
+def message(p: "FakePortal", m: Message, unread: bool = False) -> dict:
     return {"id": m.id, "chat_id": m.chat_id, "author_id": m.author_id, "date": p.iso(m.date), "text": m.text,
-            "unread": False, "uuid": m.uuid, "replaces": [], "params": php_map(dict(m.params)),
+            "unread": unread, "uuid": m.uuid, "replaces": [], "params": php_map(dict(m.params)),
             "disappearing_date": None}
 
 
@@ -174,11 +198,11 @@ def user_row(p: "FakePortal", u: User) -> dict:
 
 def group_row(p: "FakePortal", g: Group) -> dict:
     yn = lambda flag: "Y" if flag else "N"  # noqa: E731
-    extranet = any(p.users[u].extranet for u in g.members if u in p.users)
+    extranet = any(p.users[u].extranet for u in g.member_ids() if u in p.users)
     return {"ID": str(g.id), "SITE_ID": "s1", "NAME": g.name, "DESCRIPTION": g.description,
             "DATE_CREATE": p.iso(g.created), "DATE_UPDATE": p.iso(g.created), "ACTIVE": yn(g.active),
             "VISIBLE": yn(g.visible), "OPENED": yn(g.opened), "CLOSED": yn(g.closed), "SUBJECT_ID": "1",
-            "OWNER_ID": str(g.owner_id), "KEYWORDS": None, "NUMBER_OF_MEMBERS": str(len(g.members)),
+            "OWNER_ID": str(g.owner_id), "KEYWORDS": None, "NUMBER_OF_MEMBERS": str(len(g.member_ids())),
             "DATE_ACTIVITY": p.iso(g.created), "SUBJECT_NAME": "Workgroups", "PROJECT": yn(g.project),
             "IS_EXTRANET": yn(extranet)}
 

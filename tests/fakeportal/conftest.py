@@ -64,9 +64,9 @@ class Http:
         return self.request(method, params, **kw)
 
 
-@pytest.fixture
-def portal():
-    p = FakePortal(seed=1, tz="+03:00")
+def make_portal(readings=None) -> FakePortal:
+    """The small portal of the `portal` fixture, under the given readings (default: every default)."""
+    p = FakePortal(seed=1, tz="+03:00", readings=readings)
     p.admin = p.add_user("Anna", "Petrova", admin=True)
     p.bob = p.add_user("Bob", "Stone")
     p.eve = p.add_user("Eve", "Outsider")
@@ -81,6 +81,11 @@ def portal():
     p.card = p.add_task("New-card sub", created_by=p.bob, responsible_id=p.bob, group_id=p.gid,
                         parent_id=p.master, new_card=True)
     return p
+
+
+@pytest.fixture
+def portal():
+    return make_portal()
 
 
 @pytest.fixture

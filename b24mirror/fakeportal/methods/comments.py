@@ -66,7 +66,7 @@ def getlist(p, caller: Caller, params: Any) -> Any:
         keys.append((getter, str(direction).lower() == "desc"))
     if task.new_card:
         return []
-    rows = [c for c in task.comments if not c.deleted]
+    rows = [c for c in task.comments if not c.deleted and not c.topic_start]  # the topic's first message: never
     fields = dict(COMMENT_FIELDS, AUTHOR_NAME=(
         lambda c: p.users[c.author_id].full_name if c.author_id in p.users else "", "str"))
     try:
@@ -74,8 +74,16 @@ def getlist(p, caller: Caller, params: Any) -> Any:
         rows = [c for c in rows if keep(c)]
     except BadFilter as exc:
         raise core_error(f"TASKS_ERROR_EXCEPTION_#256; Wrong filter value for {exc.key}; 256/TE/WRONG_ARGUMENTS")
-    rows = sort_rows(rows, keys or [(lambda c: c.id, True)])
-    return [views.comment_row(p, c) for c in rows]
+    rows = sort_rows(rows, keys) if keys else _unordered(rows)
+    return [views.comment_row(p, c) for c in rows]  # every row: no paging
+
+
+def _unordered(rows: list) -> list:
+    """No order given: the source sends no ORDER BY, so rows come as the database picks. Modelled as the id order
+    rotated by half (two rows: newest first; three: neither way), so a client leaning on any order is caught."""
+    rows = sorted(rows, key=lambda c: c.id)
+    half = len(rows) // 2
+    return rows[half:] + rows[:half]
 
 
 @method("task.commentitem.get", "task")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from b24mirror.fakeportal import views
+from b24mirror.fakeportal import chatpages, views
 from b24mirror.fakeportal.dispatch import Caller, method, to_int
 from b24mirror.fakeportal.errors import RestError, access_error
 from b24mirror.fakeportal.params import ci_get
@@ -38,13 +38,10 @@ def dialog_messages_get(p, caller: Caller, params: dict) -> Any:
     first, last = _cursor(params, "FIRST_ID"), _cursor(params, "LAST_ID")
     limit = to_int(ci_get(params, "LIMIT"), DEFAULT_LIMIT) or DEFAULT_LIMIT
     limit = max(1, min(limit, MAX_LIMIT))
-    msgs = sorted(chat.messages, key=lambda m: m.id)
-    if first is not None:  # forwards from FIRST_ID: oldest first
-        rows = [m for m in msgs if m.id > first][:limit]
-    else:  # backwards from LAST_ID (or the end): newest first
-        rows = [m for m in reversed(msgs) if last is None or m.id < last][:limit]
+    rows = chatpages.page(chat, caller.user_id, first, last, limit)  # reading never marks the chat read
     authors = sorted({m.author_id for m in rows if m.author_id})
-    return {"chat_id": chat.id, "messages": [views.message(p, m) for m in rows],
+    return {"chat_id": chat.id,
+            "messages": [views.message(p, m, chatpages.is_unread(chat, caller.user_id, m)) for m in rows],
             "users": [views.im_user(p, p.users[u]) for u in authors if u in p.users], "files": []}
 
 

@@ -70,13 +70,15 @@ def task_list(p, caller: Caller, params: dict) -> Reply:
     select = _select(params)
     order = _order(p, ci_get(params, "order"))
     try:
-        keep = compile_filter(ci_get(params, "filter"), TASK_FIELDS, p.tz)
+        keep = compile_filter(ci_get(params, "filter"), TASK_FIELDS, p.tz, lenient_dates=True)
         rows = [t for t in p.tasks.values() if p.can_see(t, caller.user_id) and keep(t)]
     except BadFilter as exc:
         raise task_error("0", f"Wrong filter value for field {exc.key}: {exc.value!r}") from None
     rows = sort_rows(rows, order)
     reply = page(rows, ci_get(params, "start"))
-    reply.result = {"tasks": [views.task_selected(p, t, caller.user_id, select) for t in reply.result]}
+    options = ci_get(params, "params")
+    reply.result = {"tasks": [views.task_selected(p, t, caller.user_id, select, options, in_list=True)
+                              for t in reply.result]}
     return reply
 
 
@@ -97,7 +99,7 @@ def task_get(p, caller: Caller, params: dict) -> Any:
     task = p.tasks.get(tid)
     if task is None or not p.can_see(task, caller.user_id):
         return []  # not an error: the portal answers result: [] for a missing or hidden task
-    return {"task": views.task_selected(p, task, caller.user_id, select)}
+    return {"task": views.task_selected(p, task, caller.user_id, select, ci_get(params, "params"))}
 
 
 @method("tasks.task.update", "task")
@@ -145,18 +147,37 @@ def history_list(p, caller: Caller, params: dict) -> Any:
         return {"list": []}
     if not p.can_see(task, caller.user_id):
         raise task_error("0", "Access denied.")
-    flt = ci_get(params, "filter") or {}
-    rows = list(task.history)
-    if isinstance(flt, dict):
-        wanted = {str(k).upper(): v for k, v in flt.items()}
-        if "FIELD" in wanted:
-            names = wanted["FIELD"] if isinstance(wanted["FIELD"], list) else [wanted["FIELD"]]
-            rows = [r for r in rows if r.field in {str(n).upper() for n in names}]
-    order = ci_get(params, "order") or {"createdDate": "desc"}
+    try:
+        keep = compile_filter(_upper_values(ci_get(params, "filter"), "FIELD"), HISTORY_FIELDS, p.tz)
+    except BadFilter as exc:
+        raise task_error("0", f"Wrong filter value for field {exc.key}: {exc.value!r}") from None
+    rows = [r for r in task.history if keep(r)]
+    order = ci_get(params, "order")
     keys = []
     for key, direction in (order.items() if isinstance(order, dict) else []):
-        desc = str(direction).lower() == "desc"
         if views.upper_snake(str(key)) in ("CREATED_DATE", "ID"):
-            keys.append((lambda r: (r.date, r.id), desc))
-    rows = sort_rows(rows, keys or [(lambda r: (r.date, r.id), True)])
+            keys.append((lambda r: (r.date, r.id), str(direction).lower() == "desc"))
+    # No order: CREATED_DATE ascending in the source, newest first in the docs (the reading history_default_order).
+    newest_first = p.reading("history_default_order") == "desc"
+    rows = sort_rows(rows, keys or [(lambda r: (r.date, r.id), newest_first)])
     return {"list": [views.history_row(p, r) for r in rows]}
+
+
+HISTORY_FIELDS = {
+    "CREATED_DATE": (lambda r: r.date, "date"),
+    "USER_ID": (lambda r: r.user_id, "int"),
+    "TASK_ID": (lambda r: r.task_id, "int"),
+    "FIELD": (lambda r: r.field, "str"),
+}
+
+
+def _upper_values(flt: Any, name: str) -> Any:
+    """Field names are matched upper-case ('status' finds STATUS rows)."""
+    if not isinstance(flt, dict):
+        return flt
+    out = {}
+    for key, value in flt.items():
+        if str(key).lstrip("!<>=@").upper() == name:
+            value = [str(v).upper() for v in value] if isinstance(value, list) else str(value).upper()
+        out[key] = value
+    return out

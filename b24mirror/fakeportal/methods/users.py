@@ -86,7 +86,7 @@ def group_get(p, caller: Caller, params: dict) -> Reply:
     try:
         keep = compile_filter(flt, GROUP_FIELDS, p.tz)
         rows = [g for g in p.groups.values() if keep(g)
-                and (as_admin or g.visible or caller.user_id in g.members)]
+                and (as_admin or g.visible or g.is_member(caller.user_id))]
     except BadFilter as exc:
         raise _filter_error(exc) from None
     order = ci_get(params, "ORDER")
@@ -94,7 +94,7 @@ def group_get(p, caller: Caller, params: dict) -> Reply:
     for key, direction in (order.items() if isinstance(order, dict) else []):
         if str(key).upper() in GROUP_FIELDS:
             keys.append((GROUP_FIELDS[str(key).upper()][0], str(direction).lower() == "desc"))
-    rows = sort_rows(rows, keys or [(GROUP_FIELDS["ID"][0], False)])
+    rows = sort_rows(rows, keys or [(GROUP_FIELDS["ID"][0], True)])  # no ORDER: ID descending
     reply = page(rows, ci_get(params, "start"))
     reply.result = [views.group_row(p, g) for g in reply.result]
     return reply
@@ -106,8 +106,14 @@ def group_user_get(p, caller: Caller, params: dict) -> Any:
     if not gid:
         raise RestError("", "Wrong socialnetwork group ID", 400)
     group = p.groups.get(gid)
-    if group is None:
+    if group is None or not _sees_group(p, caller.user_id, group):
         raise RestError("", "Socialnetwork group not found", 400)
-    # Active members only: a deactivated user drops out of this list (user.get still returns them).
-    return [{"USER_ID": str(uid), "ROLE": role} for uid, role in group.members.items()
-            if uid in p.users and p.users[uid].active]
+    # Relation id ascending; owners, moderators and members (requests Z left out); active users only; no paging.
+    rows = sorted((group.relation_ids.get(uid, 0), uid, role) for uid, role in group.members.items()
+                  if group.is_member(uid) and uid in p.users and p.users[uid].active)
+    return [{"USER_ID": str(uid), "ROLE": role} for _, uid, role in rows]
+
+
+def _sees_group(p, uid: int, group) -> bool:
+    user = p.users.get(uid)
+    return bool(user and (user.admin or group.visible or group.is_member(uid)))
