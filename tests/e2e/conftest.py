@@ -94,8 +94,9 @@ class World:
         return [c["text"] for c in self.portal.comments(self.master) if c["author_id"] == self.me]
 
 
-def build_world(tmp_path: Path, *, new_card: bool = False, master_new_card: bool | None = None) -> World:
-    portal = FakePortal(seed=1)
+def build_world(tmp_path: Path, *, new_card: bool = False, master_new_card: bool | None = None,
+                readings=None) -> World:
+    portal = FakePortal(seed=1, readings=readings)
     me = portal.add_user("Mirror", "Robot")
     anna = portal.add_user("Anna", "Petrova")
     boris = portal.add_user("Boris", "Ivanov")
