@@ -55,7 +55,7 @@ GROUP_KEYS = """    depth: 2              # subtask levels under the master that
     backfill: false       # true: on the first sync also mirror what happened before it
     max_chars: 2000       # longer comments are cut, with a link to the original
     rules:
-      exclude_extranet: true      # comments of external (extranet) users stay out
+      exclude_extranet: false     # true: comments of extranet users stay out even when they are group members
       include_authors: []         # when not empty, only these user ids are mirrored
       exclude_authors: []         # these user ids are never mirrored
       hide: ['^#internal']        # a comment matching any of these patterns is not mirrored

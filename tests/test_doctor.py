@@ -97,7 +97,12 @@ def test_all_ok_on_a_classic_portal(world):
     g, m = world.group, world.master
     assert list(levels(findings)) == ["webhook", "scope task", "scope sonet_group", "scope user", "scope im",
                                       f"group {g}", f"group {g} members", f"master task {m}",
-                                      f"master task {m} posting", f"group {g} subtask chats"]
+                                      f"master task {m} posting", f"group {g} portal readings",
+                                      f"group {g} subtask chats"]
+    readings = [f.message for f in findings if f.subject == f"group {g} portal readings"]
+    assert readings == ["dates come in the site format (DD.MM.YYYY, the portal's zone): read as such "
+                        f"({world.portal.out_date(world.portal.tasks[world.master].created)})",
+                        "task lists carry no chatId and none of the 2 subtask(s) has a chat: classic comments"]
     who = only(findings, "webhook").message
     assert f"user {world.me} (Mirror Robot)" in who and "admin no" in who
     assert all(f.fix == "" for f in findings)
@@ -124,7 +129,34 @@ def test_admin_is_reported(world):
 def test_one_batch_and_one_task_list_per_group(world):
     world.portal.reset_stats()
     world.check()
-    assert world.portal.stats.requests == 2  # the probes in one batch, then the group's tasks
+    # The probes in one batch, the group's tasks, then their chats (task lists carry no chatId here).
+    assert world.portal.stats.requests == 3
+
+
+def test_the_readings_of_a_portal_whose_lists_carry_chat_ids(world):
+    p = world.portal
+    p.readings.update(list_chat_id="present", date_format="iso")
+    master = p.add_task("Chat master", created_by=world.anna, group_id=world.group, new_card=True, auditors=[world.me])
+    p.add_task("Chat sub", created_by=world.anna, group_id=world.group, parent_id=master, new_card=True,
+               accomplices=[world.me])
+    p.reset_stats()
+    findings = world.check(world.config(master_task=master))
+    readings = [f.message for f in findings if f.subject == f"group {world.group} portal readings"]
+    assert readings[0].startswith("dates come in ISO 8601") and readings[1:] == [
+        "task lists carry chatId: yes; no look-ups needed"]
+    assert p.stats.requests == 2
+    assert "takes part in all 1 subtask chat(s)" in only(findings, f"group {world.group} subtask chats").message
+
+
+def test_subtask_chats_found_when_lists_leave_chat_ids_out(world):
+    p = world.portal
+    master = p.add_task("Chat master", created_by=world.anna, group_id=world.group, new_card=True, auditors=[world.me])
+    for n in range(3):
+        p.add_task(f"Chat sub {n}", created_by=world.anna, group_id=world.group, parent_id=master, new_card=True)
+    findings = world.check(world.config(master_task=master))
+    assert "cannot read the chats of 3 subtask(s)" in only(findings, f"group {world.group} subtask chats").message
+    assert ("task lists carry chatId: no; chats are looked up, 1 request per 50 new tasks (here 3 subtask(s), "
+            "1 request(s), once per task)") in [f.message for f in findings]
 
 
 # --- the webhook ---------------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ pytestmark = pytest.mark.e2e
 
 
 def test_short_soak_loses_nothing_duplicates_nothing_leaks_nothing(tmp_path):
-    figures = run_soak(cycles=12, seed=3, tmp=tmp_path, log=lambda line: None)
+    figures = run_soak(cycles=14, seed=3, tmp=tmp_path, log=lambda line: None)
     table = figures.table()
     assert figures.eligible > 10, table
     assert figures.faults_injected > 0 and figures.kills > 0 and figures.overlaps > 0, table
