@@ -70,6 +70,7 @@ class Task:
     activity_date: str | None = None
     deadline: str | None = None
     comments_count: int = 0
+    service_comments_count: int = 0  # the portal's own comments among comments_count (classic)
     chat_id: int | None = None
     auditors: tuple[int, ...] = ()
     accomplices: tuple[int, ...] = ()

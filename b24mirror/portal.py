@@ -31,7 +31,7 @@ K = TypeVar("K", bound=Hashable)
 
 TASK_SELECT = [
     "ID", "TITLE", "GROUP_ID", "PARENT_ID", "STATUS", "CREATED_BY", "RESPONSIBLE_ID", "CREATED_DATE",
-    "CHANGED_DATE", "ACTIVITY_DATE", "DEADLINE", "COMMENTS_COUNT", "CHAT_ID", "AUDITORS", "ACCOMPLICES",
+    "CHANGED_DATE", "ACTIVITY_DATE", "DEADLINE", "COMMENTS_COUNT", "SERVICE_COMMENTS_COUNT", "CHAT_ID", "AUDITORS", "ACCOMPLICES",
 ]
 PAGE = 50
 
@@ -113,6 +113,7 @@ def parse_task(row: Mapping[str, Any]) -> Task:
         activity_date=row.get("activityDate") or None,
         deadline=row.get("deadline") or None,
         comments_count=_int(row.get("commentsCount")),
+        service_comments_count=_int(row.get("serviceCommentsCount")),
         chat_id=_opt_int(row.get("chatId")),
         auditors=_ids(row.get("auditors")),
         accomplices=_ids(row.get("accomplices")),

@@ -10,6 +10,7 @@ decoded, so no tag or zero-width character can split a word a rule looks for.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from collections.abc import Collection, Iterable, Mapping
 
 from .models import WORLD_CHAT, Comment, HistoryEvent, User, parse_date
@@ -26,23 +27,63 @@ REASON_OWN = "b24mirror's own"
 REASON_EVENT_KIND = "event kind not mirrored"
 REASON_EMPTY = "empty"
 
-# The classic REST API returns the portal's service comments as ordinary rows whose text
-# is already rendered, with no flag. These are the wordings the portal uses (Russian and
-# English). Matched with re.search against the comment text (leading whitespace
-# stripped). A module-level tuple: callers may extend it, e.g.
-#     rules.SERVICE_COMMENT_PATTERNS += (re.compile(r"^Чек-лист"),)
-SERVICE_COMMENT_PATTERNS: tuple[re.Pattern, ...] = (
-    re.compile(
-        r"^(Задача|Task) (завершена|completed|возобновлена|renewed|отложена|deferred|отклонена|declined"
-        r"|принята|accepted|почти просрочена|almost overdue|просрочена|overdue)\b",
-        re.IGNORECASE,
-    ),
-    re.compile(r"^(Крайний срок изм[её]н[её]н|Deadline changed|Task deadline changed)", re.IGNORECASE),
-    re.compile(r"^(Изм[её]н[её]н ответственный|Responsible person changed)", re.IGNORECASE),
-    re.compile(r"^(Задача создана|Task created)", re.IGNORECASE),
-    # System chat messages (and rendered service comments) name users this way.
-    re.compile(r"\[USER=\d+ REPLACE\]", re.IGNORECASE),
-)
+# The classic REST API returns the portal's service comments as ordinary rows with no flag
+# (tasks lib/integration/forum/task/comment.php stores SERVICE_TYPE, which getlist does not
+# return). Two things tell them: the task's serviceCommentsCount together with a field change
+# in the task's history at the same second by the same user (mark_service_comments), and the
+# portal's own wordings, matched WHOLE — "Задача завершена, акт подписан" is a person's
+# sentence, not the service line "Задача завершена". A comment in both languages ("ru / en")
+# must match in each. Callers may extend the tuple:
+#     rules.SERVICE_COMMENT_TEMPLATES += (re.compile(r"Чек-лист изменён"),)
+_DATE = (r"(?:\d{1,2}[./]\d{1,2}[./]\d{2,4}|\d{4}-\d{2}-\d{2})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?"
+         r"(?:[+-]\d{2}:?\d{2})?")
+_WHO = r"(?:\[USER=\d+\][^\[]*\[/USER\]|[^.]{1,80})"
+SERVICE_COMMENT_TEMPLATES: tuple[re.Pattern, ...] = tuple(re.compile(t, re.IGNORECASE) for t in (
+    r"(?:Задача|Task) (?:завершена|completed|closed|возобновлена|renewed|reopened|отложена|deferred|отклонена"
+    r"|declined|принята|accepted|почти просрочена|almost overdue|просрочена|overdue)",
+    r"The task is (?:overdue|almost overdue|completed|deferred|declined|accepted)",
+    rf"(?:Крайний срок изм[её]н[её]н|(?:Task )?[Dd]eadline changed)(?:(?: на| to|:) (?:{_DATE}))?",
+    rf"(?:Изм[её]н[её]н ответственный|Responsible person changed)(?:(?: на| to|:) {_WHO})?",
+    r"(?:Задача создана|Task created)",
+))
+# System chat messages (and rendered service comments) name users this way; nobody types it.
+_SYSTEM_MENTION = re.compile(r"\[USER=\d+ REPLACE\]", re.IGNORECASE)
+_SERVICE_SECONDS = 2  # a service comment is written in the same request as the change it reports
+
+
+def is_service_wording(text: str, templates: Iterable[re.Pattern] | None = None) -> bool:
+    """Whether a classic comment's whole text is one of the portal's service lines."""
+    text = (text or "").strip()
+    if _SYSTEM_MENTION.search(text):
+        return True
+    parts = [part.strip().rstrip(".").strip() for part in text.split(" / ")]
+    patterns = tuple(SERVICE_COMMENT_TEMPLATES if templates is None else templates)
+    return bool(text) and all(any(p.fullmatch(part) for p in patterns) for part in parts)
+
+
+def mark_service_comments(comments: list[Comment], history: Iterable[HistoryEvent], new_service: int) -> list[Comment]:
+    """Flag as system the classic comments the portal wrote itself, from its own signal: `new_service`
+    service comments appeared (serviceCommentsCount rose by that much), and each is written together
+    with a field change in the task's history (same user, same second or two). At most `new_service`
+    comments are flagged, those closest to such a change."""
+    if new_service <= 0:
+        return comments
+    changes = [e for e in history if (e.field or "").upper() not in ("COMMENT", "COMMENT_EDIT", "COMMENT_DEL", "NEW")]
+    scored = []
+    for comment in comments:
+        if comment.world == WORLD_CHAT or comment.system:
+            continue
+        try:
+            when = parse_date(comment.date)
+            gaps = [abs((parse_date(e.date) - when).total_seconds()) for e in changes
+                    if e.user_id in (comment.author_id, 0)]
+        except ValueError:
+            continue
+        if gaps and min(gaps) <= _SERVICE_SECONDS:
+            scored.append((min(gaps), comment.id))
+    flagged = {cid for _, cid in sorted(scored)[:new_service]}
+    return [replace(c, system=True) if c.id in flagged else c for c in comments]
+
 
 # History fields and the event kinds of `Rules.events` they belong to.
 EVENT_FIELDS = {
@@ -58,17 +99,13 @@ def is_system_comment(comment: Comment, patterns: Iterable[re.Pattern] | None = 
     """True for the portal's own messages rather than a person's.
 
     Chat world: author 0 or the `system` flag (set from the message's params).
-    Classic world: the same, or the text matches SERVICE_COMMENT_PATTERNS.
+    Classic world: the same (see mark_service_comments), or the whole text is a service wording.
     """
     if comment.author_id == 0 or comment.system:
         return True
     if comment.world == WORLD_CHAT:
         return False
-    text = (comment.text or "").lstrip()
-    for pattern in SERVICE_COMMENT_PATTERNS if patterns is None else patterns:
-        if re.search(pattern, text):
-            return True
-    return False
+    return is_service_wording(comment.text, patterns)
 
 
 def _is_empty(comment: Comment, text: str) -> bool:

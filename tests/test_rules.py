@@ -14,12 +14,13 @@ from b24mirror.rules import (
     REASON_NOT_MEMBER,
     REASON_OWN,
     REASON_SYSTEM,
-    SERVICE_COMMENT_PATTERNS,
+    SERVICE_COMMENT_TEMPLATES,
     comment_verdict,
     dedupe_status_rows,
     event_kind,
     event_verdict,
     is_system_comment,
+    mark_service_comments,
 )
 from b24mirror.settings import Rules
 
@@ -28,8 +29,8 @@ MEMBERS = {1, 7, 8, 9}
 USERS = {1: User(1, "Bot"), 7: User(7, "Ivan"), 8: User(8, "Guest", extranet=True), 9: User(9, "Anna")}
 
 
-def comment(author_id=7, text="Hello", world=WORLD_CLASSIC, **kwargs):
-    return Comment(id=10, task_id=123, author_id=author_id, author_name="x", date="2025-07-15T14:31:00+02:00",
+def comment(author_id=7, text="Hello", world=WORLD_CLASSIC, id=10, date="2025-07-15T14:31:00+02:00", **kwargs):
+    return Comment(id=id, task_id=123, author_id=author_id, author_name="x", date=date,
                    text=text, world=world, **kwargs)
 
 
@@ -194,6 +195,10 @@ def test_classic_service_comments_are_system(text):
     "I think the Task completed is wrong",
     "[USER=503]Maria Johnson[/USER] please check",
     "Deadline: Friday",
+    "Задача завершена, акт подписан, оригиналы у Анны",
+    "Task completed on site, photos attached",
+    "Крайний срок изменён по просьбе заказчика, новый — пятница",
+    "Task created for the surveyors / see the drawings",
 ])
 def test_human_comments_are_not_system(text):
     assert not is_system_comment(comment(text=text))
@@ -204,12 +209,35 @@ def test_chat_world_relies_on_flags_only():
     assert is_system_comment(comment(text="hello", world=WORLD_CHAT, system=True))
 
 
-def test_service_patterns_can_be_extended():
-    assert isinstance(SERVICE_COMMENT_PATTERNS, tuple)
-    extended = SERVICE_COMMENT_PATTERNS + (re.compile(r"^Чек-лист"),)
+def test_service_templates_can_be_extended():
+    assert isinstance(SERVICE_COMMENT_TEMPLATES, tuple)
+    extended = SERVICE_COMMENT_TEMPLATES + (re.compile(r"Чек-лист обновл[её]н"),)
     assert not is_system_comment(comment(text="Чек-лист обновлён"))
     assert is_system_comment(comment(text="Чек-лист обновлён"), extended)
     assert is_system_comment(comment(text="Task completed"), extended)
+
+
+def test_a_comment_in_both_languages_is_service_only_when_each_part_is():
+    assert is_system_comment(comment(text="Задача просрочена. / The task is overdue."))
+    assert not is_system_comment(comment(text="Задача просрочена. / and nobody noticed"))
+
+
+def _row(eid, field, date, user):
+    return HistoryEvent(id=eid, task_id=1, field=field, before=None, after=None, date=date, user_id=user,
+                        user_name="")
+
+
+def test_the_portals_signal_marks_the_service_comment_written_with_a_change():
+    """serviceCommentsCount rose by one: of the comments, the one written with the status change (same user,
+    same second) is the portal's, whatever it says; a person's at another time is not."""
+    history = [_row(7, "STATUS", "2026-12-01T10:00:00+03:00", 55), _row(8, "COMMENT", "2026-12-01T10:05:00+03:00", 55)]
+    service = comment(id=1, author_id=55, text="Статус: Завершена (новая формулировка)", date="2026-12-01T10:00:01+03:00")
+    human = comment(id=2, author_id=55, text="Задача завершена, акт подписан", date="2026-12-01T10:05:00+03:00")
+    marked = mark_service_comments([service, human], history, new_service=1)
+    assert [c.system for c in marked] == [True, False]
+    assert [c.system for c in mark_service_comments([service, human], history, new_service=0)] == [False, False]
+    other = comment(id=3, author_id=77, text="said by someone else in that second", date="2026-12-01T10:00:00+03:00")
+    assert [c.system for c in mark_service_comments([other], history, new_service=1)] == [False]
 
 
 # --------------------------------------------------------------------------- events

@@ -22,7 +22,8 @@ def snapshot_of(task: Task, inside: bool, previous: dict | None) -> dict:
     previous = previous or {}
     return {
         "parent": task.parent_id, "group": task.group_id, "activity": task.activity_date,
-        "changed": task.changed_date, "comments": task.comments_count, "chat": task.chat_id,
+        "changed": task.changed_date, "comments": task.comments_count, "service": task.service_comments_count,
+        "chat": task.chat_id,
         "inside": inside,
         "last_comment_id": previous.get("last_comment_id", 0),
         "last_message_id": previous.get("last_message_id", 0),

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from b24mirror import bitrix
 from b24mirror.edits import watches_edits
-from b24mirror.models import WORLD_CHAT, Task
+from b24mirror.models import WORLD_CHAT, WORLD_CLASSIC, Task
 from b24mirror.portal import (ChatPage, q_chat_messages, q_classic_comments, q_history, q_members,
                               q_tasks_by_ids, q_users, reading_world)
+from b24mirror.rules import mark_service_comments
 from b24mirror.sync.chats import dated, read_more, take_chat_page, take_classic_page
 from b24mirror.sync.common import Context, chunks, describe, each, log, ok, unwrap
 from b24mirror.sync.records import GroupFailed, GroupRun
@@ -45,6 +46,8 @@ def read_details(ctx: Context, runs: list[GroupRun]) -> None:
 
     each(runs, take)
     read_more(ctx, {key: value for key, value in more.items() if key[0].report.ok})
+    for run in ok(runs):
+        _mark_service_comments(run)
     _read_users(ctx, ok(runs))
     for run in runs:
         log.debug("group %d: %s", run.gid, run.details)
@@ -101,6 +104,17 @@ def _take_task(ctx: Context, run: GroupRun, task_id: int, answers: dict, more: d
             details.revisited.setdefault(task_id, []).extend(recent.messages)
     if read:
         details.read_ok.add(task_id)
+
+
+def _mark_service_comments(run: GroupRun) -> None:
+    """The portal's own comments among the forum rows, by its own signal (rules.mark_service_comments)."""
+    details = run.details
+    for task_id, comments in details.comments.items():
+        task = run.listing.tasks[task_id]
+        if world(run, task) != WORLD_CLASSIC:
+            continue
+        new_service = task.service_comments_count - int(run.snap(task_id).get("service") or 0)
+        details.comments[task_id] = mark_service_comments(comments, details.history.get(task_id, []), new_service)
 
 
 def _read_users(ctx: Context, runs: list[GroupRun]) -> None:

@@ -128,3 +128,18 @@ def test_our_own_comment_with_two_markers_stands_for_neither(bed):
     single = Counter(str(m[0]) for c in bed.portal.comments(project.master)
                      if c["author_id"] == bed.me and len(m := find_markers(c["text"])) == 1)
     assert single == Counter(f"b24m:comment:{target}:{i}" for i in ids)
+
+
+def test_service_comments_are_told_by_the_portals_signal_and_people_by_theirs(bed):
+    """The portal's comment written with a status change stays out whatever its wording; a person's
+    sentence that begins like a service line is mirrored."""
+    project = bed.project("Service")
+    target = project.tasks[0]
+    bed.sync()
+    bed.portal.set_status(target, 5, by=bed.anna)
+    bed.portal.add_system_comment(target, "Статус: завершена (новая формулировка портала)", by=bed.anna)
+    bed.portal.advance(60)
+    human = bed.portal.add_comment(target, bed.anna, "Задача завершена, акт подписан, оригиналы у Анны")
+    bed.sync()
+    comments = [m for m in bed.mirrors(project) if m.startswith("b24m:comment:")]
+    assert comments == [f"b24m:comment:{target}:{human}"]
