@@ -23,7 +23,7 @@ POSTS_PER_REQUEST = 25  # mirrors posted per batch request: few requests, bodies
 def post_all(ctx: Context, runs: list[GroupRun]) -> None:
     queue = {run: list(run.decision.todo) for run in runs}
     done = dict.fromkeys(queue, 0)
-    while queue:
+    while queue and not any(run.report.out_of_time for run in queue):
         with write_in_flight():  # Ctrl-C or SIGTERM waits until this request's posts are recorded
             _post_request(ctx, _next_request(queue), queue, done)
 
@@ -33,7 +33,11 @@ def _post_request(ctx: Context, request: list, queue: dict, done: dict) -> None:
         items = ctx.portal.post_many([(run.master, m.text) for run, chunk in request for m in chunk])
     except bitrix.OutcomeUnknown:
         items = None
-    except (bitrix.BitrixError, bitrix.DeadlineExceeded) as exc:
+    except bitrix.DeadlineExceeded:
+        for run in queue:  # the deadline: nothing of this request was sent; the next run posts the rest
+            run.report.out_of_time = True
+        return
+    except bitrix.BitrixError as exc:
         if isinstance(exc, bitrix.AuthError):
             raise
         for run, _ in request:  # nothing of this request ran: the other groups go on

@@ -30,18 +30,26 @@ def snapshot_of(task: Task, inside: bool, previous: dict | None) -> dict:
     }
 
 
-def settled(run: GroupRun, task_id: int) -> bool:
+def unposted(run: GroupRun) -> list:
+    """Planned mirrors the ledger does not hold after this run: over the cap, cut off by the deadline, or
+    refused this run (quarantined ones excepted: they wait for `repair`, not for every run)."""
+    plan = run.decision.plan
+    if plan is None:
+        return []
+    return [m for m in plan.mirrors if not run.state.has(m.marker) and m not in run.decision.quarantined]
+
+
+def settled(run: GroupRun, task_id: int, waiting: set[int]) -> bool:
     """Whether a task's snapshot may move: it was not changed, or all about it was read and posted."""
     if task_id not in run.listing.dirty:
         return True
     details = run.details
-    return (task_id in details.read_ok and task_id not in details.incomplete
-            and task_id not in run.decision.held_tasks)
+    return task_id in details.read_ok and task_id not in details.incomplete and task_id not in waiting
 
 
-def cursor_limit(run: GroupRun, task_id: int) -> int | None:
+def cursor_limit(run: GroupRun, task_id: int, left: list) -> int | None:
     """The highest comment id the task's cursor may pass: below the first item still to post or to read."""
-    stops = [m.marker.source_id for m in run.decision.held if m.task_id == task_id and m.marker.kind == KIND_COMMENT]
+    stops = [m.marker.source_id for m in left if m.task_id == task_id and m.marker.kind == KIND_COMMENT]
     if task_id in run.details.hold_from:
         stops.append(run.details.hold_from[task_id])
     return min(stops) - 1 if stops else None
@@ -68,18 +76,29 @@ def _ancestor_unread(run: GroupRun, task: Task, everything: dict) -> bool:
     return False
 
 
+def out_of_time_note(run: GroupRun) -> str:
+    left = unposted(run)
+    unread = len(run.listing.dirty - run.details.read_ok)
+    return (f"run_deadline reached: {unread} changed task(s) unread and {len(left)} mirror(s) unposted wait for "
+            f"the next run, which goes on from here")
+
+
 def commit(run: GroupRun) -> None:
     if not run.report.ok:
         run.state.mark_error(local_now(), run.report.error or "")
         return
+    if run.master is None:
+        return  # the deadline came before the listings: nothing was learnt, the cursor stays
     everything = run.all_tasks()
+    left = unposted(run)
+    waiting = {m.task_id for m in left}
     pending = set()
     for task_id, task in run.listing.tasks.items():
         if task_id == run.config.master_task:
             continue
         key = str(task_id)
         previous = run.state.tasks.get(key) or {}
-        if settled(run, task_id):
+        if settled(run, task_id, waiting):
             snap = snapshot_of(task, inside_subtree(run, task, everything, previous), previous)
         else:
             pending.add(task_id)
@@ -87,7 +106,7 @@ def commit(run: GroupRun) -> None:
                 continue  # nothing about it is settled: read again from where it was
             # Keep what the listing showed last time, so the task stays changed; only the cursors move.
             snap = dict(previous) if previous else {**snapshot_of(task, False, None), "activity": None}
-        _advance_cursors(run, task_id, snap)
+        _advance_cursors(run, task_id, snap, left)
         world = run.listing.worlds.get(task_id) or previous.get("world")
         if world:
             snap["world"] = world
@@ -104,8 +123,8 @@ def commit(run: GroupRun) -> None:
     run.state.mark_success(local_now(), cursor)
 
 
-def _advance_cursors(run: GroupRun, task_id: int, snap: dict) -> None:
-    limit = cursor_limit(run, task_id)
+def _advance_cursors(run: GroupRun, task_id: int, snap: dict, left: list) -> None:
+    limit = cursor_limit(run, task_id, left)
     for name, read in (("last_comment_id", run.details.comment_cursor), ("last_message_id", run.details.chat_cursor)):
         if task_id in read:
             reached = read[task_id] if limit is None else min(read[task_id], limit)

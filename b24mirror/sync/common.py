@@ -39,7 +39,10 @@ def guarded(runs: list[GroupRun], step: Callable[[list[GroupRun]], None]) -> Non
         return
     try:
         step(runs)
-    except (bitrix.BitrixError, bitrix.DeadlineExceeded, GroupFailed, BadDate) as exc:
+    except bitrix.DeadlineExceeded:
+        for run in runs:  # not a failure: the next run goes on from what this one kept
+            run.report.out_of_time = True
+    except (bitrix.BitrixError, GroupFailed, BadDate) as exc:
         if isinstance(exc, bitrix.AuthError):
             raise  # a refused webhook fails every group alike: say it once
         for run in runs:

@@ -27,7 +27,7 @@ def plan_against_master(ctx: Context, run: GroupRun) -> None:
     plan = decision.plan
     if plan.mirrors:
         trusted = decision.trusted if decision.trusted is not None else read_master_markers(ctx, run)
-        plan = plan_group(snapshot(ctx, run, ledger_markers(run) | trusted))
+        plan = decision.plan = plan_group(snapshot(ctx, run, ledger_markers(run) | trusted))
     run.report.skipped = plan.skipped
     refused = rejections(run)
     decision.quarantined = [m for m in plan.mirrors if refused.get(str(m.marker), {}).get("count", 0) >= QUARANTINE_AFTER]

@@ -17,7 +17,7 @@ from b24mirror.portal import Portal
 from b24mirror.settings import Config, GroupConfig
 from b24mirror.state import State
 from b24mirror.sync.apply import post_all
-from b24mirror.sync.commit import commit
+from b24mirror.sync.commit import commit, out_of_time_note
 from b24mirror.sync.common import Context, each, guarded, ok
 from b24mirror.sync.decide import plan_against_master, plan_from_ledger
 from b24mirror.sync.details import read_details
@@ -35,8 +35,8 @@ class Syncer:
     def run(self) -> list[GroupReport]:
         ctx = self.ctx
         runs = [self._start(group) for group in self._selected_groups()]
-        live = ok(runs)
-        guarded(live, lambda rs: read_listings(ctx, rs))
+        guarded(ok(runs), lambda rs: read_listings(ctx, rs))
+        live = [run for run in ok(runs) if run.master is not None]  # cut short by the deadline: nothing learnt
         guarded(ok(live), lambda rs: read_details(ctx, rs))
         each(live, lambda run: plan_from_ledger(ctx, run))
         guarded([r for r in ok(live) if r.decision.todo is not None], lambda rs: read_masters_back(ctx, rs))
@@ -48,6 +48,8 @@ class Syncer:
              lambda run: apply_edits(ctx, run))
         for run in runs:
             commit(run)
+            if run.report.out_of_time:
+                run.report.warnings.append(out_of_time_note(run))
         ctx.state.save()
         return [r.report for r in runs]
 

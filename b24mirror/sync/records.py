@@ -34,6 +34,7 @@ class GroupReport:
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
     first_sync: bool = False
+    out_of_time: bool = False  # run_deadline came first: what is done is kept, the rest waits (not an error)
 
     @property
     def ok(self) -> bool:
@@ -46,7 +47,7 @@ class GroupReport:
         return {
             "group": self.group_id, "ok": self.ok, "error": self.error, "posted": self.posted,
             "planned": len(self.planned), "skipped": self.skipped, "held_back": self.held_back,
-            "quarantined": self.quarantined,
+            "quarantined": self.quarantined, "out_of_time": self.out_of_time,
             "warnings": self.warnings, "first_sync": self.first_sync,
         }
 

@@ -36,6 +36,7 @@ class Bed:
     secret: str
     projects: list[Project] = field(default_factory=list)
     sweep_every: int = 1000
+    portal_keys: dict = field(default_factory=dict)  # more keys under portal:, e.g. run_deadline
 
     def project(self, name: str, fillers: int = 0, new_card: bool = False) -> Project:
         """A group with a master and one level-1 subtask (the first task), then `fillers` more level-1 tasks.
@@ -62,6 +63,7 @@ class Bed:
         path.write_text(textwrap.dedent(f"""\
             portal:
               webhook: "{self.server.webhook_url(self.me, self.secret)}"
+            """) + "".join(f"  {k}: {v}\n" for k, v in self.portal_keys.items()) + textwrap.dedent(f"""\
             state_file: "{self.tmp / 'state.json'}"
             sweep_every: {self.sweep_every}
             groups:
@@ -73,6 +75,10 @@ class Bed:
         reports = run_sync(load_config(self.config_path(**group_keys)), SyncOptions())
         assert all(r.ok for r in reports), [r.error for r in reports]
         return reports
+
+    def posts(self, project: Project) -> int:
+        """Comments our user wrote in the master (one per mirror)."""
+        return sum(1 for c in self.portal.comments(project.master) if c["author_id"] == self.me)
 
     def mirrors(self, project: Project) -> list[str]:
         return [str(m) for c in self.portal.comments(project.master) if c["author_id"] == self.me

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import contextvars
+
+import pytest
 from datetime import timedelta, timezone
 
 from b24mirror.models import PORTAL_TIMEZONE, BadDate, parse_date
@@ -100,3 +102,26 @@ def test_dates_in_the_site_format_and_unreadable_ones():
         except BadDate:
             continue
         raise AssertionError(f"{bad!r} was read as a date")
+
+
+def _slow_request(bed: Bed, carrying: str) -> None:
+    """The next request that carries this method takes 2.5 s: the 2-second run deadline passes during it."""
+    bed.portal.faults.add("slow", method="batch", count=1, contains=carrying, seconds=2.5)
+
+
+@pytest.mark.parametrize("carrying", ["tasks.task.history.list", "task.commentitem.add"],
+                         ids=["mid-read", "mid-post"])
+def test_a_run_deadline_keeps_what_was_done_and_the_next_run_goes_on(bed, carrying):
+    bed.portal_keys = {"run_deadline": 2}
+    project = bed.project("Deadline", fillers=4)
+    bed.sync()
+    ids = [bed.portal.add_comment(task, bed.anna, f"news {n} on {task}") for task in project.tasks for n in range(6)]
+    _slow_request(bed, carrying)
+    reports = bed.sync(max_posts=500)  # exit 0: not a failure
+    assert reports[0].out_of_time and any("run_deadline reached" in w for w in reports[0].warnings)
+    posted_first = bed.posts(project)
+    assert posted_first == (25 if carrying == "task.commentitem.add" else 0)  # one request of posts got through
+    assert bed.state().group(project.gid).last_success is not None
+    bed.sync(max_posts=500)
+    assert sorted(int(m.rsplit(":", 1)[1]) for m in _comment_mirrors(bed, project)) == sorted(ids)
+    assert bed.posts(project) == len(ids)
