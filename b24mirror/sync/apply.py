@@ -14,7 +14,7 @@ from b24mirror.models import KIND_COMMENT, Marker, PlannedMirror
 from b24mirror.stopping import write_in_flight
 from b24mirror.sync.common import Context, describe, guarded, local_now
 from b24mirror.sync.decide import rejections
-from b24mirror.sync.masters import read_master_markers
+from b24mirror.sync.masters import read_master_markers, with_baseline
 from b24mirror.sync.records import GroupFailed, GroupRun
 
 POSTS_PER_REQUEST = 25  # mirrors posted per batch request: few requests, bodies of a sane size
@@ -30,7 +30,8 @@ def post_all(ctx: Context, runs: list[GroupRun]) -> None:
 
 def _post_request(ctx: Context, request: list, queue: dict, done: dict) -> None:
     try:
-        items = ctx.portal.post_many([(run.master, m.text) for run, chunk in request for m in chunk])
+        items = ctx.portal.post_many([(run.master, with_baseline(m.text, m.marker, run.listing.baseline))
+                                      for run, chunk in request for m in chunk])
     except bitrix.OutcomeUnknown:
         items = None
     except bitrix.DeadlineExceeded:

@@ -113,7 +113,10 @@ def commit(run: GroupRun) -> None:
         run.state.tasks[key] = snap
     pending |= run.listing.unresolved
     run.state.meta[PENDING] = sorted(pending)
-    if run.report.first_sync:
+    if run.state.meta.get("backfill") == "running" and not pending and not run.report.out_of_time:
+        run.state.meta["backfill"] = "done"  # the history is in; from now on the group's baseline is its start
+        run.state.baseline = EPOCH.isoformat()
+    if run.state.baseline is None:  # a first sync, or one resumed from the master's markers
         baseline = run.listing.baseline
         run.state.baseline = (baseline or EPOCH).isoformat()
     cursor = run.listing.now or latest_date(run.listing.tasks.values()) or run.state.cursor

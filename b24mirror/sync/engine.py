@@ -21,7 +21,7 @@ from b24mirror.sync.commit import commit, out_of_time_note
 from b24mirror.sync.common import Context, each, guarded, ok
 from b24mirror.sync.decide import plan_against_master, plan_from_ledger
 from b24mirror.sync.details import read_details
-from b24mirror.sync.listings import read_listings
+from b24mirror.sync.listings import backfill_starts, read_listings
 from b24mirror.sync.masters import read_masters_back
 from b24mirror.sync.records import GroupReport, GroupRun, Listing, SyncOptions
 from b24mirror.sync.updates import apply_edits
@@ -69,5 +69,6 @@ class Syncer:
         gstate = self.ctx.state.group(group.id)
         report = GroupReport(group.id, first_sync=gstate.baseline is None)
         sweep_due = (gstate.runs + group.id) % max(1, self.ctx.config.sweep_every) == 0
-        full = report.first_sync or sweep_due or not gstate.tasks
-        return GroupRun(config=group, state=gstate, report=report, listing=Listing(full=full))
+        backfill = backfill_starts(self.ctx, group, gstate)
+        full = report.first_sync or sweep_due or not gstate.tasks or backfill
+        return GroupRun(config=group, state=gstate, report=report, listing=Listing(full=full, backfill_starts=backfill))

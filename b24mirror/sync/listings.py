@@ -7,14 +7,14 @@ the snapshot the state kept of it.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 
 from b24mirror import bitrix
 from b24mirror.edits import watches_edits
 from b24mirror.models import EPOCH, Marker, Task, parse_date, readable_date
 from b24mirror.portal import PAGE, q_group_tasks, q_task, q_tasks_by_activity, q_tasks_by_ids, q_tasks_changed_since
 from b24mirror.sync.common import Context, chunks, cursor_since, each, log, unwrap, wire_date
-from b24mirror.sync.masters import trust, trusted_markers
+from b24mirror.sync.masters import baselines_in, trust, trusted_markers
 from b24mirror.sync.records import GroupFailed, GroupRun
 from b24mirror.sync.worlds import recall_chats
 
@@ -134,12 +134,25 @@ def _resume_from_markers(ctx: Context, run: GroupRun) -> datetime | None:
     if not found:
         return None
     trust(ctx, run, comments)
-    dates = [parse_date(c.date) for _, c in found if readable_date(c.date)]
+    recorded = [since for _, c in found for since in baselines_in(c.text)]
+    if recorded:  # the first sync's own baseline, carried by every mirror: nothing after it is lost
+        return datetime.fromtimestamp(min(recorded), tz=timezone.utc)
+    dates = [parse_date(c.date) for _, c in found if readable_date(c.date)]  # mirrors older than the record
     return min(dates) if dates else EPOCH
 
 
+BACKFILL = "backfill"  # group meta: "running" while a backfill imports the history, then "done"
+
+
+def backfill_starts(ctx: Context, group, gstate) -> bool:
+    """Whether this run starts a backfill: asked for (flag or config) and not running; the config key
+    starts one once, the flag every time it is given."""
+    status = gstate.meta.get(BACKFILL)
+    return status != "running" and (ctx.options.backfill or (group.backfill and status != "done"))
+
+
 def _importing_history(ctx: Context, run: GroupRun) -> bool:
-    return run.config.backfill or ctx.options.backfill
+    return run.config.backfill or ctx.options.backfill or run.state.meta.get(BACKFILL) == "running"
 
 
 def _find_changed(ctx: Context, run: GroupRun) -> None:
@@ -154,16 +167,18 @@ def _find_changed(ctx: Context, run: GroupRun) -> None:
         if resumed is not None:
             # The state was lost, not the group new: go on from the first mirror we ever
             # posted. Everything since is re-read; the markers keep it from being posted twice.
-            first = False
+            first = run.report.first_sync = False
             run.report.warnings.append(
-                f"the state file had no record of this group; resumed from the master's own mirrors "
-                f"(the oldest from {resumed.isoformat()})")
+                f"no usable record of this group in the state file; resumed from the master's own mirrors "
+                f"(baseline {resumed.isoformat()}); everything since is read again, nothing is posted twice")
             if listing.baseline is None and not importing:
-                listing.baseline = resumed
+                listing.baseline = None if resumed == EPOCH else resumed
         elif not importing:
             listing.baseline = parse_date(listing.now) if listing.now else EPOCH
     listing.first_sync = first
-    pending = set(pending_tasks(run))
+    if listing.backfill_starts and not ctx.options.dry_run:
+        run.state.meta[BACKFILL] = "running"  # every task is read once; what the cap holds back stays pending
+    pending = set(pending_tasks(run)) | (set(listing.tasks) if listing.backfill_starts else set())
     for task in listing.tasks.values():
         if task.id == master.id:
             continue

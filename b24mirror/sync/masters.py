@@ -5,10 +5,28 @@ person can paste a marker too, and must neither block a mirror nor pass for one.
 """
 from __future__ import annotations
 
+import re
+from datetime import datetime
+
 from b24mirror import bitrix
 from b24mirror.models import Marker, MasterComment
 from b24mirror.sync.common import Context
 from b24mirror.sync.records import GroupRun
+
+
+# Every mirror's marker carries the group's baseline along, `b24m:KIND:TASK:SOURCE~since=UNIX` (0 while
+# history is imported), so a lost state resumes from the first sync's date, not from the oldest post.
+SINCE_RE = re.compile(r"b24m:(?:comment|event|subtask):\d+:\d+~since=(\d+)")
+
+
+def baselines_in(text: str) -> list[int]:
+    return [int(value) for value in SINCE_RE.findall(text or "")]
+
+
+def with_baseline(text: str, marker: Marker, baseline: datetime | None) -> str:
+    """The mirror text with the baseline riding on its marker (the first occurrence)."""
+    since = 0 if baseline is None else max(0, int(baseline.timestamp()))
+    return text.replace(str(marker), f"{marker}~since={since}", 1)
 
 
 def trusted_markers(comments: list[MasterComment], me: int) -> list[tuple[Marker, MasterComment]]:

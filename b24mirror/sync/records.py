@@ -69,6 +69,7 @@ class Listing:
     now: str = ""  # the portal's clock at the listing: the next cursor
     baseline: datetime | None = None  # nothing older is mirrored (None: history is imported)
     first_sync: bool = False  # no record of the group, and no mirror of ours found in the master
+    backfill_starts: bool = False  # --backfill or backfill: true, not yet done: every task is read once
     master_read: list[MasterComment] | None = None  # the master's comments, read along on a first sync
 
     def __str__(self) -> str:

@@ -134,3 +134,11 @@ def chat_world(tmp_path):
     w = build_world(tmp_path, new_card=True)
     yield w
     w.server.shutdown()
+
+
+@pytest.fixture(params=["classic", "chat"])
+def any_world(request, tmp_path):
+    """The small project in either comment world."""
+    w = build_world(tmp_path, new_card=request.param == "chat")
+    yield w
+    w.server.shutdown()
