@@ -209,3 +209,18 @@ def test_a_quarantined_mirror_shows_in_audit_and_repair_posts_it_and_clears_the_
     assert code == 0, repaired
     assert len(mirror_ids(world, first)) == 1
     assert first not in json.loads(world.state_path.read_text())["groups"][str(world.group)]["meta"]["rejected"]
+
+
+def test_a_post_the_portal_refuses_leaves_repair_failing_with_the_reason_and_the_ledger_as_it_was(world):
+    first, second = synced(world)
+    old_id = mirror_ids(world, first)[0]
+    world.portal.delete_comment(world.master, old_id)
+    world.portal.faults.add("500", method="batch", contains="task.commentitem.add")
+    code, report = repair(world)
+    assert code == 1
+    [action] = report["actions"]
+    assert action["done"] is False and action["error"]
+    assert [f["kind"] for f in report["left"]] == ["missing"]
+    assert ledger(world)[first]["id"] == old_id  # sync still leaves it be
+    world.portal.faults.clear()
+    assert repair(world)[0] == 0 and len(mirror_ids(world, first)) == 1
