@@ -160,3 +160,16 @@ def run_audit(config: Config, groups: tuple[int, ...] = (), *, client: BitrixCli
         return audit.run_audit(config, Portal(client), state, groups)
     finally:
         client.close()
+
+
+def run_repair(config: Config, groups: tuple[int, ...] = (), *, dry_run: bool = False, progress=None,
+               client: BitrixClient | None = None):
+    """Fix what `audit` finds, under the state file's lock as a sync runs; a dry run writes nothing."""
+    from b24mirror import repair
+
+    client = client or make_client(config)
+    try:
+        with open_state(config.state_file, secret=webhook_secret(config.webhook), dry_run=dry_run) as state:
+            return repair.run_repair(config, Portal(client), state, groups, dry_run=dry_run, progress=progress)
+    finally:
+        client.close()

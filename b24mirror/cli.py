@@ -279,6 +279,44 @@ def audit(obj: Context, groups, as_json) -> None:
 
 @main.command()
 @global_options(show_default=False)
+@click.option("--group", "groups", multiple=True, type=int, metavar="ID", help="Only this group (repeatable).")
+@click.option("--dry-run", is_flag=True, help="List each action; write nothing to the portal or the state file.")
+@click.option("--json", "as_json", is_flag=True, help="Print the actions and what is left as JSON on stdout.")
+@click.pass_obj
+@common_errors
+def repair(obj: Context, groups, dry_run, as_json) -> None:
+    """Fix what `audit` finds: post missing mirrors, delete duplicates beyond the first and leaks.
+
+    Re-posts mirrors a person deleted (sync never does) and retries quarantined ones, oldest first,
+    exactly once; touches only comments of the webhook's user carrying one marker. Exits 0 when the
+    masters are clean afterwards, 1 when something is left (each with its fix).
+
+    \b
+    Examples:
+      b24mirror repair --group 42 --dry-run   # list what it would do
+      b24mirror repair --group 42
+    """
+    from b24mirror import jsonout
+    from b24mirror.app import run_repair
+    from b24mirror.repair import render_repair
+    from b24mirror.stopping import stop_on_signals
+
+    progress = ProgressBar() if sys.stderr.isatty() and obj.verbosity >= 0 else None
+    try:
+        with stop_on_signals():
+            repairs = run_repair(obj.config(), tuple(groups), dry_run=dry_run, progress=progress)
+    finally:
+        if progress:
+            progress.close()
+    if as_json:
+        jsonout.write(sys.stdout, {"dry_run": dry_run, "groups": [r.to_dict() for r in repairs]})
+    else:
+        click.echo(render_repair(repairs, dry_run=dry_run))
+    sys.exit(int(ExitCode.OK if all(r.clean for r in repairs) else ExitCode.FAILED))
+
+
+@main.command()
+@global_options(show_default=False)
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON on stdout (errors too).")
 @click.pass_obj
 @common_errors

@@ -498,6 +498,14 @@ class Portal:
                 "0": master.id, "1": comment_id, "2": {"POST_MESSAGE": text},
             }, write=True)
 
+    def delete_comment(self, master: Task, comment_id: int) -> None:
+        """Delete one of our own comments of the master. One already gone answers an error (the caller reads
+        the master back to know: a delete is safe to repeat, and "gone" is what was asked for)."""
+        if master.world == WORLD_CHAT:
+            self.client.call("im.message.delete", {"MESSAGE_ID": comment_id}, write=True)
+        else:
+            self.client.call("task.commentitem.delete", {"0": master.id, "1": comment_id}, write=True)
+
     def add_auditor(self, task: Task, user_id: int) -> None:
         """Append (never replace) the user to the task's observers."""
         auditors = sorted({*task.auditors, user_id})

@@ -36,12 +36,13 @@ def test_audit_clean_exits_0_and_writes_nothing(world):
     comments_before = world.portal.comments(world.master)
     code, report = audit(world)
     assert code == 0, report
-    assert report["counts"] == {"missing": 0, "duplicated": 0, "leaked": 0, "orphaned": 0}
+    assert report["counts"] == {"missing": 0, "duplicated": 0, "leaked": 0, "orphaned": 0, "quarantined": 0,
+                                "unreadable": 0}
     assert report["mirrors"] == 2
     assert world.state_path.read_bytes() == state_before
     assert world.portal.comments(world.master) == comments_before
     text = world.run("audit").stdout
-    assert f"group {world.group} (master {world.master}): 2 mirrors; 0 missing, 0 duplicated, 0 leaked, 0 orphaned" in text
+    assert f"group {world.group} (master {world.master}): 2 mirrors; 0 missing, 0 duplicated, 0 leaked, 0 orphaned, 0 quarantined, 0 unreadable" in text
 
 
 def test_audit_finds_a_missing_mirror(world):

@@ -1,0 +1,216 @@
+"""`repair`: make each master hold what `audit` says it should, with the sync's own exactly-once rules.
+
+It reads each group as `audit` does, then deletes what must go (duplicates beyond the first,
+leaks the rules now exclude) and posts what is missing (a mirror a person deleted included,
+and quarantined ones, retried), oldest first. Only our own user's comments carrying exactly
+one marker are ever deleted: `audit` finds nothing else, so a person's comment that quotes a
+marker is never touched. Posts go through the sync's own path (sync/apply.py): every post is
+recorded before the next request, and a lost answer is settled by reading the master back.
+A delete is safe to repeat; whether a comment is gone is read back from the master, never
+taken from an answer. Afterwards each repaired group is audited again: that, not the answers,
+says whether the master is clean.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from b24mirror import bitrix
+from b24mirror.audit import (
+    DUPLICATED,
+    LEAKED,
+    MISSING,
+    QUARANTINED,
+    REPAIRABLE,
+    AuditFinding,
+    GroupAudit,
+    audit_or_fail,
+    present_mirrors,
+    select_groups,
+)
+from b24mirror.models import Marker, PlannedMirror
+from b24mirror.portal import Portal
+from b24mirror.settings import Config, GroupConfig
+from b24mirror.state import GroupState, State
+from b24mirror.sync.apply import post_all
+from b24mirror.sync.common import Context, describe, guarded, local_now
+from b24mirror.sync.decide import rejections
+from b24mirror.sync.records import GroupReport, GroupRun, SyncOptions
+
+POST, DELETE = "post", "delete"
+
+
+@dataclass
+class RepairAction:
+    action: str  # POST or DELETE
+    marker: Marker
+    reason: str  # the audit finding it fixes
+    comment_id: int | None = None  # the comment to delete, or the mirror posted
+    done: bool = False
+    error: str | None = None
+    mirror: PlannedMirror | None = field(default=None, repr=False)
+
+    def to_dict(self) -> dict:
+        return {"action": self.action, "marker": str(self.marker), "reason": self.reason,
+                "comment_id": self.comment_id, "done": self.done, "error": self.error}
+
+
+@dataclass
+class GroupRepair:
+    group: GroupConfig
+    audit: GroupAudit
+    actions: list[RepairAction] = field(default_factory=list)
+    left: list[AuditFinding] = field(default_factory=list)  # findings still standing (after a real repair)
+    error: str | None = None
+
+    @property
+    def group_id(self) -> int:
+        return self.group.id
+
+    @property
+    def clean(self) -> bool:
+        return self.error is None and not self.left
+
+    def of(self, action: str) -> list[RepairAction]:
+        return [a for a in self.actions if a.action == action]
+
+    def to_dict(self) -> dict:
+        return {"group": self.group_id, "master_task": self.audit.master_task, "clean": self.clean,
+                "error": self.error, "actions": [a.to_dict() for a in self.actions],
+                "left": [f.to_dict() for f in self.left]}
+
+
+def run_repair(config: Config, portal: Portal, state: State, groups: tuple[int, ...] = (), *,
+               dry_run: bool = False, progress: Callable[[int, int, int], None] | None = None) -> list[GroupRepair]:
+    known = state.groups()
+    repairs = [plan_repair(group, audit_or_fail(group, portal, known.get(group.id)))
+               for group in select_groups(config, groups)]
+    if dry_run:
+        return repairs
+    todo = [r for r in repairs if r.actions]
+    for repair in todo:
+        if _delete(portal, state.group(repair.group_id), repair):
+            state.save()
+    _post(config, portal, state, [r for r in todo if r.of(POST)], progress)
+    for repair in todo:  # the master itself says whether it is clean now
+        after = audit_or_fail(repair.group, portal, state.groups().get(repair.group_id))
+        repair.error, repair.left = after.error, after.findings
+    return repairs
+
+
+def plan_repair(group: GroupConfig, audit: GroupAudit) -> GroupRepair:
+    """The actions that fix an audit's findings; the findings no action fixes are left, with their fix."""
+    repair = GroupRepair(group, audit, error=audit.error)
+    deletes: dict[int, RepairAction] = {}
+    for finding in audit.findings:
+        if finding.kind in (MISSING, QUARANTINED):
+            repair.actions.append(RepairAction(POST, finding.marker, finding.kind, mirror=finding.mirror))
+        elif finding.kind == DUPLICATED:
+            for comment_id in finding.mirror_ids[1:]:  # the first one stays
+                deletes.setdefault(comment_id, RepairAction(DELETE, finding.marker, DUPLICATED, comment_id))
+        elif finding.kind == LEAKED:
+            for comment_id in finding.mirror_ids:  # a leak goes whole, duplicates and all
+                deletes[comment_id] = RepairAction(DELETE, finding.marker, LEAKED, comment_id)
+        if finding.kind not in REPAIRABLE:
+            repair.left.append(finding)
+    repair.actions[:0] = sorted(deletes.values(), key=lambda a: a.comment_id)
+    return repair
+
+
+def _delete(portal: Portal, gstate: GroupState, repair: GroupRepair) -> bool:
+    """Delete the group's duplicates and leaks; True when the ledger changed."""
+    actions = repair.of(DELETE)
+    if not actions:
+        return False
+    master = repair.audit.master
+    for action in actions:
+        try:
+            portal.delete_comment(master, action.comment_id)
+        except bitrix.AuthError:
+            raise
+        except bitrix.BitrixError as exc:  # perhaps gone already, perhaps done with its answer lost: read back
+            action.error = describe(exc)
+    try:
+        standing = present_mirrors(portal, master)
+    except bitrix.BitrixError as exc:
+        repair.error = f"could not read master {master.id} back after deleting: {describe(exc)}"
+        return False
+    still = {comment_id for ids in standing.values() for comment_id in ids}
+    for action in actions:
+        action.done = action.comment_id not in still
+        action.error = None if action.done else (action.error or "still in the master")
+    return _settle_ledger(gstate, actions, standing)
+
+
+def _settle_ledger(gstate: GroupState, deleted: list[RepairAction], standing: dict[Marker, list[int]]) -> bool:
+    """A deleted leak leaves the ledger; a duplicate's entry names the mirror that stayed."""
+    changed = False
+    for marker in {a.marker for a in deleted if a.done}:
+        ids = standing.get(marker)
+        entry = gstate.ledger.get(str(marker))
+        if not ids:
+            gstate.forget(marker)
+        elif entry is None or entry.get("id") != ids[0]:
+            gstate.ledger[str(marker)] = {"id": ids[0], "posted_at": (entry or {}).get("posted_at") or local_now()}
+        else:
+            continue
+        changed = True
+    return changed
+
+
+def _post(config: Config, portal: Portal, state: State, repairs: list[GroupRepair], progress) -> None:
+    """Post every group's missing mirrors through the sync's own path, then say which landed."""
+    if not repairs:
+        return
+    ctx = Context(config, portal, state, SyncOptions(groups=tuple(r.group_id for r in repairs)),
+                  progress or (lambda group_id, done, total: None))
+    runs, forgotten = [], {}
+    for repair in repairs:
+        run = GroupRun(config=repair.group, state=state.group(repair.group_id), report=GroupReport(repair.group_id))
+        run.listing.master = repair.audit.master
+        run.details.comments = repair.audit.comments
+        run.decision.todo = [a.mirror for a in repair.of(POST)]
+        for action in repair.of(POST):
+            # A mirror a person deleted is still in the ledger with its old id: without the entry, a lost
+            # answer is settled by the read-back (which records what it finds) and the new id is recorded.
+            old = run.state.ledger.pop(str(action.marker), None)
+            if old is not None:
+                forgotten[(run.gid, str(action.marker))] = old
+        runs.append(run)
+    guarded(runs, lambda rs: post_all(ctx, rs))
+    for repair, run in zip(repairs, runs):
+        refused = rejections(run)
+        for action in repair.of(POST):
+            entry = run.state.ledger.get(str(action.marker))
+            action.done = entry is not None
+            if action.done:
+                action.comment_id = entry.get("id")
+                refused.pop(str(action.marker), None)  # posted at last: no longer quarantined
+            else:
+                action.error = run.report.error or "not posted"
+                old = forgotten.get((run.gid, str(action.marker)))
+                if old is not None:  # not posted: the ledger says what it said before
+                    run.state.ledger[str(action.marker)] = old
+    state.save()
+
+
+def render_repair(repairs: list[GroupRepair], *, dry_run: bool) -> str:
+    lines = []
+    for repair in repairs:
+        head = f"group {repair.group_id} (master {repair.audit.master_task})"
+        if repair.error and not repair.actions:
+            lines.append(f"{head}: FAILED: {repair.error}")
+            continue
+        verdict = ("would be clean" if repair.clean else "would not be clean") if dry_run else (
+            "clean" if repair.clean else "NOT clean")
+        lines.append(f"{head}: {len(repair.actions)} action(s); {verdict}")
+        for a in repair.actions:
+            verb = f"would {a.action}" if dry_run else (a.action if a.done else f"FAILED to {a.action}")
+            target = f" comment {a.comment_id}" if a.comment_id else ""
+            why = f": {a.error}" if a.error and not dry_run else ""
+            lines.append(f"  {verb:<16} {a.marker}{target} ({a.reason}){why}")
+        if repair.error:
+            lines.append(f"  error: {repair.error}")
+        for f in repair.left:
+            lines.append(f"  left {f.kind:<11} {f.subject}: {f.detail}; fix: {f.fix}")
+    return "\n".join(lines)
