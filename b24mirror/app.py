@@ -17,6 +17,7 @@ from b24mirror.settings import Config
 from b24mirror.state import State, StateCorrupt, StateTooNew, open_state, read_state, rebuild_empty
 from b24mirror.stopping import Stopped
 from b24mirror.sync import GroupReport, Syncer, SyncOptions
+from b24mirror.sync.decide import QUARANTINE_AFTER, REJECTED
 
 
 def make_client(config: Config, *, with_deadline: bool = True, **timing) -> BitrixClient:
@@ -120,12 +121,15 @@ class GroupStatus:
     last_error: dict | None
     synced_before: bool
     notices: tuple[str, ...] = ()  # the warnings of the last run, shown by sync once a day
+    quarantined: tuple[dict, ...] = ()  # mirrors the portal refused QUARANTINE_AFTER times: marker, error, at
+    pending: int = 0  # tasks left partly done, read again by the next run
 
     def to_dict(self) -> dict:
         return {
             "group": self.group_id, "master_task": self.master_task, "last_success": self.last_success,
             "ago_seconds": self.ago_seconds, "cursor": self.cursor, "mirrors": self.mirrors,
             "last_error": self.last_error, "synced_before": self.synced_before, "notices": list(self.notices),
+            "quarantined": list(self.quarantined), "pending": self.pending,
         }
 
 
@@ -146,6 +150,9 @@ def group_statuses(config: Config, now: datetime | None = None) -> list[GroupSta
         result.append(GroupStatus(
             group.id, group.master_task, gstate.last_success, ago, gstate.cursor, len(gstate.ledger),
             gstate.last_error, gstate.baseline is not None, tuple(current_notices(gstate.meta)),
+            tuple({"marker": marker, **record} for marker, record in sorted(gstate.meta.get(REJECTED, {}).items())
+                  if record.get("count", 0) >= QUARANTINE_AFTER),
+            len(gstate.meta.get("pending", [])),
         ))
     return result
 

@@ -2,8 +2,7 @@
 
 Written whole or not at all (temp file and rename), mode 0644 so node_exporter's user can read it.
 Per group: when it last synced fine, what this run posted and held back; per run: HTTP requests,
-503 refusals, duration and exit code. Quarantine and repair are not done by this version yet:
-their series are 0, present so that alert rules can be written today.
+503 refusals, duration and exit code.
 """
 from __future__ import annotations
 
@@ -20,8 +19,9 @@ GROUP_SERIES = (
     ("group_ok", "1 when the group synced fine in the last run, 0 when it failed."),
     ("mirrors_posted", "Mirrors posted to the master task in the last run."),
     ("held_back", "Mirrors held back by max_posts in the last run; the next run posts them."),
-    ("quarantined", "Items set aside for a person to look at (none in this version)."),
-    ("repaired", "Mirrors repaired in the last run (none in this version)."),
+    ("quarantined", "Mirrors the portal refused 3 times, left out until `b24mirror repair`."),
+    ("out_of_time", "1 when the last run reached run_deadline and left work for the next run."),
+    ("repaired", "Mirrors repaired by the last run (sync never repairs: 0; see `b24mirror repair`)."),
 )
 RUN_SERIES = (
     ("run_timestamp_seconds", "Unix time the last run ended."),
@@ -47,7 +47,8 @@ def render(run, group_ids, exit_code: int, now: float | None = None) -> str:
         values["group_ok"].append((label, 1 if report.ok else 0))
         values["mirrors_posted"].append((label, sum(report.posted.values())))
         values["held_back"].append((label, report.held_back))
-        values["quarantined"].append((label, 0))
+        values["quarantined"].append((label, report.quarantined))
+        values["out_of_time"].append((label, 1 if report.out_of_time else 0))
         values["repaired"].append((label, 0))
     run_values = {
         "run_timestamp_seconds": time.time() if now is None else now,

@@ -94,3 +94,8 @@ def print_statuses(statuses, *, as_json: bool, out: TextIO | None = None) -> Non
     for s in statuses:
         for notice in s.notices:
             out.write(f"group {s.group_id}: warning: {notice}\n")
+        for item in s.quarantined:
+            out.write(f"group {s.group_id}: quarantined: {item['marker']}, refused {item.get('count')} times "
+                      f"({item.get('error', '')}); fix the cause, then run `b24mirror repair --group {s.group_id}`\n")
+        if s.pending:
+            out.write(f"group {s.group_id}: {s.pending} task(s) partly done; the next run goes on with them\n")

@@ -42,3 +42,28 @@ def test_the_bench_builds_its_client_with_the_commands_function():
     import tests.bench as bench
 
     assert bench.client_factory is make_client
+
+
+def test_status_shows_quarantined_mirrors_and_pending_tasks(tmp_path):
+    import io
+
+    from b24mirror.app import group_statuses
+    from b24mirror.report import print_statuses
+    from b24mirror.state import open_state
+
+    cfg = validate({"portal": {"webhook": "https://x.bitrix24.ru/rest/1/s3cr3t/"},
+                    "state_file": str(tmp_path / "state.json"),
+                    "groups": [{"id": 1, "master_task": 2}]}, base_dir=tmp_path, environ={})
+    with open_state(cfg.state_file) as state:
+        meta = state.group(1).meta
+        meta["rejected"] = {"b24m:comment:5:6": {"count": 3, "error": "MESSAGE_TOO_LONG", "at": "x"},
+                            "b24m:comment:5:7": {"count": 1, "error": "ONCE", "at": "x"}}
+        meta["pending"] = [5, 8]
+        state.save()
+    [status] = group_statuses(cfg)
+    assert [q["marker"] for q in status.quarantined] == ["b24m:comment:5:6"] and status.pending == 2
+    out = io.StringIO()
+    print_statuses([status], as_json=False, out=out)
+    assert ("group 1: quarantined: b24m:comment:5:6, refused 3 times (MESSAGE_TOO_LONG); fix the cause, then run "
+            "`b24mirror repair --group 1`") in out.getvalue()
+    assert "group 1: 2 task(s) partly done" in out.getvalue()
