@@ -182,7 +182,7 @@ def _find_changed(ctx: Context, run: GroupRun) -> None:
     for task in listing.tasks.values():
         if task.id == master.id:
             continue
-        if first and listing.baseline is not None:
+        if first and listing.baseline is not None and not _moved_since(task, listing.baseline):
             continue  # nothing older than the first sync is mirrored: only learn the tree
         if task_changed(task, run.state.tasks.get(str(task.id))) or task.id in pending:
             listing.dirty.add(task.id)
@@ -190,6 +190,12 @@ def _find_changed(ctx: Context, run: GroupRun) -> None:
         # Edits and deletes move no date a listing shows: a sweep looks at mirrored chats again.
         mirrored = {Marker.parse(key).task_id for key in run.state.ledger if key.startswith("b24m:comment:")}
         listing.dirty |= {t.id for t in listing.tasks.values() if t.id in mirrored and t.chat_id}
+
+
+def _moved_since(task: Task, baseline: datetime) -> bool:
+    """A first sync takes its baseline at its first answer and lists later pages later: a task that
+    moved in between is read now, or its snapshot would hide that news for good."""
+    return any(readable_date(d) and parse_date(d) > baseline for d in (task.activity_date, task.changed_date) if d)
 
 
 def _master_of(run: GroupRun, answer) -> Task:

@@ -143,3 +143,17 @@ def test_service_comments_are_told_by_the_portals_signal_and_people_by_theirs(be
     bed.sync()
     comments = [m for m in bed.mirrors(project) if m.startswith("b24m:comment:")]
     assert comments == [f"b24m:comment:{target}:{human}"]
+
+
+def test_news_between_a_first_syncs_baseline_and_its_later_pages_is_read(bed):
+    """The first sync's baseline is the portal's clock at its first answer; a comment written while later
+    pages were listed (here: stamped after that clock) must be read, not hidden in the saved snapshot."""
+    project = bed.project("Race", fillers=70)
+    target = project.tasks[-1]
+    later = bed.portal.now_ts() + 120
+    cid = bed.portal.add_comment(target, bed.anna, "written while the listing was paged")
+    bed.portal.tasks[target].comments[-1].date = later
+    bed.portal.tasks[target].activity = later
+    bed.sync()
+    bed.sync()
+    assert bed.mirrors(project) == [f"b24m:comment:{target}:{cid}"]
