@@ -79,6 +79,7 @@ def call(portal: "FakePortal", caller: Caller, name: str, params: Any, in_batch:
             raise RestError("OPERATION_TIME_LIMIT", f"Method is blocked due to operation time limit ({name})", 429)
         error = None
         try:
+            portal.faults.refusal(name, params)  # a command the portal always refuses (fault injection)
             out = handler(portal, caller, params)
         except RestError as exc:
             error = exc.code

@@ -7,11 +7,17 @@ kinds:
   "slow"          the call runs, the answer comes `seconds` (real) seconds later
   "reset"         the connection is reset before the call runs: nothing applied, no answer
   "lost_response" the call runs (a write is applied), then the connection closes without an answer
+
+and, per command rather than per HTTP request, `refuse()`: every command of a method whose
+parameters mention a text is answered with an error and not run (in a batch: that command's
+`result_error`) — a write the portal will never take, however often it is sent.
 """
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+
+from b24mirror.fakeportal.errors import RestError
 
 KINDS = ("503", "500", "html", "slow", "reset", "lost_response")
 
@@ -35,6 +41,8 @@ class Faults:
     def __init__(self, seed: int | None = 0):
         self._rng = random.Random(seed)
         self.rules: list[Fault] = []
+        self.refusals: list[tuple[str, str, str, str]] = []
+        self.refused = 0
 
     def add(self, kind: str, method: str = "*", rate: float | None = None, count: int | None = None,
             seconds: float = 5.0, contains: str | None = None) -> Fault:
@@ -47,8 +55,20 @@ class Faults:
         self.rules.append(rule)
         return rule
 
+    def refuse(self, method: str, contains: str, code: str = "ERROR_CORE",
+               message: str = "The portal refused this command") -> None:
+        self.refusals.append((method.lower(), contains, code, message))
+
+    def refusal(self, method: str, params: object) -> None:
+        """Raise the refusal that matches this command, if any (see refuse)."""
+        for name, contains, code, message in self.refusals:
+            if name == method.lower() and contains in repr(params):
+                self.refused += 1
+                raise RestError(code, message, 400)
+
     def clear(self) -> None:
         self.rules.clear()
+        self.refusals.clear()
 
     def pick(self, method: str, params: object = None) -> Fault | None:
         """The fault for one HTTP request (the outer method: 'batch' for a batch call), or None."""

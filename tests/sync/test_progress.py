@@ -125,3 +125,29 @@ def test_a_run_deadline_keeps_what_was_done_and_the_next_run_goes_on(bed, carryi
     bed.sync(max_posts=500)
     assert sorted(int(m.rsplit(":", 1)[1]) for m in _comment_mirrors(bed, project)) == sorted(ids)
     assert bed.posts(project) == len(ids)
+
+
+def test_a_post_the_portal_always_refuses_is_quarantined_and_the_rest_goes_on(bed):
+    from b24mirror.app import run_sync
+    from b24mirror.config import load_config
+    from b24mirror.sync import SyncOptions
+
+    project = bed.project("Poison")
+    target = project.tasks[0]
+    bed.sync()
+    before = bed.portal.add_comment(target, bed.anna, "an ordinary note")
+    bed.portal.advance(1)
+    poison = bed.portal.add_comment(target, bed.anna, "the poison pill")
+    bed.portal.advance(1)
+    after = bed.portal.add_comment(target, bed.anna, "written after it")
+    bed.portal.faults.refuse("task.commentitem.add", "poison pill", code="ERROR_CORE", message="Refused")
+    errors = []
+    for _ in range(4):
+        bed.portal.advance(30)
+        [report] = run_sync(load_config(bed.config_path()), SyncOptions())
+        errors.append(report.error)
+    assert [e is not None for e in errors] == [True, True, True, False]  # refused three times, then set aside
+    assert report.quarantined == 1 and any("quarantined" in w for w in report.warnings)
+    assert sorted(bed.mirrors(project)) == sorted(f"b24m:comment:{target}:{c}" for c in (before, after))
+    assert poison not in [int(m.rsplit(":", 1)[1]) for m in bed.mirrors(project)]
+    assert bed.portal.faults.refused == 3
