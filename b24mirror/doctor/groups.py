@@ -1,0 +1,82 @@
+"""Each configured group, its members, its master task and whether b24mirror can post there."""
+from __future__ import annotations
+
+from b24mirror.bitrix import ScopeError
+from b24mirror.doctor.findings import BLOCKER, OK, WARNING, _describe, _first_row
+from b24mirror.models import Task
+from b24mirror.portal import parse_members, parse_task_get
+from b24mirror.settings import GroupConfig
+
+
+class GroupChecks:
+    def _group(self, i: int, group: GroupConfig, answers: dict, missing: dict) -> Task | None:
+        gid, uid = group.id, self.user_id
+        where = f"groups[{i}]"
+        found = answers[f"group{i}"]
+        group_ok = False
+        if found.ok:
+            if _first_row(found.result) is None:
+                self.add(BLOCKER, f"group {gid}", f"group {gid} does not exist or user {uid} cannot see it",
+                         f"check {where}.id in the configuration, or add user {uid} to group {gid}")
+            else:
+                name = _first_row(found.result).get("NAME") or ""
+                self.add(OK, f"group {gid}", f"group {gid}{f' ({name})' if name else ''} is visible to user {uid}")
+                group_ok = True
+        elif not isinstance(found.error, ScopeError):
+            self.add(BLOCKER, f"group {gid}", f"group {gid} could not be read: {_describe(found.error)}",
+                     f"check {where}.id in the configuration and that user {uid} may see group {gid}")
+
+        members = answers[f"members{i}"]
+        if group_ok and members.ok:
+            if uid in parse_members(members.result):
+                self.add(OK, f"group {gid} members", f"user {uid} is a member of group {gid}")
+            else:
+                self.add(WARNING, f"group {gid} members",
+                         f"user {uid} is not a member of group {gid}: it can still read and post where it has "
+                         "access (as an admin, or as a participant of a task), but it sees only those tasks",
+                         f"add user {uid} to group {gid}")
+        elif group_ok and not isinstance(members.error, ScopeError):
+            self.add(WARNING, f"group {gid} members", f"the members of group {gid} could not be read: "
+                     f"{_describe(members.error)}", "run check again")
+
+        return self._master(i, group, answers)
+
+    def _master(self, i: int, group: GroupConfig, answers: dict) -> Task | None:
+        gid, mid, uid = group.id, group.master_task, self.user_id
+        subject = f"master task {mid}"
+        item = answers[f"master{i}"]
+        if not item.ok:
+            if not isinstance(item.error, ScopeError):
+                self.add(BLOCKER, subject, f"task {mid} could not be read: {_describe(item.error)}",
+                         f"check groups[{i}].master_task and run check again")
+            return None
+        master = parse_task_get(item.result)
+        if master is None:
+            self.add(BLOCKER, subject, f"task {mid} does not exist or user {uid} cannot see it",
+                     f"check groups[{i}].master_task, or give user {uid} access: add it to group {gid} or as an "
+                     f"observer of task {mid}")
+            return None
+        if master.group_id != gid:
+            where = f"group {master.group_id}" if master.group_id else "no group"
+            self.add(BLOCKER, subject, f"task {mid} is in {where}, not in group {gid}",
+                     f"move task {mid} into group {gid}, or set groups[{i}].master_task to a task of group {gid}")
+            return None
+        self.add(OK, subject, f"task {mid} ({master.title}) is in group {gid}")
+        self._posting(group, master)
+        return master
+
+    def _posting(self, group: GroupConfig, master: Task) -> None:
+        mid, uid = master.id, self.user_id
+        subject = f"master task {mid} posting"
+        if not master.chat_id:
+            self.add(OK, subject, f"classic comments: user {uid} sees task {mid}, so it can comment on it")
+        elif uid in master.participants:
+            self.add(OK, subject, f"task chat {master.chat_id}: user {uid} takes part in task {mid}, so it can "
+                     "post to its chat")
+        else:
+            self.add(BLOCKER, subject, f"task {mid} has a chat (the new task card) and user {uid} is not among its "
+                     "participants (creator, responsible, accomplices, observers), so it cannot post there",
+                     f"add user {uid} as an observer of task {mid}")
+
+    # --- 5. the subtasks' chats --------------------------------------------------------------------------------------
+
