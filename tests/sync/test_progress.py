@@ -151,3 +151,24 @@ def test_a_post_the_portal_always_refuses_is_quarantined_and_the_rest_goes_on(be
     assert sorted(bed.mirrors(project)) == sorted(f"b24m:comment:{target}:{c}" for c in (before, after))
     assert poison not in [int(m.rsplit(":", 1)[1]) for m in bed.mirrors(project)]
     assert bed.portal.faults.refused == 3
+
+
+def test_a_comment_with_an_unreadable_date_waits_and_the_rest_goes_on(bed, monkeypatch):
+    first, second = bed.project("Bad date"), bed.project("Healthy")
+    bed.sync()
+    target = first.tasks[0]
+    bad = bed.portal.add_comment(target, bed.anna, "its date will not read")
+    bad_ts = bed.portal.tasks[target].comments[-1].date
+    bed.portal.advance(5)
+    good = bed.portal.add_comment(target, bed.anna, "an ordinary one")
+    healthy = bed.portal.add_comment(second.tasks[0], bed.anna, "in the other group")
+    real_out_date = bed.portal.out_date
+    monkeypatch.setattr(bed.portal, "out_date",
+                        lambda ts: "31.02.2026 25:61:00" if ts == bad_ts else real_out_date(ts))
+    reports = bed.sync()  # no group fails
+    assert any(f"{bad}" in w and "cannot read" in w for w in reports[0].warnings)
+    assert bed.mirrors(first) == [f"b24m:comment:{target}:{good}"]
+    assert bed.mirrors(second) == [f"b24m:comment:{second.tasks[0]}:{healthy}"]
+    monkeypatch.setattr(bed.portal, "out_date", real_out_date)  # the portal answers it properly again
+    bed.sync()
+    assert sorted(bed.mirrors(first)) == sorted(f"b24m:comment:{target}:{c}" for c in (bad, good))
