@@ -304,3 +304,58 @@ def test_an_extranet_member_is_quoted_by_default(any_world):
     c = p.add_comment(w.design, w.eve, "the contractor's note")
     w.run("sync")
     assert "the contractor's note" in _one_mirror_of(w, f"b24m:comment:{w.design}:{c}")
+
+
+# --------------------------------------------------------------------------- classic (forum) edits and deletes
+# A forum comment's edit or deletion moves no date a listing shows: a sweep (here every run) reads it again.
+
+def _classic_watching(w, **group_keys) -> None:
+    w.write_config(**group_keys)
+    with open(w.config_path, "a") as config:
+        config.write("sweep_every: 1\n")
+    w.run("sync")
+
+
+def test_a_classic_edit_is_followed_once(world):
+    w, p = world, world.portal
+    _classic_watching(w, on_edit="update")
+    cid = p.add_comment(w.design, w.anna, "the pump is broken")
+    w.run("sync")
+    p.edit_comment(w.design, cid, "the pump is fixed")
+    w.run("sync")
+    w.run("sync")
+    marker = f"b24m:comment:{w.design}:{cid}"
+    mirror = _one_mirror_of(w, marker)
+    assert "the pump is fixed" in mirror and "broken" not in mirror, mirror
+    assert w.mirrors() == [marker]
+    assert p.stats.commands["task.commentitem.update"] == 1  # applied once, not on every sweep
+
+
+def test_a_classic_edit_that_is_now_hidden_withdraws_the_mirror(world):
+    w, p = world, world.portal
+    _classic_watching(w, on_edit="update", rules=HIDE_RULES)
+    cid = p.add_comment(w.design, w.anna, "budget is fine")
+    w.run("sync")
+    p.edit_comment(w.design, cid, "[B]#internal[/B] budget is 40 000")
+    w.run("sync")
+    w.run("sync")
+    marker = f"b24m:comment:{w.design}:{cid}"
+    mirror = _one_mirror_of(w, marker)
+    assert "Withdrawn at the source" in mirror and "internal" not in mirror and "budget" not in mirror, mirror
+    assert w.mirrors() == [marker]
+
+
+def test_a_classic_delete_marks_the_mirror(world):
+    w, p = world, world.portal
+    _classic_watching(w, on_delete="mark")
+    gone = p.add_comment(w.design, w.anna, "a comment soon deleted")
+    kept = p.add_comment(w.design, w.boris, "a comment that stays")
+    w.run("sync")
+    p.delete_comment(w.design, gone)
+    w.run("sync")
+    w.run("sync")
+    deleted = _one_mirror_of(w, f"b24m:comment:{w.design}:{gone}")
+    assert "The source comment was deleted" in deleted and "soon deleted" not in deleted, deleted
+    assert "a comment that stays" in _one_mirror_of(w, f"b24m:comment:{w.design}:{kept}")
+    assert Counter(w.mirrors()) == Counter({f"b24m:comment:{w.design}:{gone}": 1,
+                                            f"b24m:comment:{w.design}:{kept}": 1})
