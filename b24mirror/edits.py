@@ -1,7 +1,9 @@
 """What to do with mirrors whose source chat message was edited or deleted. Pure.
 
-The new task card flags edited and deleted chat messages; a group's `on_edit` and
-`on_delete` policies say whether the mirror follows. Each mirror remembers a short hash
+The new task card flags edited and deleted chat messages; forum (classic) comments carry no
+flag, so a sweep reads them again: a text whose hash differs from the one mirrored was edited,
+a mirrored comment no longer listed was deleted. A group's `on_edit` and `on_delete` policies
+say whether the mirror follows. Each mirror remembers a short hash
 of the source text it was made from, so an edit is applied once, not on every run.
 
 A rewrite is a write like a first post: the edited message must pass the same verdict
@@ -62,7 +64,9 @@ def plan_updates(
                 updates.append(PlannedUpdate(marker, int(record["id"]), render.render_deleted_note(marker, **note),
                                              DELETED))
             continue
-        if group.on_edit != "update" or not message.edited or seen in FINAL:
+        # A forum comment carries no edit flag: its text differing from the one mirrored is the edit.
+        edited = message.edited or (message.world != WORLD_CHAT and seen is not None)
+        if group.on_edit != "update" or not edited or seen in FINAL:
             continue
         new_hash = source_hash(message.text)
         if seen == new_hash:

@@ -5,7 +5,7 @@ without HTTP, and `--dry-run` and `audit` get the same answer `sync` acts on.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Collection, Mapping
 
@@ -33,6 +33,9 @@ REASON_OUTSIDE = "outside the master's subtree"
 REASON_TOO_DEEP = "deeper than the configured depth"
 REASON_BEFORE_BASELINE = "older than the first sync"
 REASON_ALREADY = "already mirrored"
+REASON_BEFORE_ENTRY = "before the task entered the project"
+
+MOVE_FIELDS = ("PARENT_ID", "GROUP_ID")  # history rows that move a task in or out of a subtree
 
 MAX_WALK = 8  # parent links followed before a chain counts as outside the subtree
 
@@ -51,6 +54,7 @@ class GroupSnapshot:
     baseline: datetime | None = None  # None: everything (a backfill)
     known: frozenset[Marker] = frozenset()  # ledger and trusted master markers
     portal_url: str = ""
+    entered: Mapping[int, str] = field(default_factory=dict)  # task id -> when it entered the subtree
 
 
 def subtree_verdict(task: Task, master: Task, tasks: Mapping[int, Task], depth: int) -> str | None:
@@ -68,6 +72,34 @@ def subtree_verdict(task: Task, master: Task, tasks: Mapping[int, Task], depth: 
             return REASON_OUTSIDE
         current, level = parent, level + 1
     return REASON_OUTSIDE
+
+
+def entry_from_history(task: Task, history: list[HistoryEvent], master: Task, tasks: Mapping[int, Task],
+                       depth: int) -> str | None:
+    """When a task now inside the master's subtree last entered it, from its own move rows: the date of
+    the latest PARENT_ID/GROUP_ID row before which it was outside. None: no row moved it in (it was
+    created inside, or entered with an ancestor).
+
+    The rows are undone newest first, each time judging where the task hung before that row. A former
+    parent this run has not read counts as outside: a date too late loses little, one too early leaks.
+    """
+    rows = sorted((e for e in history if (e.field or "").upper() in MOVE_FIELDS),
+                  key=lambda e: (parse_date(e.date), e.id), reverse=True)
+    current = task
+    for row in rows:
+        before = _as_id(row.before)
+        if row.field.upper() == "PARENT_ID":
+            current = replace(current, parent_id=before)
+        else:
+            current = replace(current, group_id=before)
+        if subtree_verdict(current, master, tasks, depth) is not None:
+            return row.date
+    return None
+
+
+def _as_id(value: str | None) -> int | None:
+    text = str(value or "").strip()
+    return int(text) if text.isdigit() and int(text) else None
 
 
 def comment_reason(
@@ -139,10 +171,22 @@ def plan_group(snap: GroupSnapshot) -> Plan:
     return plan
 
 
-def _add(plan: Plan, snap: GroupSnapshot, marker: Marker, text_of, date: str, task_id: int) -> None:
+def _too_early(plan: Plan, snap: GroupSnapshot, marker: Marker, date: str) -> bool:
+    """Items older than the first sync, or than the task's entry into the subtree, are never mirrored."""
     if not _after_baseline(date, snap.baseline):
         plan.skip(REASON_BEFORE_BASELINE, marker)
-    elif _is_known(marker, snap.known):
+        return True
+    entered = snap.entered.get(marker.task_id if marker.kind != KIND_SUBTASK else marker.source_id)
+    if entered and parse_date(date) < parse_date(entered):
+        plan.skip(REASON_BEFORE_ENTRY, marker)
+        return True
+    return False
+
+
+def _add(plan: Plan, snap: GroupSnapshot, marker: Marker, text_of, date: str, task_id: int) -> None:
+    if _too_early(plan, snap, marker, date):
+        return
+    if _is_known(marker, snap.known):
         plan.skip(REASON_ALREADY, marker)
     else:
         plan.decisions[marker] = ELIGIBLE
@@ -152,8 +196,7 @@ def _add(plan: Plan, snap: GroupSnapshot, marker: Marker, text_of, date: str, ta
 def _plan_comments(plan: Plan, snap: GroupSnapshot, task: Task, flavour: str, where: str | None) -> None:
     group = snap.group
     for comment in snap.comments.get(task.id, []):
-        if not _after_baseline(comment.date, snap.baseline):
-            plan.skip(REASON_BEFORE_BASELINE, Marker(KIND_COMMENT, task.id, comment.id))
+        if _too_early(plan, snap, Marker(KIND_COMMENT, task.id, comment.id), comment.date):
             continue
         reason = where or comment_reason(
             comment, task, group=group, master=snap.master, tasks=snap.tasks, members=snap.members,
@@ -181,8 +224,7 @@ def _plan_events(plan: Plan, snap: GroupSnapshot, task: Task, flavour: str, wher
     for event in rules.dedupe_status_rows(snap.history.get(task.id, [])):
         if rules.event_kind(event) is None:
             continue  # COMMENT, CHECKLIST_* and the like are not events we mirror at all
-        if not _after_baseline(event.date, snap.baseline):
-            plan.skip(REASON_BEFORE_BASELINE, Marker(KIND_EVENT, task.id, event.id))
+        if _too_early(plan, snap, Marker(KIND_EVENT, task.id, event.id), event.date):
             continue
         reason = where or rules.event_verdict(event, rules=group.rules)
         if reason is not None:
@@ -206,9 +248,15 @@ def _plan_subtask(plan: Plan, snap: GroupSnapshot, task: Task, flavour: str, whe
     parent = snap.tasks.get(task.parent_id or 0)
     named = people(snap.users, snap.tasks)
     creator = named.get(task.created_by)
-    # A task moved in long after it was created is still news: it is dated by when it was seen.
-    date = task.created_date if _after_baseline(task.created_date, snap.baseline) else task.changed_date
+    entered = snap.entered.get(task.id)
+    moved = bool(entered) and parse_date(entered) > parse_date(task.created_date)
+    # A task moved in long after it was created is still news: it is dated by when it entered (or was seen).
+    if moved:
+        date = entered
+    else:
+        date = task.created_date if _after_baseline(task.created_date, snap.baseline) else task.changed_date
     _add(plan, snap, marker, lambda: render.render_subtask(
         task, portal_url=snap.portal_url, language=group.language, flavour=flavour, parent=parent,
         creator_name=creator.name if creator else "", users=named, date=date, master_id=snap.master.id,
+        moved=moved,
     ), date, task.id)

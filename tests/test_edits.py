@@ -105,3 +105,24 @@ def test_without_the_members_the_membership_rule_is_not_judged():
     result = plan_updates(GROUP, MASTER, TASKS[101], [message("fine")], ledger=LEDGER, hashes={}, users=USERS,
                           portal_url="")
     assert len(result) == 1 and result[0].source_hash == source_hash("fine")
+
+
+# Forum comments carry no edit flag: the text differing from the one mirrored is the edit.
+def classic(text, **kw):
+    return message(text, world="classic", edited=False, **kw)
+
+
+def test_a_classic_comment_whose_text_moved_is_rewritten_once():
+    [update] = updates(classic("second"))
+    assert "second" in update.text and update.source_hash == source_hash("second")
+    assert updates(classic("second"), hashes={str(MARKER): source_hash("second")}) == []
+
+
+def test_a_classic_comment_without_a_recorded_hash_is_left_alone():
+    assert updates(classic("second"), hashes={}) == []
+
+
+def test_a_classic_edit_now_hidden_is_withdrawn_and_a_gone_one_marked_deleted():
+    withdrawn(updates(classic("#internal second")))
+    [gone] = updates(classic("", deleted=True))
+    assert gone.source_hash == DELETED and "The source comment was deleted" in gone.text

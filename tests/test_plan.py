@@ -5,11 +5,13 @@ from b24mirror.models import Comment, HistoryEvent, Marker, Task, User, find_mar
 from b24mirror.plan import (
     REASON_ALREADY,
     REASON_BEFORE_BASELINE,
+    REASON_BEFORE_ENTRY,
     REASON_MASTER,
     REASON_OTHER_GROUP,
     REASON_OUTSIDE,
     REASON_TOO_DEEP,
     GroupSnapshot,
+    entry_from_history,
     plan_group,
     subtree_verdict,
 )
@@ -249,3 +251,37 @@ def test_responsible_event_names_people_from_the_tasks():
     config = GroupConfig(id=GROUP, master_task=100, language="en", rules=Rules(events=("responsible",)))
     text = plan_group(snapshot(group=config, tasks=tasks, history={101: [row]})).mirrors[0].text
     assert text.endswith("Responsible: Anna Petrova → Ivan Sidorov") and "#10 " not in text
+
+
+# --------------------------------------------------------------------------- items count from the entry
+
+def move_row(rid, tid, field, before, after, date):
+    return HistoryEvent(rid, tid, field, before, after, date, ANNA, "Anna Petrova")
+
+
+def test_the_entry_is_the_latest_move_before_which_the_task_was_outside():
+    moved_up = replace(TASKS[103], parent_id=101)  # level 3 -> level 2
+    rows = [move_row(1, 103, "PARENT_ID", "102", "101", "2026-06-03T09:00:00+03:00")]
+    assert entry_from_history(moved_up, rows, MASTER, TASKS, 2) == "2026-06-03T09:00:00+03:00"
+    from_other_group = replace(TASKS[105], parent_id=101, group_id=GROUP)
+    rows = [move_row(2, 105, "GROUP_ID", "77", str(GROUP), "2026-06-04T09:00:00+03:00"),
+            move_row(3, 105, "PARENT_ID", "100", "101", "2026-06-05T09:00:00+03:00")]  # a move inside: not the entry
+    assert entry_from_history(from_other_group, rows, MASTER, TASKS, 2) == "2026-06-04T09:00:00+03:00"
+    created_inside = TASKS[102]
+    assert entry_from_history(created_inside, [], MASTER, TASKS, 2) is None
+
+
+def test_items_dated_before_the_entry_are_skipped_and_the_move_announced_as_a_move():
+    moved = replace(TASKS[103], parent_id=101)
+    tasks = {**TASKS, 103: moved}
+    entered = "2026-06-03T09:00:00+03:00"
+    old, new = comment(1, 103, date="2026-06-02T12:00:00+03:00"), comment(2, 103, date="2026-06-03T09:00:01+03:00")
+    status = HistoryEvent(5, 103, "STATUS", "2", "3", "2026-06-02T13:00:00+03:00", BORIS, "Boris Ivanov")
+    plan = plan_group(snapshot(tasks=tasks, comments={103: [old, new]}, history={103: [status]},
+                               announce=frozenset({103}), entered={103: entered}))
+    assert plan.decisions[Marker("comment", 103, 1)] == REASON_BEFORE_ENTRY
+    assert plan.decisions[Marker("event", 103, 5)] == REASON_BEFORE_ENTRY
+    assert [str(m.marker) for m in plan.mirrors] == ["b24m:subtask:101:103", "b24m:comment:103:2"]
+    assert plan.mirrors[0].text.startswith("Moved into the project in task ")
+    without = plan_group(snapshot(tasks=tasks, comments={103: [old, new]}, announce=frozenset({103})))
+    assert without.mirrors[0].text.startswith("New subtask") and len(without.mirrors) == 3

@@ -224,14 +224,16 @@ def render_subtask(
     tz: tzinfo | None = None,
     date: str | None = None,
     master_id: int | None = None,
+    moved: bool = False,
 ) -> str:
     """"Новая подзадача: #ID Title · creator · date · ..." — marker kind subtask, TASK = the
-    parent, SOURCE = the subtask. The parent is named unless it is the master itself."""
+    parent, SOURCE = the subtask. The parent is named unless it is the master itself. A task
+    `moved` in from elsewhere reads "Перенесена в проект" / "Moved into the project" instead."""
     labels = labels_for(language)
     parent_id = task.parent_id or (parent.id if parent else 0)
     marker = Marker(KIND_SUBTASK, parent_id, task.id)
     anchor = link(task_url(portal_url, task.id, marker), f"#{task.id} {plain(task.title)}".rstrip(), flavour)
-    lead = labels["new_subtask"]
+    lead = labels["moved_subtask" if moved else "new_subtask"]
     if parent is not None and parent.id != master_id:
         parent_link = link(task_url(portal_url, parent.id), f"#{parent.id} {plain(parent.title)}".rstrip(), flavour)
         lead = f"{lead} {labels['in_task']} {parent_link}"

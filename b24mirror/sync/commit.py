@@ -12,6 +12,7 @@ from __future__ import annotations
 from b24mirror.models import EPOCH, KIND_COMMENT, Task, parse_date
 from b24mirror.plan import REASON_OUTSIDE, subtree_verdict
 from b24mirror.sync.common import local_now
+from b24mirror.sync.decide import entry_dates
 from b24mirror.sync.listings import latest_date
 from b24mirror.sync.records import GroupRun
 
@@ -92,6 +93,7 @@ def commit(run: GroupRun) -> None:
     everything = run.all_tasks()
     left = unposted(run)
     waiting = {m.task_id for m in left}
+    entries = entry_dates(run)
     pending = set()
     for task_id, task in run.listing.tasks.items():
         if task_id == run.config.master_task:
@@ -105,7 +107,11 @@ def commit(run: GroupRun) -> None:
             if task_id not in run.details.read_ok or task_id in run.details.no_progress:
                 continue  # nothing about it is settled: read again from where it was
             # Keep what the listing showed last time, so the task stays changed; only the cursors move.
+            # A task never settled claims no side of the subtree ("inside" absent) until it is.
             snap = dict(previous) if previous else {**snapshot_of(task, False, None), "activity": None}
+            if not previous:
+                del snap["inside"]
+        _remember_entry(snap, entries.get(task_id))
         _advance_cursors(run, task_id, snap, left)
         world = run.listing.worlds.get(task_id) or previous.get("world")
         if world:
@@ -124,6 +130,15 @@ def commit(run: GroupRun) -> None:
         cursor = run.state.cursor
     run.state.runs += 1
     run.state.mark_success(local_now(), cursor)
+
+
+def _remember_entry(snap: dict, entered: str | None) -> None:
+    """When the task entered the subtree (decide.entry_dates; only tasks inside now have one): kept, even in a
+    snapshot that did not move, so that later runs, and a re-read, judge its items alike."""
+    if entered:
+        snap["entered"] = entered
+    else:
+        snap.pop("entered", None)
 
 
 def _advance_cursors(run: GroupRun, task_id: int, snap: dict, left: list) -> None:

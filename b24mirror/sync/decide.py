@@ -6,7 +6,7 @@ listing and the details, and caps what one run posts (the rest waits, its tasks 
 from __future__ import annotations
 
 from b24mirror.models import Marker, Task, parse_date
-from b24mirror.plan import GroupSnapshot, plan_group, subtree_verdict
+from b24mirror.plan import MAX_WALK, GroupSnapshot, entry_from_history, plan_group, subtree_verdict
 from b24mirror.sync.common import Context, log
 from b24mirror.sync.masters import read_master_markers
 from b24mirror.sync.records import GroupRun
@@ -64,8 +64,48 @@ def snapshot(ctx: Context, run: GroupRun, known: frozenset[Marker]) -> GroupSnap
         history={t: h for t, h in details.history.items() if t in readable},
         announce=frozenset(newcomers(run)), members=details.members, users=details.users,
         own_user_id=ctx.me, baseline=run.listing.baseline, known=known,
-        portal_url=ctx.portal.portal_url,
+        portal_url=ctx.portal.portal_url, entered=entry_dates(run),
     )
+
+
+def entry_dates(run: GroupRun) -> dict[int, str]:
+    """Task id -> when it entered the master's subtree, for the listed tasks inside it now that entered it
+    (moved in, moved up within depth, moved into the group, or carried in by an ancestor). Nothing of a
+    task dated before its entry is mirrored; commit keeps the date in the task's snapshot (`entered`).
+
+    A snapshot's recorded date stands. Else the task's own history says (plan.entry_from_history); a task
+    the state knew to hang outside, whose history does not say, entered after the state's cursor.
+    """
+    everything, master = run.all_tasks(), run.master
+    known: dict[int, str | None] = {}
+
+    def entry(task_id: int, hops: int = 0) -> str | None:
+        task = everything.get(task_id)
+        if task is None or task_id == master.id or hops > MAX_WALK:
+            return None
+        if task_id not in known:
+            snap = run.state.tasks.get(str(task_id))
+            own = (snap or {}).get("entered")
+            if not own and not (snap or {}).get("inside"):
+                history = run.details.history.get(task_id) if task_id in run.details.read_ok else None
+                own = entry_from_history(task, history or [], master, everything, run.config.depth)
+                if own is None and snap is not None and snap.get("inside") is False:
+                    own = run.state.cursor or None
+            known[task_id] = _latest(own, entry(task.parent_id, hops + 1) if task.parent_id else None)
+        return known[task_id]
+
+    found = {}
+    for task_id, task in run.listing.tasks.items():
+        if task_id != master.id and subtree_verdict(task, master, everything, run.config.depth) is None:
+            date = entry(task_id)
+            if date:
+                found[task_id] = date
+    return found
+
+
+def _latest(*dates: str | None) -> str | None:
+    present = [d for d in dates if d]
+    return max(present, key=parse_date) if present else None
 
 
 def newcomers(run: GroupRun) -> set[int]:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from b24mirror import bitrix
 from b24mirror.edits import watches_edits
-from b24mirror.models import WORLD_CHAT, WORLD_CLASSIC, Task
-from b24mirror.portal import (ChatPage, q_chat_messages, q_classic_comments, q_history, q_members,
+from b24mirror.models import KIND_COMMENT, WORLD_CHAT, WORLD_CLASSIC, Comment, Marker, Task
+from b24mirror.portal import (PAGE, ChatPage, q_chat_messages, q_classic_comments, q_history, q_members,
                               q_tasks_by_ids, q_users, reading_world)
 from b24mirror.rules import mark_service_comments
 from b24mirror.sync.chats import dated, read_more, take_chat_page, take_classic_page
@@ -76,8 +76,33 @@ def _queries(run: GroupRun) -> dict:
                 else q_chat_messages(task_id, task.chat_id))
         else:
             last = int(snap.get("last_comment_id") or 0)
+            if last and watches_edits(run.config) and _revisit_classic(run, task, snap):
+                # Edits and deletes of forum comments move no date: read the whole list again.
+                queries[(run.gid, "recent", task_id)] = q_classic_comments(task_id, 0)
             queries[(run.gid, "comments", task_id)] = q_classic_comments(task_id, last)
     return queries
+
+
+def _revisit_classic(run: GroupRun, task: Task, snap: dict) -> bool:
+    """At a sweep, or when the task's comment count fell (a deletion), for a task with mirrors."""
+    fell = task.comments_count < int(snap.get("comments") or 0)
+    return (run.listing.full or fell) and any(key.startswith(f"b24m:comment:{task.id}:") for key in run.state.ledger)
+
+
+def revisited_classic(run: GroupRun, task_id: int, rows: list[Comment]) -> list[Comment]:
+    """The forum comments read again, and a deleted stand-in for each mirrored one that is gone: a deleted
+    classic comment disappears from task.commentitem.getlist. The list comes in id order; when it might be
+    cut at a page, only ids below its last are judged gone."""
+    last = int(run.snap(task_id).get("last_comment_id") or 0)
+    present = {c.id for c in rows}
+    judged_up_to = last if len(rows) < PAGE else min(last, max(present) if present else 0)
+    gone = []
+    for key in run.state.ledger:
+        marker = Marker.parse(key)
+        if (marker.kind == KIND_COMMENT and marker.task_id == task_id and marker.source_id <= judged_up_to
+                and marker.source_id not in present):
+            gone.append(Comment(marker.source_id, task_id, 0, "", "", "", world=WORLD_CLASSIC, deleted=True))
+    return [c for c in rows if c.id <= last] + gone
 
 
 def _take_task(ctx: Context, run: GroupRun, task_id: int, answers: dict, more: dict) -> None:
@@ -97,6 +122,9 @@ def _take_task(ctx: Context, run: GroupRun, task_id: int, answers: dict, more: d
         read = False
     elif (run.gid, "comments", task_id) in answers:
         take_classic_page(run, task_id, comments, more)
+        recent = answers.get((run.gid, "recent", task_id))
+        if isinstance(recent, list):
+            details.revisited.setdefault(task_id, []).extend(revisited_classic(run, task_id, recent))
     else:
         take_chat_page(run, task, page, more)
         recent = answers.get((run.gid, "recent", task_id))
@@ -122,7 +150,8 @@ def _read_users(ctx: Context, runs: list[GroupRun]) -> None:
     queries = {}
     for run in runs:
         details = run.details
-        authors = {c.author_id for cs in details.comments.values() for c in cs if c.author_id} - set(details.users)
+        read = [*details.comments.values(), *details.revisited.values()]  # an edit is judged like a first post
+        authors = {c.author_id for cs in read for c in cs if c.author_id} - set(details.users)
         for i, chunk in enumerate(chunks(sorted(authors))):
             queries[(run, i)] = q_users(chunk)
     answers = ctx.portal.run(queries)

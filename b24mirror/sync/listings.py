@@ -187,9 +187,9 @@ def _find_changed(ctx: Context, run: GroupRun) -> None:
         if task_changed(task, run.state.tasks.get(str(task.id))) or task.id in pending:
             listing.dirty.add(task.id)
     if listing.full and not first and watches_edits(run.config):
-        # Edits and deletes move no date a listing shows: a sweep looks at mirrored chats again.
+        # Edits and deletes move no date a listing shows: a sweep looks at mirrored chats and comments again.
         mirrored = {Marker.parse(key).task_id for key in run.state.ledger if key.startswith("b24m:comment:")}
-        listing.dirty |= {t.id for t in listing.tasks.values() if t.id in mirrored and t.chat_id}
+        listing.dirty |= {t.id for t in listing.tasks.values() if t.id in mirrored}
 
 
 def _moved_since(task: Task, baseline: datetime) -> bool:

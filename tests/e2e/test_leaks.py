@@ -304,3 +304,53 @@ def test_an_extranet_member_is_quoted_by_default(any_world):
     c = p.add_comment(w.design, w.eve, "the contractor's note")
     w.run("sync")
     assert "the contractor's note" in _one_mirror_of(w, f"b24m:comment:{w.design}:{c}")
+
+
+# --------------------------------------------------------------------------- classic (forum) edits and deletes
+# A forum comment's edit or deletion moves no date a listing shows: a sweep (here every run) reads it again.
+
+def _classic_watching(w, **group_keys) -> None:
+    w.write_config(**group_keys)
+    with open(w.config_path, "a") as config:
+        config.write("sweep_every: 1\n")
+    w.run("sync")
+
+
+def _classic_mirror_after_edit(w, first: str, edited: str, **group_keys) -> str:
+    """Anna's comment mirrored, then edited and swept twice: the one mirror of it, as the master holds it."""
+    _classic_watching(w, on_edit="update", **group_keys)
+    cid = w.portal.add_comment(w.design, w.anna, first)
+    w.run("sync")
+    w.portal.edit_comment(w.design, cid, edited)
+    w.run("sync")
+    w.run("sync")
+    marker = f"b24m:comment:{w.design}:{cid}"
+    assert w.mirrors() == [marker]
+    return _one_mirror_of(w, marker)
+
+
+def test_a_classic_edit_is_followed_once(world):
+    mirror = _classic_mirror_after_edit(world, "the pump is broken", "the pump is fixed")
+    assert "the pump is fixed" in mirror and "broken" not in mirror, mirror
+    assert world.portal.stats.commands["task.commentitem.update"] == 1  # applied once, not on every sweep
+
+
+def test_a_classic_edit_that_is_now_hidden_withdraws_the_mirror(world):
+    mirror = _classic_mirror_after_edit(world, "budget is fine", "[B]#internal[/B] budget is 40 000", rules=HIDE_RULES)
+    assert "Withdrawn at the source" in mirror and "internal" not in mirror and "budget" not in mirror, mirror
+
+
+def test_a_classic_delete_marks_the_mirror(world):
+    w, p = world, world.portal
+    _classic_watching(w, on_delete="mark")
+    gone = p.add_comment(w.design, w.anna, "a comment soon deleted")
+    kept = p.add_comment(w.design, w.boris, "a comment that stays")
+    w.run("sync")
+    p.delete_comment(w.design, gone)
+    w.run("sync")
+    w.run("sync")
+    deleted = _one_mirror_of(w, f"b24m:comment:{w.design}:{gone}")
+    assert "The source comment was deleted" in deleted and "soon deleted" not in deleted, deleted
+    assert "a comment that stays" in _one_mirror_of(w, f"b24m:comment:{w.design}:{kept}")
+    assert Counter(w.mirrors()) == Counter({f"b24m:comment:{w.design}:{gone}": 1,
+                                            f"b24m:comment:{w.design}:{kept}": 1})
