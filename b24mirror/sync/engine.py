@@ -21,6 +21,7 @@ from b24mirror.sync.commit import commit
 from b24mirror.sync.common import Context, each, guarded, ok
 from b24mirror.sync.decide import plan_against_master, plan_from_ledger
 from b24mirror.sync.details import read_details
+from b24mirror.sync.digest import prune_posted
 from b24mirror.sync.listings import read_listings
 from b24mirror.sync.masters import read_masters_back
 from b24mirror.sync.records import GroupReport, GroupRun, Listing, SyncOptions
@@ -42,6 +43,7 @@ class Syncer:
         guarded([r for r in ok(live) if r.decision.todo is not None], lambda rs: read_masters_back(ctx, rs))
         each(live, lambda run: plan_against_master(ctx, run))
         guarded([r for r in ok(live) if r.decision.todo], lambda rs: post_all(ctx, rs))
+        each(live, prune_posted)
         if ctx.options.dry_run:
             return [r.report for r in runs]
         each([r for r in live if watches_edits(r.config) and r.decision.todo is not None],

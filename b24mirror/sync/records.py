@@ -34,6 +34,9 @@ class GroupReport:
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
     first_sync: bool = False
+    digest_held: int = 0  # items held for the next digest
+    digest_due: str | None = None  # when that digest is due (the portal's clock), if anything is held
+    checklist: dict[str, int] = field(default_factory=dict)  # checklist action -> count
 
     @property
     def ok(self) -> bool:
@@ -47,6 +50,7 @@ class GroupReport:
             "group": self.group_id, "ok": self.ok, "error": self.error, "posted": self.posted,
             "planned": len(self.planned), "skipped": self.skipped, "held_back": self.held_back,
             "quarantined": self.quarantined,
+            "digest": {"held": self.digest_held, "due": self.digest_due}, "checklist": self.checklist,
             "warnings": self.warnings, "first_sync": self.first_sync,
         }
 
