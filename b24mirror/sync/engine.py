@@ -17,6 +17,7 @@ from b24mirror.portal import Portal
 from b24mirror.settings import Config, GroupConfig
 from b24mirror.state import State
 from b24mirror.sync.apply import post_all
+from b24mirror.sync.checklist import sync_checklist
 from b24mirror.sync.commit import commit
 from b24mirror.sync.common import Context, each, guarded, ok
 from b24mirror.sync.decide import plan_against_master, plan_from_ledger
@@ -48,6 +49,8 @@ class Syncer:
             return [r.report for r in runs]
         each([r for r in live if watches_edits(r.config) and r.decision.todo is not None],
              lambda run: apply_edits(ctx, run))
+        each([r for r in live if r.config.checklist and r.decision.todo is not None],
+             lambda run: sync_checklist(ctx, run))
         for run in runs:
             commit(run)
         ctx.state.save()
