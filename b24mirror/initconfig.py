@@ -59,7 +59,7 @@ GROUP_KEYS = """    depth: 2              # subtask levels under the master that
     #   now: [completed]  # kinds still posted at once (status, completed, deadline, subtask, responsible, title, comment, all)
     # checklist: false    # true: one master checklist item per first-level subtask, ticked when it is completed
     rules:
-      exclude_extranet: true      # comments of external (extranet) users stay out
+      exclude_extranet: false     # true: comments of extranet users stay out even when they are group members
       include_authors: []         # when not empty, only these user ids are mirrored
       exclude_authors: []         # these user ids are never mirrored
       hide: ['^#internal']        # a comment matching any of these patterns is not mirrored
