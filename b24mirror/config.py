@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from b24mirror.configdigest import parse_digest
+
 from b24mirror.settings import (
     COMMENT_SOURCES,
     DELETE_POLICIES,
@@ -41,7 +43,7 @@ TOP_KEYS = ("portal", "state_file", "language", "sweep_every", "metrics_file", "
 PORTAL_KEYS = ("webhook", "webhook_file", "plan", "burst", "per_second", "connect_timeout", "read_timeout", "run_deadline")
 GROUP_KEYS = (
     "id", "master_task", "depth", "language", "comments", "auto_observe", "on_edit", "on_delete",
-    "max_posts", "backfill", "max_chars", "rules", "name",
+    "max_posts", "backfill", "max_chars", "rules", "name", "digest", "checklist",
 )
 RULE_KEYS = ("exclude_extranet", "include_authors", "exclude_authors", "hide", "redact", "events", "comments")
 
@@ -282,6 +284,8 @@ def _groups(v: "_Validator", groups: Any, default_language: str) -> list[GroupCo
             max_posts=v.integer(group, "max_posts", 100, prefix, minimum=1),
             backfill=v.boolean(group, "backfill", False, prefix),
             max_chars=v.integer(group, "max_chars", 2000, prefix, minimum=200),
+            digest=parse_digest(v, group.get("digest"), f"{prefix}digest"),
+            checklist=v.boolean(group, "checklist", False, prefix),
         )
         result.append(config)
     return result

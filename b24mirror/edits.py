@@ -55,8 +55,8 @@ def plan_updates(
     for message in messages:
         marker = Marker(KIND_COMMENT, task.id, message.id)
         record = ledger.get(str(marker))
-        if not record or not record.get("id"):
-            continue  # never mirrored, or mirrored by a post whose id we do not know
+        if not record or not record.get("id") or record.get("digest"):
+            continue  # never mirrored, mirrored by a post whose id we do not know, or one item of a digest
         seen = hashes.get(str(marker))
         note = dict(language=group.language, flavour=flavour, portal_url=portal_url)
         if message.deleted:

@@ -54,6 +54,10 @@ GROUP_KEYS = """    depth: 2              # subtask levels under the master that
     max_posts: 100        # at most this many posts per run for this group (sync --max-posts overrides)
     backfill: false       # true: on the first sync also mirror what happened before it
     max_chars: 2000       # longer comments are cut, with a link to the original
+    # digest:             # hold new items and post one comment per period (grouped by subtask)
+    #   every: 1h         # 30m, 1h, 1d, or times of day in the portal's zone: ["09:00", "14:00"]
+    #   now: [completed]  # kinds still posted at once (status, completed, deadline, subtask, responsible, title, comment, all)
+    # checklist: false    # true: one master checklist item per first-level subtask, ticked when it is completed
     rules:
       exclude_extranet: false     # true: comments of extranet users stay out even when they are group members
       include_authors: []         # when not empty, only these user ids are mirrored

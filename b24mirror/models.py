@@ -143,6 +143,12 @@ class PlannedMirror:
     text: str
     source_date: str  # the source item's own date: mirrors are posted oldest first
     task_id: int
+    covers: tuple[Marker, ...] = ()  # a digest: every item it carries (`marker` is the first of them)
+
+    @property
+    def markers(self) -> tuple[Marker, ...]:
+        """The markers this post puts in the master: one, or a digest's every item."""
+        return self.covers or (self.marker,)
 
     @property
     def sort_key(self) -> tuple:

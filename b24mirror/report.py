@@ -38,6 +38,10 @@ def summary_line(report, *, dry_run: bool = False) -> str:
         parts.append("first sync: baseline recorded, older items are not mirrored (use --backfill to import them)")
     if report.held_back:
         parts.append(f"{report.held_back} held back by max_posts; run sync again or raise --max-posts")
+    if report.digest_held:
+        parts.append(f"{report.digest_held} held for the digest due {report.digest_due}")
+    if report.checklist:
+        parts.append("checklist: " + ", ".join(f"{n} {action}" for action, n in sorted(report.checklist.items())))
     return "; ".join(parts)
 
 

@@ -29,6 +29,19 @@ class Rules:
     mirror_comments: bool = True
 
 
+# What `digest.now` may name: an event kind, "completed" (a status change to completed), or "all".
+DIGEST_NOW_KINDS = EVENT_KINDS + ("completed", "comment", "all")
+
+
+@dataclass(frozen=True)
+class DigestConfig:
+    """Hold new items and post them as one comment per period: every `every` seconds, or at `times` of day."""
+
+    every: int | None = None  # seconds after the oldest held item
+    times: tuple[tuple[int, int], ...] = ()  # (hour, minute) in the portal's time zone
+    now: tuple[str, ...] = ()  # kinds posted at once, as without a digest
+
+
 @dataclass(frozen=True)
 class GroupConfig:
     id: int
@@ -43,6 +56,8 @@ class GroupConfig:
     max_posts: int = 100
     backfill: bool = False
     max_chars: int = 2000
+    digest: DigestConfig | None = None  # None: every item is posted at once
+    checklist: bool = False  # keep one master checklist item per first-level subtask
 
 
 @dataclass(frozen=True)

@@ -222,14 +222,18 @@ def make_client(config, clock: VirtualClock, *, deadline: bool = True):
                           wall=lambda: 1_767_000_000.0 + clock.now())
 
 
-def make_config(handle: PortalHandle, tmp: Path):
+FEATURES = {"digest": {"every": "1h"}, "checklist": True}  # --features: the manager's view switched on
+
+
+def make_config(handle: PortalHandle, tmp: Path, features: tuple[str, ...] = ()):
     from b24mirror.config import validate
 
     data = {
         "portal": {"webhook": handle.info["webhook"], "plan": "standard", "read_timeout": 60},
         "state_file": str(tmp / "state.json"),
         "language": "en",
-        "groups": [{"id": g["id"], "master_task": g["master_task"], "depth": 2} for g in handle.info["groups"]],
+        "groups": [{"id": g["id"], "master_task": g["master_task"], "depth": 2, **{k: FEATURES[k] for k in features}}
+                   for g in handle.info["groups"]],
     }
     return validate(data, base_dir=tmp, environ={})
 
@@ -327,14 +331,14 @@ HEADER = (f"{'':<2} {'cycle':<16} {'reqs':>5} {'cmds':>6} {'503':>4} {'limit s':
           f"{'posts':>5} | {'naive':>7} {'503':>4} {'limit s':>9}  {'ratio':>7} | {'target':<20}")
 
 
-def bench_portal(shape: Shape, *, naive: str, hour: bool, out) -> list[Row]:
+def bench_portal(shape: Shape, *, naive: str, hour: bool, out, features: tuple[str, ...] = ()) -> list[Row]:
     from b24mirror.sync import SyncOptions
 
     rows: list[Row] = []
     handle = PortalHandle(shape)
     try:
         with tempfile.TemporaryDirectory(prefix=f"b24bench-{shape.name}-") as tmp:
-            config = make_config(handle, Path(tmp))
+            config = make_config(handle, Path(tmp), features)
             rng_note = f"{shape.name}: {shape.label}, {handle.info['tasks']} tasks in the portal"
             print(rng_note, file=out, flush=True)
 
@@ -402,6 +406,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--full-naive", action="store_true",
                         help="run the baseline on every L cycle too (its count does not depend on what changed: "
                              "by default it runs on L's first cycle only; 50,000 requests a cycle take minutes)")
+    parser.add_argument("--features", default="", help="switched on in every group: digest ({every: 1h}), checklist")
     args = parser.parse_args(argv)
     out = sys.stdout
     started = time.perf_counter()
@@ -415,7 +420,7 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[Row] = []
     for name in [n.strip().upper() for n in args.only.split(",") if n.strip()]:
         naive = "none" if args.skip_naive else "every" if (args.full_naive or name != "L") else "once"
-        rows += bench_portal(SHAPES[name], naive=naive, hour=name == "L", out=out)
+        rows += bench_portal(SHAPES[name], naive=naive, hour=name == "L", out=out, features=tuple(f.strip() for f in args.features.split(",") if f.strip()))
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     large = [r.ours.peak_mb for r in rows if r.portal == "L"]
     print("-" * len(HEADER), file=out)

@@ -14,7 +14,7 @@ from b24mirror.models import KIND_COMMENT, Marker, PlannedMirror
 from b24mirror.stopping import write_in_flight
 from b24mirror.sync.common import Context, describe, guarded, local_now
 from b24mirror.sync.decide import rejections
-from b24mirror.sync.masters import read_master_markers, with_baseline
+from b24mirror.sync.masters import flag_digest_entries, read_master_markers, with_baseline
 from b24mirror.sync.records import GroupFailed, GroupRun
 
 POSTS_PER_REQUEST = 25  # mirrors posted per batch request: few requests, bodies of a sane size
@@ -98,17 +98,19 @@ def settle_chunk(ctx: Context, run: GroupRun, chunk: list[PlannedMirror], items:
         item = items[index] if items is not None else None
         mirror_id = posted_id(item)
         if mirror_id is not None:
-            posted.append((mirror.marker, mirror_id, local_now()))
+            posted.extend((marker, mirror_id, local_now()) for marker in mirror.markers)  # a digest: each item
             run.report.count_post(mirror.marker.kind)
             continue
         if item is not None and getattr(item.error, "code", "") == "BATCH_HALTED":
             run.state.record_posts(posted)
+            flag_digest_entries(run, [marker for mirror in chunk[:index] if mirror.covers for marker in mirror.covers])
             return index  # this group's own posts all landed: an earlier group's failure stopped these
         failure = item.error if item is not None and item.error is not None else (
             bitrix.OutcomeUnknown("OUTCOME_UNKNOWN", f"a post was answered with {str(item.result)[:60]!r}, not a "
                                   "comment id") if item is not None else None)
         break
     run.state.record_posts(posted)  # one write for the batch, before anything else is posted
+    flag_digest_entries(run, [marker for mirror in chunk if mirror.covers for marker in mirror.covers])
     if items is not None and failure is None:
         return len(chunk)
     # Some posts may or may not have landed: the master itself says which, never a blind retry.
@@ -151,6 +153,7 @@ def source_hashes(run: GroupRun) -> dict:
 def _remember_sources(run: GroupRun, posted: list[PlannedMirror]) -> None:
     if not watches_edits(run.config):
         return
+    posted = [mirror for mirror in posted if not mirror.covers]  # a digest's items are not rewritten
     sources = {Marker(KIND_COMMENT, c.task_id, c.id): c for cs in run.details.comments.values() for c in cs}
     for mirror in posted:
         if mirror.marker in sources:

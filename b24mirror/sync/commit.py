@@ -12,6 +12,7 @@ from __future__ import annotations
 from b24mirror.models import EPOCH, KIND_COMMENT, Task, parse_date
 from b24mirror.plan import REASON_OUTSIDE, subtree_verdict
 from b24mirror.sync.common import local_now
+from b24mirror.sync.digest import HELD
 from b24mirror.sync.decide import entry_dates
 from b24mirror.sync.listings import latest_date
 from b24mirror.sync.records import GroupRun
@@ -33,11 +34,14 @@ def snapshot_of(task: Task, inside: bool, previous: dict | None) -> dict:
 
 def unposted(run: GroupRun) -> list:
     """Planned mirrors the ledger does not hold after this run: over the cap, cut off by the deadline, or
-    refused this run (quarantined ones excepted: they wait for `repair`, not for every run)."""
+    refused this run (quarantined ones excepted: they wait for `repair`, not for every run; so are items held for
+    the next digest: the state keeps them)."""
     plan = run.decision.plan
     if plan is None:
         return []
-    return [m for m in plan.mirrors if not run.state.has(m.marker) and m not in run.decision.quarantined]
+    held = run.state.meta.get(HELD) or {}  # held for the digest: recorded in the state, not waiting on the task
+    return [m for m in plan.mirrors
+            if not run.state.has(m.marker) and m not in run.decision.quarantined and str(m.marker) not in held]
 
 
 def settled(run: GroupRun, task_id: int, waiting: set[int]) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from b24mirror.models import Marker, Task, parse_date
 from b24mirror.plan import MAX_WALK, GroupSnapshot, entry_from_history, plan_group, subtree_verdict
 from b24mirror.sync.common import Context, log
+from b24mirror.sync.digest import hold_for_digest
 from b24mirror.sync.masters import read_master_markers
 from b24mirror.sync.records import GroupRun
 
@@ -31,7 +32,7 @@ def plan_against_master(ctx: Context, run: GroupRun) -> None:
     run.report.skipped = plan.skipped
     refused = rejections(run)
     decision.quarantined = [m for m in plan.mirrors if refused.get(str(m.marker), {}).get("count", 0) >= QUARANTINE_AFTER]
-    postable = [m for m in plan.mirrors if m not in decision.quarantined]
+    postable = hold_for_digest(ctx, run, [m for m in plan.mirrors if m not in decision.quarantined])
     cap = ctx.options.max_posts or run.config.max_posts
     todo, decision.held = postable[:cap], postable[cap:]
     run.report.planned = list(plan.mirrors)

@@ -17,10 +17,12 @@ from b24mirror.portal import Portal
 from b24mirror.settings import Config, GroupConfig
 from b24mirror.state import State
 from b24mirror.sync.apply import post_all
+from b24mirror.sync.checklist import sync_checklist
 from b24mirror.sync.commit import commit, out_of_time_note
 from b24mirror.sync.common import Context, each, guarded, ok
 from b24mirror.sync.decide import plan_against_master, plan_from_ledger
 from b24mirror.sync.details import read_details
+from b24mirror.sync.digest import prune_posted
 from b24mirror.sync.listings import backfill_starts, read_listings
 from b24mirror.sync.masters import read_masters_back
 from b24mirror.sync.records import GroupReport, GroupRun, Listing, SyncOptions
@@ -42,10 +44,13 @@ class Syncer:
         guarded([r for r in ok(live) if r.decision.todo is not None], lambda rs: read_masters_back(ctx, rs))
         each(live, lambda run: plan_against_master(ctx, run))
         guarded([r for r in ok(live) if r.decision.todo], lambda rs: post_all(ctx, rs))
+        each(live, prune_posted)
         if ctx.options.dry_run:
             return [r.report for r in runs]
         each([r for r in live if watches_edits(r.config) and r.decision.todo is not None],
              lambda run: apply_edits(ctx, run))
+        each([r for r in live if r.config.checklist and r.decision.todo is not None],
+             lambda run: sync_checklist(ctx, run))
         for run in runs:
             commit(run)
             if run.report.out_of_time:

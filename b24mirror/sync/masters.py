@@ -1,7 +1,8 @@
 """The master's own markers: the truth the ledger may have lost.
 
-A marker counts only on a comment b24mirror's own user wrote, carrying exactly one marker: a
-person can paste a marker too, and must neither block a mirror nor pass for one.
+A marker counts only on a comment b24mirror's own user wrote, carrying exactly one marker, or
+on a digest of ours (its own header, one marker per item: digest.trusted_in): a person can paste
+a marker too, and must neither block a mirror nor pass for one.
 """
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import re
 from datetime import datetime
 
 from b24mirror import bitrix
+from b24mirror.digest import is_digest, trusted_in
 from b24mirror.models import Marker, MasterComment
 from b24mirror.sync.common import Context
 from b24mirror.sync.records import GroupRun
@@ -30,8 +32,16 @@ def with_baseline(text: str, marker: Marker, baseline: datetime | None) -> str:
 
 
 def trusted_markers(comments: list[MasterComment], me: int) -> list[tuple[Marker, MasterComment]]:
-    """The mirrors among a master's comments: written by our user, one marker each."""
-    return [(c.markers[0], c) for c in comments if c.author_id == me and len(c.markers) == 1]
+    """The mirrors among a master's comments: written by our user, one marker each, or a digest's markers."""
+    return [(marker, c) for c in comments for marker in trusted_in(c, me)]
+
+
+def flag_digest_entries(run: GroupRun, markers) -> None:
+    """Mark ledger entries whose mirror is a digest: an edit of one item must not rewrite the whole comment."""
+    for marker in markers:
+        record = run.state.ledger.get(str(marker))
+        if record is not None:
+            record["digest"] = True
 
 
 def trust(ctx: Context, run: GroupRun, comments: list[MasterComment]) -> set[Marker]:
@@ -40,6 +50,7 @@ def trust(ctx: Context, run: GroupRun, comments: list[MasterComment]) -> set[Mar
     unrecorded = [(marker, c.id, c.date) for marker, c in found if not run.state.has(marker)]
     if not ctx.options.dry_run:
         run.state.record_posts(unrecorded)
+        flag_digest_entries(run, [marker for marker, c in found if is_digest(c)])
         if comments:
             run.state.meta["master_seen_id"] = max(c.id for c in comments)
     return {marker for marker, _ in found}

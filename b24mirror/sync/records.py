@@ -35,6 +35,9 @@ class GroupReport:
     error: str | None = None
     first_sync: bool = False
     out_of_time: bool = False  # run_deadline came first: what is done is kept, the rest waits (not an error)
+    digest_held: int = 0  # items held for the next digest
+    digest_due: str | None = None  # when that digest is due (the portal's clock), if anything is held
+    checklist: dict[str, int] = field(default_factory=dict)  # checklist action -> count
 
     @property
     def ok(self) -> bool:
@@ -48,6 +51,7 @@ class GroupReport:
             "group": self.group_id, "ok": self.ok, "error": self.error, "posted": self.posted,
             "planned": len(self.planned), "skipped": self.skipped, "held_back": self.held_back,
             "quarantined": self.quarantined, "out_of_time": self.out_of_time,
+            "digest": {"held": self.digest_held, "due": self.digest_due}, "checklist": self.checklist,
             "warnings": self.warnings, "first_sync": self.first_sync,
         }
 

@@ -1,0 +1,82 @@
+"""End-to-end: `checklist: true` keeps one master checklist item per first-level subtask."""
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+def checklist(world) -> dict[str, bool]:
+    """The master's checklist as a manager sees it: title -> ticked (the root "Checklist 1" left out)."""
+    return {i.title: i.complete for i in world.portal.checklist.values()
+            if i.task_id == world.master and i.parent_id}
+
+
+def ours(world) -> list:
+    return [i for i in world.portal.checklist.values()
+            if i.task_id == world.master and i.created_by == world.me and i.parent_id]
+
+
+def test_the_checklist_follows_the_subtasks_and_leaves_peoples_items_alone(world):
+    p = world.portal
+    world.write_config(checklist=True)
+    p.add_checklist_item(world.master, "Buy coffee", by=world.anna)
+    world.run("sync")
+    assert checklist(world) == {"Buy coffee": False, f"#{world.design} Design": False}  # level 2 is not listed
+
+    survey = p.add_task("Site survey", created_by=world.anna, responsible_id=world.boris, group_id=world.group,
+                        parent_id=world.master, auditors=(world.me,))
+    world.run("sync")
+    assert checklist(world)[f"#{survey} Site survey"] is False
+
+    p.set_status(survey, 5, by=world.boris)
+    world.run("sync")
+    assert checklist(world)[f"#{survey} Site survey"] is True
+
+    p.set_status(survey, 2, by=world.anna)  # reopened
+    p.set_field(world.design, "TITLE", "Design phase")
+    world.run("sync")
+    assert checklist(world)[f"#{survey} Site survey"] is False
+    assert f"#{world.design} Design phase" in checklist(world) and f"#{world.design} Design" not in checklist(world)
+
+    p.move_task(survey, parent_id=world.loose)  # moved out of the master's subtree
+    world.run("sync")
+    world.run("sync")
+    assert checklist(world) == {"Buy coffee": False, f"#{world.design} Design phase": False}
+    assert len(ours(world)) == 1
+
+
+def test_a_person_unticking_our_item_is_left_alone_until_the_status_changes_again(world):
+    p = world.portal
+    world.write_config(checklist=True)
+    world.run("sync")
+    p.set_status(world.design, 5, by=world.boris)
+    world.run("sync")
+    [item] = ours(world)
+    assert item.complete
+    p.toggle_checklist_item(item.id, False, world.anna)
+    p.add_comment(world.design, world.anna, "the subtask changes, its status does not")
+    world.run("sync")
+    assert not item.complete
+    p.set_status(world.design, 2, by=world.anna)
+    world.run("sync")
+    p.set_status(world.design, 5, by=world.boris)
+    world.run("sync")
+    assert item.complete
+
+
+def test_a_lost_state_and_a_lost_answer_never_add_an_item_twice(world):
+    p = world.portal
+    world.write_config(checklist=True)
+    world.run("sync")
+    p.faults.add("lost_response", method="task.checklistitem.add", count=1)
+    survey = p.add_task("Site survey", created_by=world.anna, responsible_id=world.boris, group_id=world.group,
+                        parent_id=world.master, auditors=(world.me,))
+    world.run("sync", check=False)
+    world.run("sync")
+    assert sorted(i.title for i in ours(world)) == [f"#{world.design} Design", f"#{survey} Site survey"]
+
+    world.state_path.unlink()
+    p.set_status(survey, 5, by=world.boris)
+    world.run("sync")
+    world.run("sync")
+    assert sorted(i.title for i in ours(world)) == [f"#{world.design} Design", f"#{survey} Site survey"]
+    assert checklist(world)[f"#{survey} Site survey"] is True
