@@ -48,8 +48,14 @@ class Verdict:
     def clean(self) -> bool:
         return not (self.duplicates or self.lost or self.leaked or self.bad_mirrors or self.text_leaks)
 
-    def summary(self) -> str:
-        return (f"{len(self.lost)} lost {self.lost[:5]}, {sum(n - 1 for n in self.duplicates.values())} duplicated "
+    def clean_but(self, known_lost: set[str]) -> bool:
+        """Clean, but for losses already known before (reported where they happened)."""
+        return not (self.duplicates or set(self.lost) - known_lost or self.leaked or self.bad_mirrors
+                    or self.text_leaks)
+
+    def summary(self, known_lost: frozenset[str] | set[str] = frozenset()) -> str:
+        lost = sorted(set(self.lost) - set(known_lost))
+        return (f"{len(lost)} lost {lost[:5]}, {sum(n - 1 for n in self.duplicates.values())} duplicated "
                 f"{sorted(self.duplicates)[:5]}, {len(self.leaked)} leaked {self.leaked[:5]}")
 
 
