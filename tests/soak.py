@@ -16,6 +16,12 @@ that knows nothing of b24mirror's code: from the portal's own records and the do
 computes the markers that must be in the master (each exactly once) and checks that nothing else
 is, and that no text of an ineligible comment appears in any mirror.
 
+Besides that random weather, every other cycle meets one targeted fault of tests/soak_faults.py in
+turn (a 2,500-message chat, a run deadline mid-read and mid-post, a post the portal always refuses, a
+malformed date, a refused update, an empty member list, mirrors deleted by people, state loss during a
+backfill), then clean runs until the oracle holds again: the runs that took are its figures. What the
+oracle expects of each fault's items is written there.
+
 The scenario keeps the oracle unambiguous: membership is fixed and no task moves (moves and
 removals are covered by tests/e2e/test_leaks.py); the first deletion of the state file comes only
 after a mirror exists, so a resumed baseline never lies after an unposted item.
@@ -26,7 +32,6 @@ import argparse
 import json
 import os
 import random
-import re
 import signal
 import subprocess
 import sys
@@ -38,8 +43,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from b24mirror.fakeportal import FakePortal, serve
+from tests.soak_faults import KINDS, Episodes, PortalHooks
+from tests.soak_oracle import MARKER, Expectation, Verdict, expected, mirrors_found
 
-MARKER = re.compile(r"b24m:(comment|event|subtask):(\d+):(\d+)")
 HIDE = "^#internal"
 DEPTH = 2
 ACCEPTED_EXIT = {0, 1, 3, 5}  # ok; a group failed (faults); locked (overlap); portal unreachable (faults)
@@ -69,12 +75,27 @@ class Figures:
     text_leaks: int = 0
     secret_seen: int = 0
     seconds: float = 0.0
+    lost_by_rule: int = 0
+    reposted_after_deletion: int = 0
+    converge: dict[str, list[int]] = field(default_factory=dict)  # fault kind -> runs to converge (0: never)
     details: list[str] = field(default_factory=list)
 
     @property
     def clean(self) -> bool:
         return not (self.duplicates or self.losses or self.leaks or self.text_leaks or self.tracebacks
-                    or self.secret_seen)
+                    or self.secret_seen or self.not_converged)
+
+    @property
+    def not_converged(self) -> int:
+        return sum(runs.count(0) for runs in self.converge.values())
+
+    def _convergence(self) -> list[tuple[str, str]]:
+        rows = []
+        for kind, runs in sorted(self.converge.items()):
+            met = [r for r in runs if r]
+            shown = f"met {len(runs)}x; runs to converge: {', '.join(map(str, runs))}"
+            rows.append((f"  {kind}", shown + (f"  ({runs.count(0)} NOT converged)" if len(met) < len(runs) else "")))
+        return rows
 
     def table(self) -> str:
         kinds = ", ".join(f"{k} {n}" for k, n in sorted(self.faults_by_kind.items())) or "none"
@@ -92,6 +113,8 @@ class Figures:
             ("eligible items", self.eligible),
             ("ineligible items", self.ineligible),
             ("items mirrored", self.mirrored),
+            ("lost by the rules", f"{self.lost_by_rule} (refused for good, mirror deleted by a person)"),
+            ("deleted mirrors back", f"{self.reposted_after_deletion} (after a state loss; at most once each)"),
             ("duplicates", self.duplicates),
             ("losses", self.losses),
             ("leaks (markers)", self.leaks),
@@ -99,6 +122,8 @@ class Figures:
             ("tracebacks", self.tracebacks),
             ("secret in output", self.secret_seen),
             ("seconds", f"{self.seconds:.0f}"),
+            ("targeted faults", f"{sum(map(len, self.converge.values()))} met, {self.not_converged} not converged"),
+            *self._convergence(),
         ]
         width = max(len(name) for name, _ in rows)
         lines = ["b24mirror soak", "-" * (width + 30)]
@@ -123,9 +148,10 @@ class Soak:
         self.carl = p.add_user("Carl", "Smith")
         self.eve = p.add_user("Eve", "Contractor", extranet=True)
         self.oscar = p.add_user("Oscar", "Outsider")
+        self.bot = p.add_user("Build", "Bot")  # a member: its build log is quoted like anyone's
         self.secret = p.add_webhook(self.me)
         self.group = p.add_group("Bridge repair", owner_id=self.anna,
-                                 members=[self.me, self.anna, self.boris, self.carl, self.eve])
+                                 members=[self.me, self.anna, self.boris, self.carl, self.eve, self.bot])
         self.other = p.add_group("Other project", owner_id=self.oscar, members=[self.me, self.oscar, self.anna])
         self.master = self._task("Master", None)
         a = self._task("Design", self.master)
@@ -135,18 +161,43 @@ class Soak:
         deep = self._task("Rebar schedule (too deep)", a1)
         loose = self._task("Loose task")
         foreign = self._task("Foreign task", gid=self.other)
+        self.build_log = self._task("CI build log (chat)", self.master, chat=True)
+        self.procurement = b
         self.level1 = [a, b]
         self.level2 = [a1, b1]
         self.outside = [deep, loose, foreign]
+        self.masters = {self.group: self.master}
+        self.archive_group, self.archive_master = self._archive()
         self.people = [self.anna, self.boris, self.carl, self.eve, self.oscar, self.me]
         # Before the first sync: must never be mirrored.
         for task in (a, b, a1):
             self._comment(task, self.anna, "from before the first sync")
         p.set_status(a, 3, by=self.anna)
         self.server = serve(p, port=0)
-        self.config = self._write_config()
+        self.archive_added = False  # the backfill group joins the config when its fault is met
+        self.config = self.write_config()
         self.baseline: float | None = None
         self.mirror_posted = False
+        self.hooks = PortalHooks(p)
+        self.episodes = Episodes(self)
+        self.gone_markers: set[str] = set()  # mirrors a person deleted: lost for good (back at most once)
+        self.refused_markers: set[str] = set()  # the portal refuses their mirror for ever
+        self.unreadable_markers: set[str] = set()  # their date cannot be read now: they wait
+
+    def _archive(self) -> tuple[int, int]:
+        """A second group, mirrored with `backfill: true` once added: 150 old comments, all eligible."""
+        p = self.portal
+        gid = p.add_group("Archive", owner_id=self.anna, members=[self.me, self.anna, self.boris])
+        master = self._task("Archive master", None, gid=gid)
+        tasks = [self._task("Archive A", master, gid=gid), self._task("Archive B (chat)", master, gid=gid, chat=True)]
+        tasks.append(self._task("Archive A1", tasks[0], gid=gid))
+        for n in range(150):
+            self._comment(tasks[n % 3], self.anna if n % 2 else self.boris, f"archived note {n}")
+            if n % 40 == 0:
+                self._comment(tasks[n % 3], self.oscar, "an outsider's note")  # not a member: ineligible
+                self._comment(tasks[n % 3], self.anna, "#internal archived price")  # hidden
+        p.set_status(tasks[0], 3, by=self.anna)
+        return gid, master
 
     # --- the portal's people --------------------------------------------------------------------
 
@@ -161,21 +212,28 @@ class Soak:
         self.texts[(task, cid)] = token
         return cid
 
-    def _write_config(self) -> Path:
+    comment = _comment
+
+    def write_config(self, run_deadline: float = 30) -> Path:
+        rules = {"hide": [HIDE], "exclude_extranet": True}
+        groups = [{"id": self.group, "master_task": self.master, "depth": DEPTH, "language": "en",
+                   "on_edit": "update", "max_posts": 400, "rules": rules}]
+        if self.archive_added:
+            groups.append({"id": self.archive_group, "master_task": self.archive_master, "depth": DEPTH,
+                           "language": "en", "backfill": True, "max_posts": 60, "rules": rules})
+            self.masters[self.archive_group] = self.archive_master
         text = textwrap.dedent(f"""
             portal:
               webhook: "{self.server.webhook_url(self.me, self.secret)}"
               read_timeout: 1
               connect_timeout: 2
-              run_deadline: 30
+              run_deadline: {run_deadline}
               burst: 1000
               per_second: 500
             state_file: "{self.tmp / 'state.json'}"
             sweep_every: 5
             groups:
-              - {json.dumps({"id": self.group, "master_task": self.master, "depth": DEPTH, "language": "en",
-                             "rules": {"hide": [HIDE], "exclude_extranet": True}})}
-        """)
+        """) + "".join(f"  - {json.dumps(group)}\n" for group in groups)
         path = self.tmp / "b24mirror.yaml"
         path.write_text(text)
         return path
@@ -205,7 +263,7 @@ class Soak:
                 p.set_status(task, rng.choice([2, 3, 4, 5]), by=rng.choice(self.people[:4]))
             elif roll < 0.82:
                 p.set_deadline(task, p.now_ts() + rng.randint(1, 60) * 86400, by=self.anna)
-            elif roll < 0.92 and len(self.level2) < 14:
+            elif roll < 0.92 and len(self.level2) < 10:
                 parent = rng.choice(self.level1 + self.level2)
                 new = self._task(f"Subtask {len(self.level2) + len(self.outside)}", parent)
                 (self.level2 if parent in self.level1 else self.outside).append(new)
@@ -237,12 +295,12 @@ class Soak:
 
     # --- runs ------------------------------------------------------------------------------------
 
-    def _start(self, *args: str) -> subprocess.Popen:
+    def start(self, *args: str) -> subprocess.Popen:
         self.figures.runs += 1
         return subprocess.Popen([sys.executable, "-m", "b24mirror", "--config", str(self.config), "-v", *args],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
-    def _finish(self, proc: subprocess.Popen, killed: bool = False) -> int:
+    def finish(self, proc: subprocess.Popen, killed: bool = False) -> int:
         out, err = proc.communicate(timeout=180)
         code = proc.returncode
         self.figures.exit_codes["killed" if killed else code] += 1
@@ -262,33 +320,33 @@ class Soak:
     def _rebuild(self) -> None:
         self.figures.rebuilds += 1
         self.portal.advance(5)
-        self._finish(self._start("sync", "--rebuild-state"))
+        self.finish(self.start("sync", "--rebuild-state"))
 
     def cycle(self) -> None:
         self.portal.advance(30)
         n = self.figures.cycles + 1
         mode = 0.0 if n % 5 == 2 else 0.3 if n % 5 == 4 else self.rng.random()
         if mode < 0.25:
-            proc = self._start("sync")
+            proc = self.start("sync")
             time.sleep(self.rng.uniform(0.05, 1.5))
             killed = proc.poll() is None
             if killed:
                 proc.send_signal(signal.SIGKILL)
                 self.figures.kills += 1
-            self._finish(proc, killed=killed)
+            self.finish(proc, killed=killed)
         elif mode < 0.40:
             self.figures.overlaps += 1
-            procs = [self._start("sync"), self._start("sync")]
+            procs = [self.start("sync"), self.start("sync")]
             for proc in procs:
-                self._finish(proc)
+                self.finish(proc)
         else:
-            self._finish(self._start("sync"))
+            self.finish(self.start("sync"))
         if not self.mirror_posted:
             self.mirror_posted = any(c["author_id"] == self.me for c in self.portal.comments(self.master))
 
     def first_sync(self) -> None:
         self.portal.advance(30)
-        code = self._finish(self._start("sync"))
+        code = self.finish(self.start("sync"))
         if code != 0:
             raise RuntimeError(f"the first sync, without faults, exited {code}")
         self.portal.advance(30)
@@ -298,7 +356,7 @@ class Soak:
         self.portal.faults.clear()
         for _ in range(2):  # a clean run; a second one must find nothing left to do
             self.portal.advance(60)
-            code = self._finish(self._start("sync"))
+            code = self.finish(self.start("sync"))
             if code == 4:
                 continue
             if code != 0:
@@ -306,96 +364,63 @@ class Soak:
 
     # --- the oracle -------------------------------------------------------------------------------
 
-    def _level(self, tid: int) -> int | None:
-        """Levels under the master (1 = child), or None when the task is not under it in its group."""
-        level, current = 0, self.portal.task(tid)
-        while True:
-            if current["group_id"] != self.group:
-                return None
-            parent = current["parent_id"]
-            if not parent:
-                return None
-            level += 1
-            if parent == self.master:
-                return level
-            current = self.portal.task(parent)
+    def verdict(self) -> Verdict:
+        """The portal judged now: what must be in the masters, against what is."""
+        want = Expectation()
+        groups = [(self.group, self.master, self.baseline)]
+        if self.archive_added:
+            groups.append((self.archive_group, self.archive_master, None))  # backfill: every date counts
+        for gid, master, baseline in groups:
+            expected(self.portal, gid, master, baseline, depth=DEPTH, hide=HIDE, me=self.me, texts=self.texts,
+                     into=want)
+        found, bad, texts = mirrors_found(self.portal, [m for _, m, _ in groups], self.me, self.texts)
+        blob = "\n".join(texts)
+        verdict = Verdict(want.eligible, want.ineligible, found, exempt=self.gone_markers | self.refused_markers,
+                          gone=set(self.gone_markers), waiting=set(self.unreadable_markers), bad_mirrors=bad,
+                          text_leaks=sorted(t for t in want.hidden_tokens if t in blob))
+        for marker in self.gone_markers:  # may come back once (after a state loss), never twice
+            if found.get(marker, 0) == 1:
+                verdict.eligible.add(marker)
+        return verdict
 
-    def expected(self) -> tuple[set[str], set[str], set[str]]:
-        """(eligible markers, ineligible markers, tokens of ineligible comments) from the portal's records."""
-        p, base = self.portal, self.baseline
-        members = set(p.groups[self.group].members)
-        eligible, ineligible, hidden_tokens = set(), set(), set()
-        for tid, task in p.tasks.items():
-            if tid == self.master:
-                continue
-            level = self._level(tid)
-            inside = level is not None and level <= DEPTH
-            for c in p.comments(tid):
-                marker = f"b24m:comment:{tid}:{c['id']}"
-                date = self._date_of(tid, c["id"])
-                user = p.users.get(c["author_id"])
-                ok = (inside and date >= base and not c["system"] and c["author_id"] != 0
-                      and c["author_id"] != self.me and c["author_id"] in members
-                      and user is not None and not user.extranet and not c["deleted"]
-                      and not re.search(HIDE, c["text"], re.MULTILINE))
-                (eligible if ok else ineligible).add(marker)
-                if not ok and (tid, c["id"]) in self.texts:
-                    hidden_tokens.add(self.texts[(tid, c["id"])])
-            for row in task.history:
-                if row.field not in ("STATUS", "DEADLINE"):
-                    continue
-                marker = f"b24m:event:{tid}:{row.id}"
-                ok = inside and row.date >= base and str(row.value_from or "") != str(row.value_to or "")
-                (eligible if ok else ineligible).add(marker)
-            if task.parent_id:
-                marker = f"b24m:subtask:{task.parent_id}:{tid}"
-                (eligible if inside and task.created >= base else ineligible).add(marker)
-        return eligible, ineligible, hidden_tokens
+    def mirror_of(self, marker: str) -> int | None:
+        return next((cid for m, cid in self.live_mirrors() if m == marker), None)
 
-    def _date_of(self, tid: int, cid: int) -> float:
-        task = self.portal.tasks[tid]
-        if task.new_card:
-            return next(m.date for m in self.portal.chats[task.chat_id].messages if m.id == cid)
-        return next(c.date for c in task.comments if c.id == cid)
+    def live_mirrors(self) -> list[tuple[str, int]]:
+        found = []
+        for master in self.masters.values():
+            for c in self.portal.comments(master):
+                if c["author_id"] == self.me and not c["deleted"] and (master, c["id"]) not in self.texts:
+                    found += [(m.group(0), c["id"]) for m in MARKER.finditer(c["text"])]
+        return found
 
     def judge(self) -> Figures:
         f = self.figures
-        eligible, ineligible, hidden_tokens = self.expected()
-        # Mirrors: the webhook user's comments in the master, less those the soak's people typed as that user.
-        texts = [c["text"] for c in self.portal.comments(self.master)
-                 if c["author_id"] == self.me and not c["deleted"] and (self.master, c["id"]) not in self.texts]
-        found = Counter()
-        for text in texts:
-            markers = [m.group(0) for m in MARKER.finditer(text)]
-            if len(markers) != 1:
-                f.leaks += 1
-                f.details.append(f"a mirror with {len(markers)} markers: {text[:200]!r}")
-            found.update(markers)
-        f.eligible, f.ineligible = len(eligible), len(ineligible)
-        f.mirrored = len(set(found) & eligible)
-        dups = {m: n for m, n in found.items() if n > 1}
-        f.duplicates = sum(n - 1 for n in dups.values())
-        lost = sorted(eligible - set(found))
-        leaked = sorted(set(found) - eligible)
-        f.losses, f.leaks = len(lost), f.leaks + len(leaked)
-        f.details += [f"duplicate: {m} x{n}" for m, n in sorted(dups.items())]
-        f.details += [f"lost: {m}" for m in lost]
-        f.details += [f"leaked: {m}" for m in leaked]
-        blob = "\n".join(texts)
-        for token in sorted(hidden_tokens):
-            if token in blob:
-                f.text_leaks += 1
-                f.details.append(f"text of an ineligible comment in a mirror: {token}")
+        v = self.verdict()
+        f.eligible, f.ineligible = len(v.eligible), len(v.ineligible)
+        f.mirrored = len(set(v.found) & v.eligible)
+        f.duplicates = sum(n - 1 for n in v.duplicates.values())
+        f.losses, f.leaks, f.text_leaks = len(v.lost), len(v.leaked) + len(v.bad_mirrors), len(v.text_leaks)
+        f.lost_by_rule = len((self.gone_markers | self.refused_markers) - set(v.found))
+        f.reposted_after_deletion = v.reposted
+        f.details += [f"a mirror without exactly one marker: {text!r}" for text in v.bad_mirrors]
+        f.details += [f"duplicate: {m} x{n}" for m, n in sorted(v.duplicates.items())]
+        f.details += [f"lost: {m}" for m in v.lost]
+        f.details += [f"leaked: {m}" for m in v.leaked]
+        f.details += [f"text of an ineligible comment in a mirror: {token}" for token in v.text_leaks]
         state = self.state_path.read_text() if self.state_path.exists() else ""
         if self.secret in state:
             f.secret_seen += 1
             f.details.append("the webhook secret is in the state file")
         stats = self.portal.stats
         f.faults_injected, f.faults_by_kind = stats.faults_injected, Counter(stats.faults_by_kind)
+        if self.hooks.refused:
+            f.faults_by_kind["refused post (command)"] = self.hooks.refused
         return f
 
     def run(self, cycles: int) -> Figures:
         started = time.monotonic()
+        self.hooks.install()
         try:
             self.first_sync()
             for number in range(1, cycles + 1):
@@ -403,12 +428,15 @@ class Soak:
                 self.chaos()
                 self.cycle()
                 self.figures.cycles = number
+                if number % 2 == 1:  # every other cycle, the next targeted fault in turn
+                    self.episodes.run(KINDS[(number // 2) % len(KINDS)])
                 if number % 10 == 0:
                     self.log(f"cycle {number}/{cycles}: {self.figures.runs} runs, {self.figures.kills} kills, "
                              f"{self.portal.stats.faults_injected} faults")
             self.final()
             self.judge()
         finally:
+            self.hooks.uninstall()
             self.server.shutdown()
         self.figures.seconds = time.monotonic() - started
         return self.figures

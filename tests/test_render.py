@@ -339,11 +339,29 @@ def test_cyrillic_text_and_ordinary_punctuation_unchanged():
 # --------------------------------------------------------------------------- cutting and redaction
 
 
+def quoted_body(text, flavour):
+    """The quoted part of a mirror as it counts against max_chars: the forum quote's inside, or the chat's
+    `>>` lines with their prefixes and the newlines between them."""
+    if flavour == "forum":
+        return re.search(r"\[QUOTE\](.*)\[/QUOTE\]", text, re.DOTALL).group(1)
+    return "\n".join(line for line in text.split("\n") if line.startswith(">>"))
+
+
+def assert_cut_to(text, flavour, max_chars):
+    """max_chars bounds the quoted reader text, ellipsis and chat prefixes included; the cut ends at a word
+    no more than 80 characters back. The rest of the mirror is one header line and one link line."""
+    body = quoted_body(text, flavour)
+    assert max_chars - 81 <= len(body) <= max_chars, len(body)
+    lines = text.split("\n")
+    wrapper = len("[QUOTE][/QUOTE]") if flavour == "forum" else 0
+    assert len(text) == len(lines[0]) + 1 + wrapper + len(body) + 1 + len(lines[-1]), text[:300]
+
+
 def test_megabyte_comment_is_cut_with_a_read_in_full_link():
     source = ("слово " * 200_000)[:1_000_000]
     for flavour, language, label in (("forum", "ru", "Читать полностью"), ("chat", "en", "Read in full")):
         text = comment_text(source, flavour=flavour, language=language, max_chars=2000)
-        assert len(text) <= 2000 + 400
+        assert_cut_to(text, flavour, 2000)
         assert f"{task_url(PORTAL, 123)}]{label}[/" in text
         assert "…" in text
         assert find_markers(text) == [Marker("comment", 123, 456)]
@@ -351,7 +369,7 @@ def test_megabyte_comment_is_cut_with_a_read_in_full_link():
 
 def test_megabyte_of_short_lines_in_chat_stays_within_the_limit():
     text = comment_text("a\n" * 500_000, flavour="chat", max_chars=1000)
-    assert len(text) <= 1000 + 400
+    assert_cut_to(text, "chat", 1000)  # every short line's `>>` counts
 
 
 def test_short_comment_has_no_read_in_full_link():

@@ -123,7 +123,12 @@ def test_a_one_megabyte_comment_is_cut_with_a_link_to_the_original(world):
     small = p.add_comment(world.design, world.boris, "a short one after it")
     world.run("sync")
     text = _one_mirror_of(world, f"b24m:comment:{world.design}:{c}")
-    assert len(text) < 3000
+    # max_chars (2000 by default) bounds the quote's reader text, ellipsis included; the cut ends at a word
+    # at most 80 characters back; around it only the header line and the link line.
+    body = re.search(r"\[QUOTE\](.*)\[/QUOTE\]", text, re.DOTALL).group(1)
+    assert 2000 - 81 <= len(body) <= 2000, len(body)
+    lines = text.split("\n")
+    assert len(text) == len(lines[0]) + 1 + len("[QUOTE][/QUOTE]") + len(body) + 1 + len(lines[-1]), text[:300]
     assert "Read in full" in text and "…" in text
     assert Counter(world.mirrors()) == Counter({f"b24m:comment:{world.design}:{c}": 1,
                                                 f"b24m:comment:{world.design}:{small}": 1})
