@@ -134,10 +134,13 @@ def parse_task_page(result: Any) -> list[Task]:
 
 
 def parse_task_get(result: Any) -> Task | None:
-    """`tasks.task.get` answers `[]` for a task that is missing or hidden from us."""
+    """`tasks.task.get` answers `[]` for a task that is missing or hidden from us; anything else that is not
+    `{"task": {...}}` is a malformed answer (raised: read again, never taken for "missing")."""
     if isinstance(result, dict) and isinstance(result.get("task"), dict):
         return parse_task(result["task"])
-    return None
+    if result in ([], {}) or (isinstance(result, dict) and result.get("task") == []):
+        return None
+    raise ValueError(f"tasks.task.get answered {type(result).__name__} {str(result)[:60]!r}, not a task")
 
 
 def _attachments(value: Any) -> tuple[Attachment, ...]:

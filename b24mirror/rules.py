@@ -35,7 +35,7 @@ REASON_EMPTY = "empty"
 # sentence, not the service line "Задача завершена". A comment in both languages ("ru / en")
 # must match in each. Callers may extend the tuple:
 #     rules.SERVICE_COMMENT_TEMPLATES += (re.compile(r"Чек-лист изменён"),)
-_DATE = (r"(?:\d{1,2}[./]\d{1,2}[./]\d{2,4}|\d{4}-\d{2}-\d{2})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?"
+_DATE = (r"(?:\d{1,2}[./]\d{1,2}(?:[./]\d{2,4})?|\d{4}-\d{2}-\d{2})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?"
          r"(?:[+-]\d{2}:?\d{2})?")
 _WHO = r"(?:\[USER=\d+\][^\[]*\[/USER\]|[^.]{1,80})"
 SERVICE_COMMENT_TEMPLATES: tuple[re.Pattern, ...] = tuple(re.compile(t, re.IGNORECASE) for t in (

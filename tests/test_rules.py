@@ -178,6 +178,7 @@ def test_order_lists_before_hide_before_switch_before_empty():
     "Крайний срок изменён на 19.06.2025",
     "Крайний срок изменен на 19.06.2025",
     "Deadline changed to 06/19/2025",
+    "Deadline changed to 01.01",
     "Изменён ответственный: Иван Петров",
     "Responsible person changed: Ivan Petrov",
     "Task created",

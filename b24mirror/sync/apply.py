@@ -34,9 +34,14 @@ def _post_request(ctx: Context, request: list, queue: dict, done: dict) -> None:
                                       for run, chunk in request for m in chunk])
     except bitrix.OutcomeUnknown:
         items = None
-    except bitrix.DeadlineExceeded:
-        for run in queue:  # the deadline: nothing of this request was sent; the next run posts the rest
-            run.report.out_of_time = True
+    except bitrix.DeadlineExceeded as exc:
+        if exc.__cause__ is None:
+            for run in queue:  # the deadline: nothing of this request was sent; the next run posts the rest
+                run.report.out_of_time = True
+            return
+        for run, _ in request:  # refused until no time was left to try again: a failure, said as such
+            run.report.error = describe(exc)
+            del queue[run]
         return
     except bitrix.BitrixError as exc:
         if isinstance(exc, bitrix.AuthError):

@@ -82,6 +82,8 @@ def _ancestor_unread(run: GroupRun, task: Task, everything: dict) -> bool:
 
 
 def out_of_time_note(run: GroupRun) -> str:
+    if run.master is None:
+        return "run_deadline reached before this group's listings were read; the next run goes on"
     left = unposted(run)
     unread = len(run.listing.dirty - run.details.read_ok)
     return (f"run_deadline reached: {unread} changed task(s) unread and {len(left)} mirror(s) unposted wait for "
@@ -108,15 +110,20 @@ def commit(run: GroupRun) -> None:
             snap = snapshot_of(task, inside_subtree(run, task, everything, previous), previous)
         else:
             pending.add(task_id)
-            if task_id not in run.details.read_ok or task_id in run.details.no_progress:
+            if task_id not in run.details.read_ok or (task_id in run.details.no_progress
+                                                      and task_id not in run.details.walks):
                 continue  # nothing about it is settled: read again from where it was
             # Keep what the listing showed last time, so the task stays changed; only the cursors move.
             # A task never settled claims no side of the subtree ("inside" absent) until it is.
             snap = dict(previous) if previous else {**snapshot_of(task, False, None), "activity": None}
             if not previous:
                 del snap["inside"]
+            if task.chat_id:
+                snap["chat"] = task.chat_id  # looked up this run: never asked again
         _remember_entry(snap, entries.get(task_id))
         _advance_cursors(run, task_id, snap, left)
+        if task_id in run.details.walks:
+            _walk_on(run, task_id, snap)
         world = run.listing.worlds.get(task_id) or previous.get("world")
         if world:
             snap["world"] = world
@@ -143,6 +150,19 @@ def _remember_entry(snap: dict, entered: str | None) -> None:
         snap["entered"] = entered
     else:
         snap.pop("entered", None)
+
+
+def _walk_on(run: GroupRun, task_id: int, snap: dict) -> None:
+    """A chat's first read walking back to the baseline (details._set_walks_aside): where it goes on, or,
+    once it has reached the baseline, the cursor from which the chat is read forwards, oldest first."""
+    lowest, lowest_after = run.details.walks[task_id]
+    walked = [v for v in (snap.get("walk_back"), lowest) if v]
+    if task_id in run.details.no_progress:  # still above the baseline: go on below what was read
+        snap["walk_back"] = min(walked)
+        return
+    first_new = lowest_after or snap.get("walk_back") or lowest or 1
+    snap["last_message_id"] = max(0, first_new - 1)
+    snap.pop("walk_back", None)
 
 
 def _advance_cursors(run: GroupRun, task_id: int, snap: dict, left: list) -> None:

@@ -39,15 +39,22 @@ def guarded(runs: list[GroupRun], step: Callable[[list[GroupRun]], None]) -> Non
         return
     try:
         step(runs)
-    except bitrix.DeadlineExceeded:
-        for run in runs:  # not a failure: the next run goes on from what this one kept
-            run.report.out_of_time = True
+    except bitrix.DeadlineExceeded as exc:
+        if exc.__cause__ is None:  # time ran out: not a failure, the next run goes on from what this one kept
+            for run in runs:
+                run.report.out_of_time = True
+            return
+        fail(runs, exc)  # the portal kept failing until no time was left to try again: that is the failure
     except (bitrix.BitrixError, GroupFailed, BadDate) as exc:
-        if isinstance(exc, bitrix.AuthError):
-            raise  # a refused webhook fails every group alike: say it once
-        for run in runs:
-            if run.report.ok:
-                run.report.error = describe(exc)
+        fail(runs, exc)
+
+
+def fail(runs: list[GroupRun], exc: BaseException) -> None:
+    if isinstance(exc, bitrix.AuthError):
+        raise exc  # a refused webhook fails every group alike: say it once
+    for run in runs:
+        if run.report.ok:
+            run.report.error = describe(exc)
 
 
 def each(runs: list[GroupRun], step: Callable[[GroupRun], None]) -> None:

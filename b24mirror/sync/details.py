@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from b24mirror import bitrix
 from b24mirror.edits import watches_edits
-from b24mirror.models import KIND_COMMENT, WORLD_CHAT, WORLD_CLASSIC, Comment, Marker, Task
+from b24mirror.models import KIND_COMMENT, WORLD_CHAT, WORLD_CLASSIC, Comment, Marker, Task, parse_date
 from b24mirror.portal import (PAGE, ChatPage, q_chat_messages, q_classic_comments, q_history, q_members,
                               q_tasks_by_ids, q_users, reading_world)
 from b24mirror.rules import mark_service_comments
@@ -38,6 +38,11 @@ def read_details(ctx: Context, runs: list[GroupRun]) -> None:
     def take(run: GroupRun) -> None:
         if run.listing.dirty:
             run.details.members = unwrap(answers[(run.gid, "members")])
+            if not run.details.members:
+                # A group has at least its owner: an empty list is a bad answer, not "nobody is a member" —
+                # judged on it, every comment would stay out and the cursors would pass them for good.
+                raise GroupFailed(f"the portal answered an empty member list for group {run.gid}; nothing was "
+                                  f"judged on it, the group is read again next run")
             for key, parents in answers.items():
                 if key[:2] == (run.gid, "parents"):
                     run.details.parents.update((task.id, task) for task in unwrap(parents))
@@ -48,6 +53,7 @@ def read_details(ctx: Context, runs: list[GroupRun]) -> None:
     read_more(ctx, {key: value for key, value in more.items() if key[0].report.ok})
     for run in ok(runs):
         _mark_service_comments(run)
+        _set_walks_aside(run)
     _read_users(ctx, ok(runs))
     for run in runs:
         log.debug("group %d: %s", run.gid, run.details)
@@ -66,7 +72,9 @@ def _queries(run: GroupRun) -> dict:
         task = tasks[task_id]
         snap = run.snap(task_id)
         queries[(run.gid, "history", task_id)] = q_history(task_id)
-        if world(run, task) == WORLD_CHAT:
+        if world(run, task) == WORLD_CHAT and not snap.get("last_message_id") and snap.get("walk_back"):
+            queries[(run.gid, "chat", task_id)] = q_chat_messages(task_id, task.chat_id, last_id=snap["walk_back"])
+        elif world(run, task) == WORLD_CHAT:
             last = int(snap.get("last_message_id") or 0)
             if last and watches_edits(run.config):
                 # Edits and deletes change old messages: look at the newest page again.
@@ -132,6 +140,25 @@ def _take_task(ctx: Context, run: GroupRun, task_id: int, answers: dict, more: d
             details.revisited.setdefault(task_id, []).extend(recent.messages)
     if read:
         details.read_ok.add(task_id)
+
+
+def _set_walks_aside(run: GroupRun) -> None:
+    """A chat's first read walks back from its newest message to the baseline. When more than one run's
+    reading lies between them, nothing of it is posted yet (it would go out newest first, and a walk begun
+    again from the top would never reach the rest): the walk goes on from its lowest message next run
+    (`walk_back` in the snapshot); once it reaches the baseline, the chat is read forwards from there,
+    oldest first, like any other (commit.py sets the cursor)."""
+    details, baseline = run.details, run.listing.baseline
+    for task_id in list(details.comments):
+        snap = run.snap(task_id)
+        walking = bool(snap.get("walk_back")) and not snap.get("last_message_id")
+        if task_id not in details.no_progress and not walking:
+            continue
+        messages = details.comments.pop(task_id)
+        details.chat_cursor.pop(task_id, None)
+        after = [m.id for m in messages if baseline is None or parse_date(m.date) >= baseline]
+        details.walks[task_id] = (min((m.id for m in messages), default=None), min(after, default=None))
+        details.incomplete.add(task_id)
 
 
 def _mark_service_comments(run: GroupRun) -> None:

@@ -95,6 +95,7 @@ class Details:
     incomplete: set[int] = field(default_factory=set)  # reads cut short: the task stays changed
     no_progress: set[int] = field(default_factory=set)  # cut short walking back: no cursor may move
     hold_from: dict[int, int] = field(default_factory=dict)  # task -> lowest item id to read again
+    walks: dict[int, tuple] = field(default_factory=dict)  # chat task -> (lowest id read, lowest after baseline)
     comment_cursor: dict[int, int] = field(default_factory=dict)  # task -> newest forum comment id read
     chat_cursor: dict[int, int] = field(default_factory=dict)  # task -> newest chat message id read
 

@@ -37,8 +37,8 @@ def known_world(run: GroupRun, task_id: int) -> str | None:
     if task.chat_id:
         return WORLD_CHAT
     snap = run.snap(task_id)
-    if snap.get("world") in (WORLD_CHAT, WORLD_CLASSIC) and run.config.comments_source == "auto":
-        return snap["world"]
+    if snap.get("world") == WORLD_CLASSIC and run.config.comments_source == "auto":
+        return WORLD_CLASSIC  # a chat is known by its id, recalled from the snapshot (recall_chats)
     if run.state.meta.get(LISTS_CARRY_CHAT_ID) and run.config.comments_source == "auto":
         return WORLD_CLASSIC  # this portal's lists say chatId when there is one
     return None

@@ -172,3 +172,20 @@ def test_a_comment_with_an_unreadable_date_waits_and_the_rest_goes_on(bed, monke
     monkeypatch.setattr(bed.portal, "out_date", real_out_date)  # the portal answers it properly again
     bed.sync()
     assert sorted(bed.mirrors(first)) == sorted(f"b24m:comment:{target}:{c}" for c in (bad, good))
+
+
+def test_a_chat_first_read_longer_than_one_run_arrives_whole_and_oldest_first(bed):
+    """No cursor yet (the chat was quiet since the first sync), then 2,500 messages: the first read walks
+    back from the newest for more than one run's reading. Nothing may be skipped below where it stops."""
+    project = bed.project("Bot log", new_card=True)
+    target = project.tasks[0]
+    chat = bed.portal.chats[bed.portal.tasks[target].chat_id]
+    for n in range(20):
+        bed.portal.post_message(chat, bed.anna, f"before the first sync {n}")
+    bed.sync()
+    ids = [bed.portal.post_message(chat, bed.anna, f"build step {n}").id for n in range(2500)]
+    for _ in range(5):
+        bed.sync(max_posts=5000)
+    mirrored = [int(m.rsplit(":", 1)[1]) for m in _comment_mirrors(bed, project)]
+    assert mirrored == ids  # every one, once, oldest first
+    assert bed.state().group(project.gid).meta["pending"] == []
