@@ -215,7 +215,7 @@ def sync(obj: Context, groups, dry_run, backfill, max_posts, rebuild_state, metr
     try:
         with stop_on_signals():
             sync_run(config, options, run, rebuild_state=rebuild_state, progress=progress)
-        code = ExitCode.OK if all(r.ok for r in run.reports) else ExitCode.FAILED
+        code = ExitCode.OK if all(r.ok and not r.refused for r in run.reports) else ExitCode.FAILED
     except BaseException as exc:
         code = _exit_code_of(exc)
         raise

@@ -303,6 +303,7 @@ class Soak:
     def finish(self, proc: subprocess.Popen, killed: bool = False) -> int:
         out, err = proc.communicate(timeout=180)
         code = proc.returncode
+        self.last_err = err
         self.figures.exit_codes["killed" if killed else code] += 1
         if "Traceback" in out + err:
             self.figures.tracebacks += 1
@@ -360,7 +361,8 @@ class Soak:
             if code == 4:
                 continue
             if code != 0:
-                self.figures.details.append(f"the final clean sync exited {code}")
+                problems = [line for line in self.last_err.splitlines() if "DEBUG" not in line]
+                self.figures.details.append(f"the final clean sync exited {code}: " + " / ".join(problems[-4:]))
 
     # --- the oracle -------------------------------------------------------------------------------
 

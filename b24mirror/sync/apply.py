@@ -13,7 +13,7 @@ from b24mirror.edits import source_hash, watches_edits
 from b24mirror.models import KIND_COMMENT, Marker, PlannedMirror
 from b24mirror.stopping import write_in_flight
 from b24mirror.sync.common import Context, describe, guarded, local_now
-from b24mirror.sync.decide import rejections
+from b24mirror.sync.decide import QUARANTINE_AFTER, rejections
 from b24mirror.sync.masters import flag_digest_entries, read_master_markers, with_baseline
 from b24mirror.sync.records import GroupFailed, GroupRun
 
@@ -110,6 +110,16 @@ def settle_chunk(ctx: Context, run: GroupRun, chunk: list[PlannedMirror], items:
             run.state.record_posts(posted)
             flag_digest_entries(run, [marker for mirror in chunk[:index] if mirror.covers for marker in mirror.covers])
             return index  # this group's own posts all landed: an earlier group's failure stopped these
+        if item is not None and refused_for_good(item.error):
+            # The portal said no to this one post, and halt stopped the rest unrun: they go in the next
+            # request; this one waits for the next run (and is quarantined if it is refused again and again).
+            run.state.record_posts(posted)
+            flag_digest_entries(run, [marker for mirror in chunk[:index] if mirror.covers for marker in mirror.covers])
+            _count_rejection(run, mirror, item.error)
+            run.report.refused += 1
+            run.report.warnings.append(f"{mirror.marker}: the portal refused its post ({describe(item.error)}); "
+                                       f"it is tried again next run, and set aside after {QUARANTINE_AFTER} refusals")
+            return index + 1
         failure = item.error if item is not None and item.error is not None else (
             bitrix.OutcomeUnknown("OUTCOME_UNKNOWN", f"a post was answered with {str(item.result)[:60]!r}, not a "
                                   "comment id") if item is not None else None)
@@ -131,6 +141,15 @@ def settle_chunk(ctx: Context, run: GroupRun, chunk: list[PlannedMirror], items:
         reason = describe(failure) if failure is not None else "the portal's answer was lost"
         raise GroupFailed(f"{len(missing)} mirror(s) not posted ({reason}); they will be posted next run")
     return len(chunk)
+
+
+def refused_for_good(error) -> bool:
+    """A definite no to one post: an error the portal answered for it (not a lost answer, not a halt), and
+    not one that says the webhook may not post at all — that fails the group, it is not this item's."""
+    return (isinstance(error, bitrix.BitrixError)
+            and not isinstance(error, (bitrix.OutcomeUnknown, bitrix.AuthError, bitrix.PermissionDenied,
+                                       bitrix.RetryableError))
+            and getattr(error, "code", "") not in ("BATCH_HALTED", "QUERY_LIMIT_EXCEEDED", "OPERATION_TIME_LIMIT"))
 
 
 def _count_rejection(run: GroupRun, mirror: PlannedMirror, failure: Exception) -> None:

@@ -31,6 +31,7 @@ class GroupReport:
     skipped: dict[str, int] = field(default_factory=dict)
     held_back: int = 0  # planned but over the per-run cap
     quarantined: int = 0  # mirrors the portal refused QUARANTINE_AFTER times: left out until repaired
+    refused: int = 0  # posts the portal refused this run (the rest went on): the run exits 1
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
     first_sync: bool = False
@@ -50,7 +51,7 @@ class GroupReport:
         return {
             "group": self.group_id, "ok": self.ok, "error": self.error, "posted": self.posted,
             "planned": len(self.planned), "skipped": self.skipped, "held_back": self.held_back,
-            "quarantined": self.quarantined, "out_of_time": self.out_of_time,
+            "quarantined": self.quarantined, "refused": self.refused, "out_of_time": self.out_of_time,
             "digest": {"held": self.digest_held, "due": self.digest_due}, "checklist": self.checklist,
             "warnings": self.warnings, "first_sync": self.first_sync,
         }
