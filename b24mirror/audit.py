@@ -9,8 +9,10 @@ names its fix; `repair` applies the ones it can.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
 
 from b24mirror import bitrix
+from b24mirror.digest import trusted_in
 from b24mirror.errors import UsageProblem
 from b24mirror.models import (
     ELIGIBLE,
@@ -22,6 +24,7 @@ from b24mirror.models import (
     PlannedMirror,
     Task,
     parse_date,
+    readable_date,
 )
 from b24mirror.plan import REASON_ALREADY, REASON_BEFORE_BASELINE, GroupSnapshot, plan_group, subtree_verdict
 from b24mirror.portal import (
@@ -40,6 +43,7 @@ from b24mirror.portal import (
 from b24mirror.settings import Config, GroupConfig
 from b24mirror.state import GroupState, State
 from b24mirror.sync.decide import QUARANTINE_AFTER, REJECTED
+from b24mirror.sync.masters import baselines_in
 from b24mirror.sync.worlds import LISTS_CARRY_CHAT_ID
 
 MISSING, DUPLICATED, LEAKED, ORPHANED = "missing", "duplicated", "leaked", "orphaned"
@@ -218,14 +222,21 @@ def present_mirrors(portal: Portal, master: Task) -> dict[Marker, list[int]]:
 
 
 def _present_mirrors(portal: Portal, master: Task):
-    """Mirrors in the master (marker -> comment ids, oldest first), and the date of the oldest."""
+    """Mirrors in the master (marker -> comment ids, oldest first; a digest stands for each of its items),
+    and when mirroring began: the baseline the markers carry (`~since=`), else the oldest mirror's date."""
     found: dict[Marker, list[int]] = {}
-    oldest = None
+    oldest, recorded = None, []
     for comment in sorted(portal.master_comments(master, 0), key=lambda c: c.id):
-        if comment.author_id == portal.own_user_id and len(comment.markers) == 1:
-            found.setdefault(comment.markers[0], []).append(comment.id)
-            date = parse_date(comment.date)
-            oldest = date if oldest is None or date < oldest else oldest
+        markers = trusted_in(comment, portal.own_user_id)
+        for marker in markers:
+            found.setdefault(marker, []).append(comment.id)
+        if markers:
+            recorded.extend(baselines_in(comment.text))
+            if readable_date(comment.date):
+                date = parse_date(comment.date)
+                oldest = date if oldest is None or date < oldest else oldest
+    if recorded:
+        return found, datetime.fromtimestamp(min(recorded), tz=timezone.utc)
     return found, oldest
 
 

@@ -120,3 +120,20 @@ def test_a_digest_with_markers_pasted_by_a_person_stays_untrusted(world):
     world.run("sync")
     assert len(digests(world)) == 1  # ours, beside the person's paste
     assert Counter(world.mirrors()) == Counter({f"b24m:comment:{world.design}:{c1}": 1})
+
+
+def test_audit_reads_a_digests_markers_and_finds_nothing_missing(world):
+    p = world.portal
+    world.write_config(digest={"every": "1h"})
+    world.run("sync")
+    for task in (world.design, world.drawings):
+        p.add_comment(task, world.anna, f"news on {task}")
+    world.run("sync")
+    p.advance(HOUR)
+    world.run("sync")
+    assert len(digests(world)) == 1
+    audit = json.loads(world.run("audit", "--json").stdout)
+    assert audit["groups"][0]["counts"]["missing"] == 0 and audit["groups"][0]["counts"]["duplicated"] == 0
+    world.state_path.unlink()  # and with no state to help it
+    audit = json.loads(world.run("audit", "--json").stdout)
+    assert audit["groups"][0]["counts"]["missing"] == 0
