@@ -17,3 +17,17 @@ def test_demo_shows_mirrored_comments_and_keeps_out_the_rest(tmp_path):
     assert "my opinion anyway" not in master_view
     assert "hidden by rule" in out and "not a group member" in out
     assert list(tmp_path.iterdir()) == []  # nothing left behind in the working folder
+
+
+def test_demo_shows_the_digest_and_the_checklist_as_a_manager_sees_them(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "b24mirror", "demo"], capture_output=True, text=True,
+                            timeout=120, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    part = result.stdout.split("4. Now with")[1]
+    before, after = part.split("After a sync")[0], part.split("After a sync")[1].split("5. ")[0]
+    assert "#10" not in before and "[ ] #102 " in after  # one item per first-level subtask, added by the sync
+    closing = part.split("5. ")[1].split("6. ")[0]
+    closed = closing.split("Three notes and task ")[1].split(" ")[0]
+    assert f"[x] #{closed} " in closing and "3 held for the digest" in closing and "1 event mirrored" in closing
+    digest = part.split("6. ")[1]
+    assert "Digest · 3 new" in digest and digest.count("Progress note on task") == 3
