@@ -15,6 +15,7 @@ from b24mirror.stopping import write_in_flight
 from b24mirror.sync.common import Context, describe
 from b24mirror.sync.records import GroupFailed, GroupRun
 
+ADDS_PER_REQUEST = 25
 MAPPED = "checklist"  # group meta: subtask id -> {"item": id, "title": shown title, "done": ticked by us}
 
 
@@ -24,11 +25,58 @@ def sync_checklist(ctx: Context, run: GroupRun) -> None:
     if not needs_work(want, mapped):
         return
     items = read_checklist(ctx, run)
-    for action in plan_actions(want, mapped, items, ctx.me):
+    actions = plan_actions(want, mapped, items, ctx.me)
+    adds = [a for a in actions if a.kind == ADD]
+    for start in range(0, len(adds), ADDS_PER_REQUEST):  # a group's first checklist: its items in few requests
         with write_in_flight():
-            _apply(ctx, run, action, mapped)
+            _add_many(ctx, run, adds[start:start + ADDS_PER_REQUEST], mapped)
+        ctx.state.save()
+    for action in actions:
+        if action.kind != ADD:
+            with write_in_flight():
+                _apply(ctx, run, action, mapped)
         run.report.checklist[action.kind] = run.report.checklist.get(action.kind, 0) + 1
     ctx.state.save()
+
+
+def _add_many(ctx: Context, run: GroupRun, adds: list[Action], mapped: dict) -> None:
+    """Add items in one request with halt, in order; each recorded as soon as its id is known. Whatever
+    got no answer is looked for in the checklist itself (our prefix, our user), never added again blindly."""
+    master = run.master.id
+    commands = {str(i): ("task.checklistitem.add", {"0": master, "1": {"TITLE": a.title}}) for i, a in enumerate(adds)}
+    try:
+        answers = ctx.portal.client.batch(commands, halt=True)
+    except bitrix.OutcomeUnknown:
+        answers = {}
+    unknown = []
+    for i, action in enumerate(adds):
+        item = answers.get(str(i))
+        try:
+            item_id = int(item.result) if item is not None and item.error is None else 0
+        except (TypeError, ValueError):
+            item_id = 0
+        if item_id > 0:
+            _added(ctx, run, action, item_id, mapped)
+        elif item is None or item.error is None or isinstance(item.error, bitrix.OutcomeUnknown):
+            unknown.append(action)
+        elif getattr(item.error, "code", "") != "BATCH_HALTED":
+            raise GroupFailed(f"adding the checklist item {action.title!r} was refused: {describe(item.error)}")
+    if unknown:
+        items = read_checklist(ctx, run)
+        for action in unknown:
+            found = ours(items, action.task_id, ctx.me)
+            if found is None:
+                raise GroupFailed(f"adding the checklist item {action.title!r} got no answer and it is not in the "
+                                  "checklist; it is added next run")
+            _added(ctx, run, action, found.id, mapped)
+
+
+def _added(ctx: Context, run: GroupRun, action: Action, item_id: int, mapped: dict) -> None:
+    key = str(action.task_id)
+    mapped[key] = {"item": item_id, "title": action.title, "done": False}
+    if run.listing.tasks[action.task_id].status == 5:
+        ctx.portal.client.call("task.checklistitem.complete", {"0": run.master.id, "1": item_id}, write=True)
+        mapped[key]["done"] = True
 
 
 def read_checklist(ctx: Context, run: GroupRun) -> list[ChecklistItem]:
