@@ -157,3 +157,24 @@ def test_news_between_a_first_syncs_baseline_and_its_later_pages_is_read(bed):
     bed.sync()
     bed.sync()
     assert bed.mirrors(project) == [f"b24m:comment:{target}:{cid}"]
+
+
+def test_a_failing_user_get_stays_its_groups_problem(bed):
+    """Authors are looked up with user.get for every group in one request; the answer failing for one
+    group's authors fails that group only."""
+    first, second = bed.project("First"), bed.project("Second")
+    stranger = bed.portal.add_user("Pavel", "Novikov")
+    bed.portal.add_member(first.gid, stranger)
+    from b24mirror.app import run_sync
+    from b24mirror.config import load_config
+    from b24mirror.sync import SyncOptions
+
+    bed.sync()
+    bed.portal.add_comment(first.tasks[0], stranger, "a comment whose author cannot be looked up")
+    fine = bed.portal.add_comment(second.tasks[0], bed.anna, "an ordinary comment")
+    bed.portal.faults.refuse("user.get", repr(str(stranger)), code="ERROR_CORE", message="user.get failed")
+    bed.portal.advance(30)
+    reports = {r.group_id: r for r in run_sync(load_config(bed.config_path()), SyncOptions())}
+    assert reports[first.gid].error and "user.get failed" in reports[first.gid].error
+    assert reports[second.gid].ok
+    assert bed.mirrors(second) == [f"b24m:comment:{second.tasks[0]}:{fine}"]
