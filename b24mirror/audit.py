@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
 from b24mirror import bitrix
+from b24mirror.checklist import DUPLICATE_ITEM, MISSING_ITEM, STALE_ITEM, audit_checklist
 from b24mirror.digest import trusted_in
 from b24mirror.errors import UsageProblem
 from b24mirror.models import (
@@ -43,13 +44,15 @@ from b24mirror.portal import (
 from b24mirror.settings import Config, GroupConfig
 from b24mirror.state import GroupState, State
 from b24mirror.sync.decide import QUARANTINE_AFTER, REJECTED
+from b24mirror.sync.checklist import checklist_items
 from b24mirror.sync.masters import baselines_in
 from b24mirror.sync.worlds import LISTS_CARRY_CHAT_ID
 
 MISSING, DUPLICATED, LEAKED, ORPHANED = "missing", "duplicated", "leaked", "orphaned"
 QUARANTINED, UNREADABLE = "quarantined", "unreadable"
-FINDING_KINDS = (MISSING, DUPLICATED, LEAKED, ORPHANED, QUARANTINED, UNREADABLE)
-REPAIRABLE = (MISSING, DUPLICATED, LEAKED, QUARANTINED)  # what `repair` fixes; the rest need a person
+FINDING_KINDS = (MISSING, DUPLICATED, LEAKED, ORPHANED, QUARANTINED, UNREADABLE, MISSING_ITEM, DUPLICATE_ITEM,
+                 STALE_ITEM)
+REPAIRABLE = (MISSING, DUPLICATED, LEAKED, QUARANTINED, MISSING_ITEM, DUPLICATE_ITEM, STALE_ITEM)  # the rest: a person
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,7 @@ class AuditFinding:
     fix: str = ""
     mirror: PlannedMirror | None = field(default=None, compare=False)  # what to post, for MISSING/QUARANTINED
     task_id: int | None = None
+    title: str = ""  # checklist findings: what our item should read ("" for one to remove)
 
     @property
     def subject(self) -> str:
@@ -163,6 +167,10 @@ def audit_group(group: GroupConfig, portal: Portal, gstate: GroupState | None) -
         result.add(UNREADABLE, None, why[0], why[1], task_id=task_id)
     _judge_missing(result, group, gstate, sorted(plan.mirrors, key=lambda m: m.sort_key), present)
     _judge_present(result, group, plan, present, set(unreadable))
+    if group.checklist:
+        for problem in audit_checklist(tasks, master, checklist_items(portal, master.id), portal.own_user_id):
+            result.add(problem.kind, None, problem.detail, repair_fix(group.id), problem.item_ids,
+                       task_id=problem.task_id, title=problem.title)
     return result
 
 

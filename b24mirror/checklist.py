@@ -102,3 +102,45 @@ def plan_actions(want: Mapping[int, Task | None], mapped: dict[str, dict], items
         if record.get("done") != done:
             actions.append(Action(COMPLETE if done else RENEW, task_id, record["item"]))
     return actions
+
+
+MISSING_ITEM, DUPLICATE_ITEM, STALE_ITEM = "checklist missing", "checklist duplicated", "checklist stale"
+
+
+@dataclass(frozen=True)
+class ChecklistProblem:
+    kind: str  # MISSING_ITEM | DUPLICATE_ITEM | STALE_ITEM
+    task_id: int
+    detail: str
+    item_ids: tuple[int, ...] = ()  # DUPLICATE_ITEM: the extra items (ours, beyond the first); STALE_ITEM: ours
+    title: str = ""  # what the item should read (MISSING_ITEM, and STALE_ITEM when renamed); "" to remove
+
+
+def audit_checklist(tasks: Mapping[int, Task], master: Task, items: list[ChecklistItem], me: int) -> list[ChecklistProblem]:
+    """What the master's checklist lacks or holds too much of, judged afresh (no state): one item of ours per
+    first-level subtask, showing its title; none for a task that left. Ticks are not judged: a person may
+    untick an item, and b24mirror leaves that alone. People's items are never judged at all."""
+    mine: dict[int, list[ChecklistItem]] = {}
+    for item in sorted(items, key=lambda i: i.id):
+        head = (item.title.split(" ", 1)[0] if item.title else "")
+        if item.created_by == me and head.startswith("#") and head[1:].isdigit():
+            mine.setdefault(int(head[1:]), []).append(item)
+    problems = []
+    first = {t.id: t for t in tasks.values() if is_first_level(t, master)}
+    for task_id, task in sorted(first.items()):
+        found = mine.get(task_id, [])
+        if not found:
+            problems.append(ChecklistProblem(MISSING_ITEM, task_id, f"no item for subtask #{task_id}",
+                                             title=item_title(task)))
+            continue
+        if len(found) > 1:
+            problems.append(ChecklistProblem(DUPLICATE_ITEM, task_id, f"{len(found)} items for subtask #{task_id}",
+                                             tuple(i.id for i in found[1:])))
+        if found[0].title != item_title(task):
+            problems.append(ChecklistProblem(STALE_ITEM, task_id, f"item {found[0].id} reads {found[0].title!r}, "
+                                             f"the subtask {item_title(task)!r}", (found[0].id,), item_title(task)))
+    for task_id, found in sorted(mine.items()):
+        if task_id not in first:
+            problems.append(ChecklistProblem(STALE_ITEM, task_id, f"subtask #{task_id} is no longer a first-level "
+                                             "subtask of the master", tuple(i.id for i in found)))
+    return problems

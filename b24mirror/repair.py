@@ -28,6 +28,7 @@ from b24mirror.audit import (
     present_mirrors,
     select_groups,
 )
+from b24mirror.checklist import DUPLICATE_ITEM, MISSING_ITEM, STALE_ITEM
 from b24mirror.models import Marker, PlannedMirror
 from b24mirror.portal import Portal
 from b24mirror.settings import Config, GroupConfig
@@ -62,6 +63,8 @@ class GroupRepair:
     actions: list[RepairAction] = field(default_factory=list)
     left: list[AuditFinding] = field(default_factory=list)  # findings still standing (after a real repair)
     error: str | None = None
+    checklist: list[AuditFinding] = field(default_factory=list)  # checklist findings this repair fixes
+    checklist_errors: list[str] = field(default_factory=list)
 
     @property
     def group_id(self) -> int:
@@ -77,6 +80,7 @@ class GroupRepair:
     def to_dict(self) -> dict:
         return {"group": self.group_id, "master_task": self.audit.master_task, "clean": self.clean,
                 "error": self.error, "actions": [a.to_dict() for a in self.actions],
+                "checklist": [f.to_dict() for f in self.checklist], "checklist_errors": self.checklist_errors,
                 "left": [f.to_dict() for f in self.left]}
 
 
@@ -87,11 +91,15 @@ def run_repair(config: Config, portal: Portal, state: State, groups: tuple[int, 
                for group in select_groups(config, groups)]
     if dry_run:
         return repairs
-    todo = [r for r in repairs if r.actions]
+    todo = [r for r in repairs if r.actions or r.checklist]
     for repair in todo:
         if _delete(portal, state.group(repair.group_id), repair):
             state.save()
     _post(config, portal, state, [r for r in todo if r.of(POST)], progress)
+    for repair in todo:
+        if repair.checklist:
+            _fix_checklist(portal, state.group(repair.group_id), repair)
+            state.save()
     for repair in todo:  # the master itself says whether it is clean now
         after = audit_or_fail(repair.group, portal, state.groups().get(repair.group_id))
         repair.error, repair.left = after.error, after.findings
@@ -114,7 +122,33 @@ def plan_repair(group: GroupConfig, audit: GroupAudit) -> GroupRepair:
         if finding.kind not in REPAIRABLE:
             repair.left.append(finding)
     repair.actions[:0] = sorted(deletes.values(), key=lambda a: a.comment_id)
+    repair.checklist = [f for f in audit.findings if f.kind in (MISSING_ITEM, DUPLICATE_ITEM, STALE_ITEM)]
     return repair
+
+
+def _fix_checklist(portal: Portal, gstate: GroupState, repair: GroupRepair) -> None:
+    """Our checklist items as audit wants them: add the missing, delete our extra ones, retitle or remove the
+    stale. People's items are never touched (audit judges only ours). The state's map follows each write."""
+    master, call = repair.audit.master_task, portal.client.call
+    mapped = gstate.meta.setdefault("checklist", {})
+    for finding in repair.checklist:
+        key = str(finding.task_id)
+        try:
+            if finding.kind == MISSING_ITEM:
+                result = call("task.checklistitem.add", {"0": master, "1": {"TITLE": finding.title}}, write=True)
+                mapped[key] = {"item": int(result.result), "title": finding.title, "done": False}
+            elif finding.kind == DUPLICATE_ITEM or (finding.kind == STALE_ITEM and not finding.title):
+                for item_id in finding.mirror_ids:
+                    call("task.checklistitem.delete", {"0": master, "1": item_id}, write=True)
+                if finding.kind == STALE_ITEM:
+                    mapped.pop(key, None)
+            else:
+                item_id = finding.mirror_ids[0]
+                call("task.checklistitem.update", {"0": master, "1": item_id, "2": {"TITLE": finding.title}},
+                     write=True)
+                mapped.setdefault(key, {"item": item_id, "done": False})["title"] = finding.title
+        except bitrix.BitrixError as exc:  # a lost answer is settled by the audit that follows: never twice
+            repair.checklist_errors.append(f"{finding.kind} for subtask #{finding.task_id}: {describe(exc)}")
 
 
 def _delete(portal: Portal, gstate: GroupState, repair: GroupRepair) -> bool:
@@ -203,7 +237,12 @@ def render_repair(repairs: list[GroupRepair], *, dry_run: bool) -> str:
             continue
         verdict = ("would be clean" if repair.clean else "would not be clean") if dry_run else (
             "clean" if repair.clean else "NOT clean")
-        lines.append(f"{head}: {len(repair.actions)} action(s); {verdict}")
+        lines.append(f"{head}: {len(repair.actions) + len(repair.checklist)} action(s); {verdict}")
+        for f in repair.checklist:
+            verb = "would fix" if dry_run else "fixed"
+            lines.append(f"  {verb:<16} {f.kind} for subtask #{f.task_id}: {f.detail}")
+        for error in repair.checklist_errors:
+            lines.append(f"  FAILED           {error}")
         for a in repair.actions:
             verb = f"would {a.action}" if dry_run else (a.action if a.done else f"FAILED to {a.action}")
             target = f" comment {a.comment_id}" if a.comment_id else ""

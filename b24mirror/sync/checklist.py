@@ -80,7 +80,12 @@ def _added(ctx: Context, run: GroupRun, action: Action, item_id: int, mapped: di
 
 
 def read_checklist(ctx: Context, run: GroupRun) -> list[ChecklistItem]:
-    rows = ctx.portal.client.call("task.checklistitem.getlist", {"0": run.master.id, "1": {"ID": "asc"}}).result
+    return checklist_items(ctx.portal, run.master.id)
+
+
+def checklist_items(portal, master_id: int) -> list[ChecklistItem]:
+    """The master's checklist as it is now (sync, audit and repair read it the same way)."""
+    rows = portal.client.call("task.checklistitem.getlist", {"0": master_id, "1": {"ID": "asc"}}).result
     try:
         return [ChecklistItem(int(r["ID"]), str(r.get("TITLE") or ""), int(r.get("CREATED_BY") or 0),
                               str(r.get("IS_COMPLETE")).upper() == "Y", int(r.get("PARENT_ID") or 0))

@@ -80,3 +80,28 @@ def test_a_lost_state_and_a_lost_answer_never_add_an_item_twice(world):
     world.run("sync")
     assert sorted(i.title for i in ours(world)) == [f"#{world.design} Design", f"#{survey} Site survey"]
     assert checklist(world)[f"#{survey} Site survey"] is True
+
+
+def test_audit_finds_and_repair_fixes_a_missing_a_duplicated_and_a_stale_item(world):
+    import json
+
+    p = world.portal
+    world.write_config(checklist=True)
+    people = p.add_checklist_item(world.master, "Buy coffee", by=world.anna)
+    survey = p.add_task("Site survey", created_by=world.anna, group_id=world.group, parent_id=world.master,
+                        auditors=(world.me,))
+    world.run("sync")
+    mine = {i.title: i.id for i in ours(world)}
+    p.checklist.pop(mine[f"#{survey} Site survey"])  # a person deleted our item: missing
+    p.add_checklist_item(world.master, f"#{world.design} Design", by=world.me)  # a second one: duplicated
+    p.checklist[mine[f"#{world.design} Design"]].title = f"#{world.design} Desgn"  # typed over: stale
+    audit = json.loads(world.run("audit", "--json", check=False).stdout)["groups"][0]
+    counts = audit["counts"]
+    assert (counts["checklist missing"], counts["checklist duplicated"], counts["checklist stale"]) == (1, 1, 1)
+    assert all(f["fix"] == f"b24mirror repair --group {world.group}" for f in audit["findings"])
+    world.run("repair")
+    assert sorted(checklist(world)) == sorted(["Buy coffee", f"#{world.design} Design", f"#{survey} Site survey"])
+    assert len(ours(world)) == 2 and people in p.checklist  # people's item untouched
+    assert json.loads(world.run("audit", "--json").stdout)["groups"][0]["findings"] == []
+    second = json.loads(world.run("repair", "--json").stdout)
+    assert second["groups"][0]["checklist"] == [] and second["groups"][0]["actions"] == []

@@ -37,7 +37,8 @@ def test_audit_clean_exits_0_and_writes_nothing(world):
     code, report = audit(world)
     assert code == 0, report
     assert report["counts"] == {"missing": 0, "duplicated": 0, "leaked": 0, "orphaned": 0, "quarantined": 0,
-                                "unreadable": 0}
+                                "unreadable": 0, "checklist missing": 0, "checklist duplicated": 0,
+                                "checklist stale": 0}
     assert report["mirrors"] == 2
     assert world.state_path.read_bytes() == state_before
     assert world.portal.comments(world.master) == comments_before
