@@ -185,15 +185,7 @@ def test_a_lost_state_file_does_not_announce_old_subtasks_as_new(world):
 
 
 # --------------------------------------------------------------------------- rules judge what readers see
-# Each case runs in both comment worlds: classic forum comments, and new-card task chats.
-
-@pytest.fixture(params=["classic", "chat"])
-def any_world(request, tmp_path):
-    from tests.e2e.conftest import build_world
-
-    w = build_world(tmp_path, new_card=request.param == "chat")
-    yield w
-    w.server.shutdown()
+# Each case runs in both comment worlds (conftest's any_world): classic forum comments, and new-card task chats.
 
 
 def _reader_view(text: str) -> str:

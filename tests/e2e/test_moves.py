@@ -4,16 +4,8 @@ from collections import Counter
 
 import pytest
 
-from tests.e2e.conftest import build_world
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(params=["classic", "chat"])
-def any_world(request, tmp_path):
-    w = build_world(tmp_path, new_card=request.param == "chat")
-    yield w
-    w.server.shutdown()
 
 
 def _texts_with(w, piece: str) -> list[str]:
