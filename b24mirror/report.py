@@ -36,6 +36,12 @@ def summary_line(report, *, dry_run: bool = False) -> str:
         parts.append(f"{by_rules} skipped by rules")
     if report.first_sync and not counts:
         parts.append("first sync: baseline recorded, older items are not mirrored (use --backfill to import them)")
+    if report.refused:
+        parts.append(f"{report.refused} post(s) refused by the portal, tried again next run (set aside after 3)")
+    if report.quarantined:
+        parts.append(f"{report.quarantined} quarantined: see `b24mirror status`, then `b24mirror repair`")
+    if report.out_of_time:
+        parts.append("run_deadline reached: the rest waits for the next run")
     if report.held_back:
         parts.append(f"{report.held_back} held back by max_posts; run sync again or raise --max-posts")
     if report.digest_held:

@@ -105,7 +105,10 @@ def expected(portal, gid: int, master: int, baseline: float | None, *, depth: in
                 ok = inside and row.date >= since and str(row.value_from or "") != str(row.value_to or "")
                 (into.eligible if ok else into.ineligible).add(f"b24m:event:{tid}:{row.id}")
         if task.parent_id:
-            ok = inside and task.created >= since
+            # Announced when created inside after the baseline, or when it moved in after it ("Moved into
+            # the project": a PARENT_ID or GROUP_ID change; the README's rule on moves).
+            moved_in = any(row.field in ("PARENT_ID", "GROUP_ID") and row.date >= since for row in task.history)
+            ok = inside and (task.created >= since or moved_in)
             (into.eligible if ok else into.ineligible).add(f"b24m:subtask:{task.parent_id}:{tid}")
     return into
 

@@ -73,4 +73,12 @@ class RetryPolicy:
         retrying = Retrying(stop=stop_after_attempt(self.max_attempts), wait=self.wait_strategy(),
                             retry=retry_if_exception(is_retryable), sleep=sleep, before_sleep=before_sleep,
                             reraise=True)
-        return retrying(fn)
+        try:
+            return retrying(fn)
+        except DeadlineExceeded as exc:
+            cause = last[0] if last else None
+            if exc.__cause__ is None and isinstance(cause, BitrixError):
+                # Attempts failed until the deadline came: the failure is what the portal answered, not the time.
+                raise DeadlineExceeded(exc.code, f"{exc.description}; last error: {mask_text(str(cause))}",
+                                       method=what or None) from cause
+            raise
