@@ -118,8 +118,8 @@ def newcomers(run: GroupRun) -> set[int]:
         snap = run.state.tasks.get(str(task_id))
         was_inside = bool(snap and snap.get("inside"))
         if not was_inside and subtree_verdict(task, run.master, everything, run.config.depth) is None:
-            if snap is None and not _entered_since_baseline(run, task):
-                continue  # the state forgot it (lost or rebuilt), not a newcomer
+            if (snap is None or "inside" not in snap) and not _entered_since_baseline(run, task):
+                continue  # the state forgot it (lost or rebuilt), or never settled it: not a newcomer
             found.add(task_id)
     return found
 

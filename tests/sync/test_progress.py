@@ -192,3 +192,21 @@ def test_a_chat_first_read_longer_than_one_run_arrives_whole_and_oldest_first(be
     mirrored = [int(m.rsplit(":", 1)[1]) for m in _comment_mirrors(bed, project)]
     assert mirrored == ids  # every one, once, oldest first
     assert bed.state().group(project.gid).meta["pending"] == []
+
+
+def test_a_task_left_unsettled_is_not_announced_as_new_when_it_settles(bed):
+    """A task read but not finished (its posts held back) keeps a placeholder snapshot that claims no side of
+    the subtree; when it settles later it is not a newcomer, unless it was created or moved in since the baseline."""
+    project = bed.project("Unsettled", fillers=2)
+    bed.sync()
+    bed.portal.add_comment(project.tasks[0], bed.anna, "mirrored before the state is lost")
+    bed.sync()
+    (bed.tmp / "state.json").unlink()  # a lost state: every task is new to the state, none to the project
+    for task in project.tasks:
+        for n in range(3):
+            bed.portal.add_comment(task, bed.anna, f"note {n} on {task}")
+    bed.portal.set_field(project.tasks[0], "TITLE", "Renamed after the baseline", by=bed.anna)
+    for _ in range(6):
+        bed.sync(max_posts=2)  # most tasks stay partly done for a few runs
+    assert not [m for m in bed.mirrors(project) if m.startswith("b24m:subtask:")]
+    assert len([m for m in bed.mirrors(project) if m.startswith("b24m:comment:")]) == 10
