@@ -107,14 +107,12 @@ def settle_chunk(ctx: Context, run: GroupRun, chunk: list[PlannedMirror], items:
             run.report.count_post(mirror.marker.kind)
             continue
         if item is not None and getattr(item.error, "code", "") == "BATCH_HALTED":
-            run.state.record_posts(posted)
-            flag_digest_entries(run, [marker for mirror in chunk[:index] if mirror.covers for marker in mirror.covers])
+            _record(run, posted, chunk[:index])
             return index  # this group's own posts all landed: an earlier group's failure stopped these
         if item is not None and refused_for_good(item.error):
             # The portal said no to this one post, and halt stopped the rest unrun: they go in the next
             # request; this one waits for the next run (and is quarantined if it is refused again and again).
-            run.state.record_posts(posted)
-            flag_digest_entries(run, [marker for mirror in chunk[:index] if mirror.covers for marker in mirror.covers])
+            _record(run, posted, chunk[:index])
             _count_rejection(run, mirror, item.error)
             run.report.refused += 1
             run.report.warnings.append(f"{mirror.marker}: the portal refused its post ({describe(item.error)}); "
@@ -124,8 +122,7 @@ def settle_chunk(ctx: Context, run: GroupRun, chunk: list[PlannedMirror], items:
             bitrix.OutcomeUnknown("OUTCOME_UNKNOWN", f"a post was answered with {str(item.result)[:60]!r}, not a "
                                   "comment id") if item is not None else None)
         break
-    run.state.record_posts(posted)  # one write for the batch, before anything else is posted
-    flag_digest_entries(run, [marker for mirror in chunk if mirror.covers for marker in mirror.covers])
+    _record(run, posted, chunk)  # one write for the batch, before anything else is posted
     if items is not None and failure is None:
         return len(chunk)
     # Some posts may or may not have landed: the master itself says which, never a blind retry.
@@ -141,6 +138,12 @@ def settle_chunk(ctx: Context, run: GroupRun, chunk: list[PlannedMirror], items:
         reason = describe(failure) if failure is not None else "the portal's answer was lost"
         raise GroupFailed(f"{len(missing)} mirror(s) not posted ({reason}); they will be posted next run")
     return len(chunk)
+
+
+def _record(run: GroupRun, posted: list, mirrors: list[PlannedMirror]) -> None:
+    """Record the posts known to exist in one write; a digest's entries are flagged as such."""
+    run.state.record_posts(posted)
+    flag_digest_entries(run, [marker for mirror in mirrors if mirror.covers for marker in mirror.covers])
 
 
 def refused_for_good(error) -> bool:
