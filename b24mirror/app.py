@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from b24mirror.bitrix import BitrixClient, ClientStats, RateLimit
-from b24mirror.config import webhook_secret
+from b24mirror.config.load import webhook_secret
 from b24mirror.errors import PortalUnreachable
-from b24mirror.notices import current_notices, due_warnings
+from b24mirror.policy.notices import current_notices, due_warnings
 from b24mirror.portal import Portal
-from b24mirror.settings import Config
+from b24mirror.config.settings import Config
 from b24mirror.state import State, StateCorrupt, StateTooNew, open_state, read_state, rebuild_empty
 from b24mirror.stopping import Stopped
 from b24mirror.sync import GroupReport, Syncer, SyncOptions
@@ -159,7 +159,7 @@ def group_statuses(config: Config, now: datetime | None = None) -> list[GroupSta
 
 def run_audit(config: Config, groups: tuple[int, ...] = (), *, client: BitrixClient | None = None):
     """Read-only: nothing is written to the portal or the state file."""
-    from b24mirror import audit
+    from b24mirror.ops import audit
 
     state = read_state(config.state_file, secret=webhook_secret(config.webhook))
     client = client or make_client(config)
@@ -172,7 +172,7 @@ def run_audit(config: Config, groups: tuple[int, ...] = (), *, client: BitrixCli
 def run_repair(config: Config, groups: tuple[int, ...] = (), *, dry_run: bool = False, progress=None,
                client: BitrixClient | None = None):
     """Fix what `audit` finds, under the state file's lock as a sync runs; a dry run writes nothing."""
-    from b24mirror import repair
+    from b24mirror.ops import repair
 
     client = client or make_client(config)
     try:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from b24mirror import bitrix
-from b24mirror.config import ConfigError
+from b24mirror.config.load import ConfigError
 from b24mirror.exitcodes import ExitCode
 from b24mirror.state import StateCorrupt, StateLocked, StateTooNew
 

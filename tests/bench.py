@@ -226,7 +226,7 @@ FEATURES = {"digest": {"every": "1h"}, "checklist": True}  # --features: the man
 
 
 def make_config(handle: PortalHandle, tmp: Path, features: tuple[str, ...] = ()):
-    from b24mirror.config import validate
+    from b24mirror.config.load import validate
 
     data = {
         "portal": {"webhook": handle.info["webhook"], "plan": "standard", "read_timeout": 60},

@@ -1,6 +1,6 @@
 """The client every command builds (app.make_client) is paced under the plan; the benchmark uses the same one."""
 from b24mirror.app import make_client
-from b24mirror.config import validate
+from b24mirror.config.load import validate
 
 
 class Clock:
@@ -48,7 +48,7 @@ def test_status_shows_quarantined_mirrors_and_pending_tasks(tmp_path):
     import io
 
     from b24mirror.app import group_statuses
-    from b24mirror.report import print_statuses
+    from b24mirror.cli.summary import print_statuses
     from b24mirror.state import open_state
 
     cfg = validate({"portal": {"webhook": "https://x.bitrix24.ru/rest/1/s3cr3t/"},

@@ -1,8 +1,8 @@
 """Which actions `repair` takes for which audit findings: pure, no portal."""
-from b24mirror.audit import DUPLICATED, LEAKED, MISSING, ORPHANED, GroupAudit
-from b24mirror.models import Marker, PlannedMirror
-from b24mirror.repair import DELETE, POST, plan_repair, render_repair
-from b24mirror.settings import GroupConfig
+from b24mirror.ops.audit import DUPLICATED, LEAKED, MISSING, ORPHANED, GroupAudit
+from b24mirror.policy.models import Marker, PlannedMirror
+from b24mirror.ops.repair import DELETE, POST, plan_repair, render_repair
+from b24mirror.config.settings import GroupConfig
 
 A = Marker("comment", 5, 50)
 B = Marker("comment", 6, 60)

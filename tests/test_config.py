@@ -4,7 +4,7 @@ import textwrap
 
 import pytest
 
-from b24mirror.config import ConfigError, load_config, mask_webhook, webhook_secret
+from b24mirror.config.load import ConfigError, load_config, mask_webhook, webhook_secret
 
 HOOK = "https://example.bitrix24.ru/rest/1/s3cr3tcode/"
 

@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from b24mirror.config import ConfigError, validate
-from b24mirror.settings import DigestConfig
+from b24mirror.config.load import ConfigError, validate
+from b24mirror.config.settings import DigestConfig
 
 HOOK = "https://example.bitrix24.ru/rest/1/s3cr3tcode/"
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass, replace
 import pytest
 
 from b24mirror.bitrix import BitrixClient, mask_url
-from b24mirror.doctor import BLOCKER, OK, WARNING, Finding, blocks_sync, render_findings, run_checks
-from b24mirror.settings import Config, GroupConfig
+from b24mirror.ops.doctor import BLOCKER, OK, WARNING, Finding, blocks_sync, render_findings, run_checks
+from b24mirror.config.settings import Config, GroupConfig
 
 fakeportal = pytest.importorskip("b24mirror.fakeportal")
 

@@ -4,9 +4,9 @@ from dataclasses import replace
 
 import pytest
 
-from b24mirror.edits import DELETED, WITHDRAWN, plan_updates, source_hash
-from b24mirror.models import WORLD_CHAT, Comment, Marker, Task, User, find_markers
-from b24mirror.settings import GroupConfig, Rules
+from b24mirror.policy.edits import DELETED, WITHDRAWN, plan_updates, source_hash
+from b24mirror.policy.models import WORLD_CHAT, Comment, Marker, Task, User, find_markers
+from b24mirror.config.settings import GroupConfig, Rules
 
 ME, ANNA, BORIS = 7, 11, 12
 

@@ -1,8 +1,8 @@
 """The planner: which mirrors a master is missing, decided without any I/O."""
 from dataclasses import replace
 
-from b24mirror.models import Comment, HistoryEvent, Marker, Task, User, find_markers, parse_date
-from b24mirror.plan import (
+from b24mirror.policy.models import Comment, HistoryEvent, Marker, Task, User, find_markers, parse_date
+from b24mirror.policy.plan import (
     REASON_ALREADY,
     REASON_BEFORE_BASELINE,
     REASON_BEFORE_ENTRY,
@@ -15,8 +15,8 @@ from b24mirror.plan import (
     plan_group,
     subtree_verdict,
 )
-from b24mirror.rules import REASON_NOT_MEMBER
-from b24mirror.settings import GroupConfig, Rules
+from b24mirror.policy.rules import REASON_NOT_MEMBER
+from b24mirror.config.settings import GroupConfig, Rules
 
 ME, ANNA, BORIS, OUTSIDER = 7, 11, 12, 99
 GROUP = 42

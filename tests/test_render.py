@@ -4,8 +4,8 @@ from datetime import timedelta, timezone
 
 import pytest
 
-from b24mirror.models import Attachment, Comment, HistoryEvent, Marker, Task, User, find_markers
-from b24mirror.render import (
+from b24mirror.policy.models import Attachment, Comment, HistoryEvent, Marker, Task, User, find_markers
+from b24mirror.policy.render import (
     STATUS_NAMES,
     ZWSP,
     neutralise,
@@ -18,7 +18,7 @@ from b24mirror.render import (
     safe_url,
     task_url,
 )
-from b24mirror.settings import Rules
+from b24mirror.config.settings import Rules
 
 PORTAL = "https://portal.example"
 MARKER_LIKE = "b24m:comment:1:2"
@@ -611,7 +611,7 @@ def test_new_subtask_falls_back_to_the_names_the_task_carries():
     task = Task(id=5, title="T", group_id=42, parent_id=100, status=2, created_by=1, responsible_id=10,
                 created_date="2025-07-01T09:00:00+03:00", changed_date="2025-07-01T09:00:00+03:00",
                 responsible_name="Boris Ivanov", creator_name="Anna Petrova")
-    from b24mirror.plan import people
+    from b24mirror.policy.plan import people
     text = render_subtask(task, portal_url=PORTAL, users=people({}, {5: task}), language="en")
     assert "Responsible: Boris Ivanov" in text and "#10" not in text
 

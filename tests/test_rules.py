@@ -3,8 +3,8 @@ import re
 
 import pytest
 
-from b24mirror.models import WORLD_CHAT, WORLD_CLASSIC, Attachment, Comment, HistoryEvent, User
-from b24mirror.rules import (
+from b24mirror.policy.models import WORLD_CHAT, WORLD_CLASSIC, Attachment, Comment, HistoryEvent, User
+from b24mirror.policy.rules import (
     REASON_EMPTY,
     REASON_EVENT_KIND,
     REASON_EXCLUDED_AUTHOR,
@@ -22,7 +22,7 @@ from b24mirror.rules import (
     is_system_comment,
     mark_service_comments,
 )
-from b24mirror.settings import Rules
+from b24mirror.config.settings import Rules
 
 OWN = 1
 MEMBERS = {1, 7, 8, 9}

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from b24mirror.models import Marker
+from b24mirror.policy.models import Marker
 from b24mirror.state import (
     SCHEMA_VERSION,
     GroupState,

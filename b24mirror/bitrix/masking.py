@@ -19,11 +19,12 @@ def remember_secret(secret: str | None) -> None:
     if secret and len(secret) >= 4:
         with _lock:
             _known.add(secret)
-        try:  # the project's log filter masks it too, when logging is set up
-            from b24mirror.logsetup import register_secret
-        except Exception:  # pragma: no cover - logsetup is part of the project
-            return
-        register_secret(secret)
+
+
+def known_secrets() -> tuple[str, ...]:
+    """Every secret remembered so far: the command line's log filter masks them too."""
+    with _lock:
+        return tuple(_known)
 
 
 def mask_url(url: str) -> str:

@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 from typing import Any, Mapping
 
 from b24mirror import bitrix
-from b24mirror.models import PORTAL_TIMEZONE, WORLD_CHAT, Comment, MasterComment, Task
+from b24mirror.policy.models import PORTAL_TIMEZONE, WORLD_CHAT, Comment, MasterComment, Task
 from b24mirror.portal.queries import PAGE, TASK_SELECT, K, Page, Query, T, q_chat_messages, q_classic_comments, q_group_tasks
 from b24mirror.portal.wire import BadAnswer, _parsed, _table, master_comments_from, parse_task
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generic, Hashable, TypeVar
 
-from b24mirror.models import Comment, HistoryEvent, Task, User
+from b24mirror.policy.models import Comment, HistoryEvent, Task, User
 from b24mirror.portal.wire import (ChatPage, _opt_int, parse_chat_messages, parse_classic_comments, parse_history,
                                    parse_members, parse_task_get, parse_task_page, parse_users)
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from b24mirror import bitrix
-from b24mirror.models import (WORLD_CHAT, WORLD_CLASSIC, Attachment, Comment, HistoryEvent, MasterComment, Task, User,
+from b24mirror.policy.models import (WORLD_CHAT, WORLD_CLASSIC, Attachment, Comment, HistoryEvent, MasterComment, Task, User,
                               find_markers)
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Iterator
 
 from b24mirror.atomicfile import write_private
-from b24mirror.models import Marker
+from b24mirror.policy.models import Marker
 from b24mirror.state.errors import StateError
 from b24mirror.state.schema import (_GROUP_FIELDS, SCHEMA_VERSION, _find_secret, _Invalid, _is_int, _marker_key,
                                     _validate)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from b24mirror.models import MARKER_RE, Marker
+from b24mirror.policy.models import MARKER_RE, Marker
 
 SCHEMA_VERSION = 1
 

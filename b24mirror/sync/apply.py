@@ -9,8 +9,8 @@ reading the master back — never by posting again blindly.
 from __future__ import annotations
 
 from b24mirror import bitrix
-from b24mirror.edits import source_hash, watches_edits
-from b24mirror.models import KIND_COMMENT, Marker, PlannedMirror
+from b24mirror.policy.edits import source_hash, watches_edits
+from b24mirror.policy.models import KIND_COMMENT, Marker, PlannedMirror
 from b24mirror.stopping import write_in_flight
 from b24mirror.sync.common import Context, describe, guarded, local_now
 from b24mirror.sync.decide import QUARANTINE_AFTER, rejections

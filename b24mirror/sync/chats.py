@@ -8,7 +8,7 @@ task changed, so the next run goes on from there.
 from __future__ import annotations
 
 from b24mirror import bitrix
-from b24mirror.models import Task, parse_date, readable_date
+from b24mirror.policy.models import Task, parse_date, readable_date
 from b24mirror.portal import PAGE, ChatPage, q_chat_messages, q_classic_comments
 from b24mirror.sync.common import Context
 from b24mirror.sync.records import GroupRun

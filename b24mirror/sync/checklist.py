@@ -9,7 +9,7 @@ by its "#ID " prefix and our user as its creator, never added twice.
 from __future__ import annotations
 
 from b24mirror import bitrix
-from b24mirror.checklist import ADD, COMPLETE, REMOVE, RENAME, RENEW, Action, ChecklistItem, needs_work, ours, \
+from b24mirror.policy.checklist import ADD, COMPLETE, REMOVE, RENAME, RENEW, Action, ChecklistItem, needs_work, ours, \
     plan_actions, wanted
 from b24mirror.stopping import write_in_flight
 from b24mirror.sync.common import Context, describe

@@ -9,8 +9,8 @@ The cursor is the portal's own clock at the listing, never ours, and never moves
 """
 from __future__ import annotations
 
-from b24mirror.models import EPOCH, KIND_COMMENT, Task, parse_date
-from b24mirror.plan import REASON_OUTSIDE, subtree_verdict
+from b24mirror.policy.models import EPOCH, KIND_COMMENT, Task, parse_date
+from b24mirror.policy.plan import REASON_OUTSIDE, subtree_verdict
 from b24mirror.sync.common import local_now
 from b24mirror.sync.digest import HELD
 from b24mirror.sync.decide import entry_dates

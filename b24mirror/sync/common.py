@@ -7,9 +7,9 @@ from datetime import datetime, timedelta, timezone
 from typing import Callable
 
 from b24mirror import bitrix
-from b24mirror.models import BadDate, parse_date
+from b24mirror.policy.models import BadDate, parse_date
 from b24mirror.portal import PAGE, Portal
-from b24mirror.settings import Config
+from b24mirror.config.settings import Config
 from b24mirror.state import State
 from b24mirror.sync.records import GroupFailed, GroupRun, SyncOptions
 

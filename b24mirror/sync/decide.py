@@ -5,8 +5,8 @@ listing and the details, and caps what one run posts (the rest waits, its tasks 
 """
 from __future__ import annotations
 
-from b24mirror.models import Marker, Task, parse_date
-from b24mirror.plan import MAX_WALK, GroupSnapshot, entry_from_history, plan_group, subtree_verdict
+from b24mirror.policy.models import Marker, Task, parse_date
+from b24mirror.policy.plan import MAX_WALK, GroupSnapshot, entry_from_history, plan_group, subtree_verdict
 from b24mirror.sync.common import Context, log
 from b24mirror.sync.digest import hold_for_digest
 from b24mirror.sync.masters import read_master_markers

@@ -7,11 +7,11 @@ run; a failure names the task and, where one exists, the fix.
 from __future__ import annotations
 
 from b24mirror import bitrix
-from b24mirror.edits import watches_edits
-from b24mirror.models import KIND_COMMENT, WORLD_CHAT, WORLD_CLASSIC, Comment, Marker, Task, parse_date
+from b24mirror.policy.edits import watches_edits
+from b24mirror.policy.models import KIND_COMMENT, WORLD_CHAT, WORLD_CLASSIC, Comment, Marker, Task, parse_date
 from b24mirror.portal import (PAGE, ChatPage, q_chat_messages, q_classic_comments, q_history, q_members,
                               q_tasks_by_ids, q_users, reading_world)
-from b24mirror.rules import mark_service_comments
+from b24mirror.policy.rules import mark_service_comments
 from b24mirror.sync.chats import dated, read_more, take_chat_page, take_classic_page
 from b24mirror.sync.common import Context, chunks, describe, each, log, ok, unwrap
 from b24mirror.sync.records import GroupFailed, GroupRun

@@ -9,8 +9,8 @@ markers say which were posted already.
 """
 from __future__ import annotations
 
-from b24mirror.digest import HeldItem, digests, due_at, is_urgent
-from b24mirror.models import PlannedMirror, parse_date, readable_date
+from b24mirror.policy.digest import HeldItem, digests, due_at, is_urgent
+from b24mirror.policy.models import PlannedMirror, parse_date, readable_date
 from b24mirror.sync.common import Context
 from b24mirror.sync.masters import read_master_markers
 from b24mirror.sync.records import GroupRun

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Callable
 
-from b24mirror.edits import watches_edits
+from b24mirror.policy.edits import watches_edits
 from b24mirror.errors import UsageProblem
 from b24mirror.portal import Portal
-from b24mirror.settings import Config, GroupConfig
+from b24mirror.config.settings import Config, GroupConfig
 from b24mirror.state import State
 from b24mirror.sync.apply import post_all
 from b24mirror.sync.checklist import sync_checklist

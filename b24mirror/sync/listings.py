@@ -10,8 +10,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from b24mirror import bitrix
-from b24mirror.edits import watches_edits
-from b24mirror.models import EPOCH, Marker, Task, parse_date, readable_date
+from b24mirror.policy.edits import watches_edits
+from b24mirror.policy.models import EPOCH, Marker, Task, parse_date, readable_date
 from b24mirror.portal import PAGE, q_group_tasks, q_task, q_tasks_by_activity, q_tasks_by_ids, q_tasks_changed_since
 from b24mirror.sync.common import Context, chunks, cursor_since, each, log, unwrap, wire_date
 from b24mirror.sync.masters import baselines_in, trust, trusted_markers

@@ -10,8 +10,8 @@ import re
 from datetime import datetime
 
 from b24mirror import bitrix
-from b24mirror.digest import is_digest, trusted_in
-from b24mirror.models import Marker, MasterComment
+from b24mirror.policy.digest import is_digest, trusted_in
+from b24mirror.policy.models import Marker, MasterComment
 from b24mirror.sync.common import Context
 from b24mirror.sync.records import GroupRun
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from b24mirror.models import Comment, HistoryEvent, Marker, MasterComment, PlannedMirror, Task, User
-from b24mirror.settings import GroupConfig
+from b24mirror.policy.models import Comment, HistoryEvent, Marker, MasterComment, PlannedMirror, Task, User
+from b24mirror.config.settings import GroupConfig
 from b24mirror.state import GroupState
 
 

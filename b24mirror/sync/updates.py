@@ -6,7 +6,7 @@ them, recording each source hash as soon as its update is made.
 from __future__ import annotations
 
 from b24mirror import bitrix
-from b24mirror.edits import plan_updates
+from b24mirror.policy.edits import plan_updates
 from b24mirror.stopping import write_in_flight
 from b24mirror.sync.apply import source_hashes
 from b24mirror.sync.common import Context, describe

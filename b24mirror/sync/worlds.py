@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from b24mirror import bitrix
-from b24mirror.models import WORLD_CHAT, WORLD_CLASSIC
+from b24mirror.policy.models import WORLD_CHAT, WORLD_CLASSIC
 from b24mirror.portal import q_task_chat_id
 from b24mirror.sync.common import Context, describe
 from b24mirror.sync.records import GroupRun

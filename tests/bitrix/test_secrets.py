@@ -41,6 +41,6 @@ def test_html_body_echoing_the_url_is_masked(rsps, make_client):
 
 
 def test_secret_registered_for_log_masking():
-    from b24mirror.logsetup import mask
+    from b24mirror.cli.logsetup import mask
     BitrixClient(WEBHOOK).close()
     assert SECRET not in mask(f"something mentioned {SECRET} bare")

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from b24mirror.fakeportal import FakePortal, serve
-from b24mirror.models import find_markers
+from b24mirror.policy.models import find_markers
 
 
 @dataclass

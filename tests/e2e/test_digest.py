@@ -4,7 +4,7 @@ from collections import Counter
 
 import pytest
 
-from b24mirror.models import find_markers
+from b24mirror.policy.models import find_markers
 
 pytestmark = pytest.mark.e2e
 

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from b24mirror.models import find_markers
+from b24mirror.policy.models import find_markers
 
 pytestmark = pytest.mark.e2e
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from b24mirror.app import run_sync
-from b24mirror.config import load_config
+from b24mirror.config.load import load_config
 from b24mirror.fakeportal import FakePortal, serve
-from b24mirror.models import find_markers
+from b24mirror.policy.models import find_markers
 from b24mirror.state import read_state
 from b24mirror.sync import SyncOptions
 

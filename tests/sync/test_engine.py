@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 
 from b24mirror.fakeportal import FakePortal, serve
-from b24mirror.models import find_markers
+from b24mirror.policy.models import find_markers
 
 from .conftest import Bed
 
@@ -166,7 +166,7 @@ def test_a_failing_user_get_stays_its_groups_problem(bed):
     stranger = bed.portal.add_user("Pavel", "Novikov")
     bed.portal.add_member(first.gid, stranger)
     from b24mirror.app import run_sync
-    from b24mirror.config import load_config
+    from b24mirror.config.load import load_config
     from b24mirror.sync import SyncOptions
 
     bed.sync()

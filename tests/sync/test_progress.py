@@ -6,7 +6,7 @@ import contextvars
 import pytest
 from datetime import timedelta, timezone
 
-from b24mirror.models import PORTAL_TIMEZONE, BadDate, parse_date
+from b24mirror.policy.models import PORTAL_TIMEZONE, BadDate, parse_date
 
 from .conftest import Bed
 
@@ -129,7 +129,7 @@ def test_a_run_deadline_keeps_what_was_done_and_the_next_run_goes_on(bed, carryi
 
 def test_a_post_the_portal_always_refuses_is_quarantined_and_the_rest_goes_on(bed):
     from b24mirror.app import run_sync
-    from b24mirror.config import load_config
+    from b24mirror.config.load import load_config
     from b24mirror.sync import SyncOptions
 
     project = bed.project("Poison")

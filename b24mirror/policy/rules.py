@@ -15,7 +15,7 @@ from collections.abc import Collection, Iterable, Mapping
 
 from .models import WORLD_CHAT, Comment, HistoryEvent, User, parse_date
 from .render import reader_text
-from .settings import Rules
+from b24mirror.config.settings import Rules
 
 REASON_NOT_MEMBER = "not a group member"
 REASON_EXTRANET = "extranet user"

@@ -4,11 +4,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 from b24mirror.bitrix import BitrixError
-from b24mirror.doctor.findings import OK, WARNING, _describe, _task_list
-from b24mirror.models import Task
-from b24mirror.plan import subtree_verdict
+from b24mirror.ops.doctor.findings import OK, WARNING, _describe, _task_list
+from b24mirror.policy.models import Task
+from b24mirror.policy.plan import subtree_verdict
 from b24mirror.portal import q_task_chat_id
-from b24mirror.settings import GroupConfig
+from b24mirror.config.settings import GroupConfig
 
 
 class ChatChecks:

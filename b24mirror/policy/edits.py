@@ -17,10 +17,10 @@ from collections.abc import Collection
 from dataclasses import dataclass, replace
 from typing import Iterable, Mapping
 
-from b24mirror import render
-from b24mirror.models import KIND_COMMENT, WORLD_CHAT, Comment, Marker, Task, User
-from b24mirror.plan import comment_reason
-from b24mirror.settings import GroupConfig
+from b24mirror.policy import render
+from b24mirror.policy.models import KIND_COMMENT, WORLD_CHAT, Comment, Marker, Task, User
+from b24mirror.policy.plan import comment_reason
+from b24mirror.config.settings import GroupConfig
 
 DELETED = "deleted"  # the hash recorded once a mirror has been marked as deleted
 WITHDRAWN = "withdrawn"  # the hash recorded once a mirror has been withdrawn

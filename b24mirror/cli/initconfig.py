@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from b24mirror.config import ConfigError, validate
+from b24mirror.config.load import ConfigError, validate
 
 PLACEHOLDER_WEBHOOK = "https://example.bitrix24.ru/rest/1/SECRET/"
 EXAMPLE_GROUPS = ((42, 1001),)

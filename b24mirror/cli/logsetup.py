@@ -4,6 +4,8 @@ from __future__ import annotations
 import logging
 import sys
 
+from b24mirror.bitrix.masking import known_secrets
+
 _SECRETS: set[str] = set()
 
 
@@ -14,7 +16,7 @@ def register_secret(secret: str | None) -> None:
 
 
 def mask(text: str) -> str:
-    for secret in _SECRETS:
+    for secret in _SECRETS.union(known_secrets()):
         text = text.replace(secret, "***")
     return text
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from b24mirror.bitrix import AuthError, BitrixError, DeadlineExceeded, PermissionDenied, ScopeError, TransportError
 from b24mirror.bitrix import mask_text
-from b24mirror.doctor.chats import ChatChecks
-from b24mirror.doctor.findings import (BLOCKER, LEVELS, OK, SCOPE_OF_METHOD, SCOPES, WARNING, WEBHOOK_EDIT, Finding,
+from b24mirror.ops.doctor.chats import ChatChecks
+from b24mirror.ops.doctor.findings import (BLOCKER, LEVELS, OK, SCOPE_OF_METHOD, SCOPES, WARNING, WEBHOOK_EDIT, Finding,
                                        _describe, _truthy, blocks_sync, render_findings)
-from b24mirror.doctor.groups import GroupChecks
-from b24mirror.models import Task
+from b24mirror.ops.doctor.groups import GroupChecks
+from b24mirror.policy.models import Task
 from b24mirror.portal import Portal
-from b24mirror.settings import Config
+from b24mirror.config.settings import Config
 
 __all__ = ["BLOCKER", "LEVELS", "OK", "WARNING", "Finding", "blocks_sync", "render_findings", "run_checks"]
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import tzinfo
 
 from ..models import KIND_COMMENT, KIND_EVENT, KIND_SUBTASK, Comment, HistoryEvent, Marker, Task, User
-from ..settings import Rules
+from b24mirror.config.settings import Rules
 from .dates import format_date, offset_of, wall_clock
 from .language import labels_for, statuses_for
 from .links import CHAT, FORUM, bold, link, safe_url, strip_auth_params, task_url

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
-from b24mirror.models import Task
-from b24mirror.render.safety import plain
+from b24mirror.policy.models import Task
+from b24mirror.policy.render.safety import plain
 
 STATUS_COMPLETED = 5
 ADD, COMPLETE, RENEW, RENAME, REMOVE = "added", "checked", "unchecked", "renamed", "removed"

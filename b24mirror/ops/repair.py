@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from b24mirror import bitrix
-from b24mirror.audit import (
+from b24mirror.ops.audit import (
     DUPLICATED,
     LEAKED,
     MISSING,
@@ -28,10 +28,10 @@ from b24mirror.audit import (
     present_mirrors,
     select_groups,
 )
-from b24mirror.checklist import DUPLICATE_ITEM, MISSING_ITEM, STALE_ITEM
-from b24mirror.models import Marker, PlannedMirror
+from b24mirror.policy.checklist import DUPLICATE_ITEM, MISSING_ITEM, STALE_ITEM
+from b24mirror.policy.models import Marker, PlannedMirror
 from b24mirror.portal import Portal
-from b24mirror.settings import Config, GroupConfig
+from b24mirror.config.settings import Config, GroupConfig
 from b24mirror.state import GroupState, State
 from b24mirror.sync.apply import post_all
 from b24mirror.sync.common import Context, describe, guarded, local_now

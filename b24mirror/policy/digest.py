@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Iterable, Mapping
 
-from b24mirror.models import KIND_COMMENT, KIND_SUBTASK, HistoryEvent, Marker, MasterComment, PlannedMirror, parse_date
-from b24mirror.render.links import bold, link, task_url
-from b24mirror.render.safety import plain
-from b24mirror.rules import event_kind
-from b24mirror.settings import DigestConfig
+from b24mirror.policy.models import KIND_COMMENT, KIND_SUBTASK, HistoryEvent, Marker, MasterComment, PlannedMirror, parse_date
+from b24mirror.policy.render.links import bold, link, task_url
+from b24mirror.policy.render.safety import plain
+from b24mirror.policy.rules import event_kind
+from b24mirror.config.settings import DigestConfig
 
 HEADER_TOKEN = "b24m-digest"
 _HEADER_RE = re.compile(r"\A\[url=[^\]]*#" + HEADER_TOKEN + r":(\d+)\]", re.IGNORECASE)

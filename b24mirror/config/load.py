@@ -16,9 +16,9 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from b24mirror.configdigest import parse_digest
+from b24mirror.config.digest import parse_digest
 
-from b24mirror.settings import (
+from b24mirror.config.settings import (
     COMMENT_SOURCES,
     DELETE_POLICIES,
     EDIT_POLICIES,

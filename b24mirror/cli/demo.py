@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Callable
 
 from b24mirror.app import run_sync
-from b24mirror.config import load_config
+from b24mirror.config.load import load_config
 from b24mirror.fakeportal import serve
 from b24mirror.fakeportal.demo import build_demo_portal
-from b24mirror.models import find_markers
-from b24mirror.report import NOT_RULES, summary_line
+from b24mirror.policy.models import find_markers
+from b24mirror.cli.summary import NOT_RULES, summary_line
 from b24mirror.sync import SyncOptions
 
 CONFIG = """\

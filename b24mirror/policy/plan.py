@@ -9,8 +9,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Collection, Mapping
 
-from b24mirror import render, rules
-from b24mirror.models import (
+from b24mirror.policy import render
+
+from b24mirror.policy import rules
+from b24mirror.policy.models import (
     KIND_COMMENT,
     KIND_EVENT,
     KIND_SUBTASK,
@@ -25,7 +27,7 @@ from b24mirror.models import (
     User,
     parse_date,
 )
-from b24mirror.settings import GroupConfig
+from b24mirror.config.settings import GroupConfig
 
 REASON_MASTER = "the master task itself"
 REASON_OTHER_GROUP = "task of another group"

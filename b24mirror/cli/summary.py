@@ -7,8 +7,8 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
-from b24mirror import jsonout
-from b24mirror.plan import REASON_ALREADY, REASON_BEFORE_BASELINE
+from b24mirror.cli import jsonout
+from b24mirror.policy.plan import REASON_ALREADY, REASON_BEFORE_BASELINE
 
 NOT_RULES = {REASON_ALREADY, REASON_BEFORE_BASELINE}
 KIND_WORDS = {"comment": ("comment", "comments"), "event": ("event", "events"), "subtask": ("new subtask", "new subtasks")}

@@ -10,8 +10,8 @@ import fcntl
 import os
 from pathlib import Path
 
-from b24mirror.doctor import BLOCKER, OK, Finding
-from b24mirror.settings import Config
+from b24mirror.ops.doctor import BLOCKER, OK, Finding
+from b24mirror.config.settings import Config
 
 CRON_PERIOD = 300.0  # the five minutes the README's cron line and systemd timer use
 FINISH_MARGIN = 30.0  # after the deadline a run still writes its state and exits

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
 from b24mirror import bitrix
-from b24mirror.checklist import DUPLICATE_ITEM, MISSING_ITEM, STALE_ITEM, audit_checklist
-from b24mirror.digest import trusted_in
+from b24mirror.policy.checklist import DUPLICATE_ITEM, MISSING_ITEM, STALE_ITEM, audit_checklist
+from b24mirror.policy.digest import trusted_in
 from b24mirror.errors import UsageProblem
-from b24mirror.models import (
+from b24mirror.policy.models import (
     ELIGIBLE,
     KIND_SUBTASK,
     WORLD_CHAT,
@@ -27,7 +27,7 @@ from b24mirror.models import (
     parse_date,
     readable_date,
 )
-from b24mirror.plan import REASON_ALREADY, REASON_BEFORE_BASELINE, GroupSnapshot, plan_group, subtree_verdict
+from b24mirror.policy.plan import REASON_ALREADY, REASON_BEFORE_BASELINE, GroupSnapshot, plan_group, subtree_verdict
 from b24mirror.portal import (
     PAGE,
     Portal,
@@ -41,7 +41,7 @@ from b24mirror.portal import (
     q_users,
     reading_world,
 )
-from b24mirror.settings import Config, GroupConfig
+from b24mirror.config.settings import Config, GroupConfig
 from b24mirror.state import GroupState, State
 from b24mirror.sync.decide import QUARANTINE_AFTER, REJECTED
 from b24mirror.sync.checklist import checklist_items

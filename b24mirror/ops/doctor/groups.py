@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from b24mirror.bitrix import ScopeError
-from b24mirror.doctor.findings import BLOCKER, OK, WARNING, _describe, _first_row
-from b24mirror.models import Task
+from b24mirror.ops.doctor.findings import BLOCKER, OK, WARNING, _describe, _first_row
+from b24mirror.policy.models import Task
 from b24mirror.portal import parse_members, parse_task_get
-from b24mirror.settings import GroupConfig
+from b24mirror.config.settings import GroupConfig
 
 
 class GroupChecks:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from b24mirror.settings import DIGEST_NOW_KINDS, DigestConfig
+from b24mirror.config.settings import DIGEST_NOW_KINDS, DigestConfig
 
 DIGEST_KEYS = ("every", "now")
 _DURATION_RE = re.compile(r"\s*(\d+)\s*(m|min|h|d)\s*", re.IGNORECASE)

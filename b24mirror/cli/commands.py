@@ -12,9 +12,9 @@ import sys
 import click
 
 from b24mirror import __version__
-from b24mirror.config import ENV_CONFIG, ConfigError, default_config_path, load_config, webhook_secret
+from b24mirror.config.load import ENV_CONFIG, ConfigError, default_config_path, load_config, webhook_secret
 from b24mirror.exitcodes import ExitCode
-from b24mirror.logsetup import mask, register_secret, setup_logging
+from b24mirror.cli.logsetup import mask, register_secret, setup_logging
 
 EPILOG_EXIT_CODES = (
     "Exit codes: 0 ok; 1 a group failed, drift found or a blocking finding; 2 usage or config error; "
@@ -141,7 +141,7 @@ def common_errors(func):
                           f"nothing was posted twice — the next run resumes from the ledger)"), ExitCode.FAILED
             message, code = mapped
             if kwargs.get("as_json"):
-                from b24mirror import jsonout
+                from b24mirror.cli import jsonout
 
                 jsonout.write(sys.stdout, jsonout.error_document(code, mask(message)))
             fail(message, code)
@@ -152,7 +152,7 @@ def common_errors(func):
 def _stopped(stop, *, as_json: bool) -> None:
     message = f"stopped by {stop}: {stop.posted} posted; the next run goes on"
     if as_json:
-        from b24mirror import jsonout
+        from b24mirror.cli import jsonout
 
         jsonout.write(sys.stdout, jsonout.error_document(stop.exit_code, message))
     fail(message, stop.exit_code)
@@ -203,7 +203,7 @@ def sync(obj: Context, groups, dry_run, backfill, max_posts, rebuild_state, metr
       b24mirror sync --backfill --max-posts 500
     """
     from b24mirror.app import SyncRun, sync_run
-    from b24mirror.report import print_sync_reports
+    from b24mirror.cli.summary import print_sync_reports
     from b24mirror.stopping import stop_on_signals
     from b24mirror.sync import SyncOptions
 
@@ -241,7 +241,7 @@ def _write_metrics(path: str | None, run, config, code: ExitCode, dry_run: bool)
     """After every run but a dry one and one locked out (the run holding the lock writes its own)."""
     if not path or dry_run or code == ExitCode.LOCKED:
         return
-    from b24mirror.metrics import write_metrics
+    from b24mirror.ops.metrics import write_metrics
 
     try:
         write_metrics(path, run, [g.id for g in config.groups], int(code))
@@ -265,9 +265,9 @@ def audit(obj: Context, groups, as_json) -> None:
     Example:
       b24mirror audit --group 42 --json
     """
-    from b24mirror import jsonout
+    from b24mirror.cli import jsonout
     from b24mirror.app import run_audit
-    from b24mirror.audit import render_audit
+    from b24mirror.ops.audit import render_audit
 
     audits = run_audit(obj.config(), tuple(groups))
     if as_json:
@@ -296,9 +296,9 @@ def repair(obj: Context, groups, dry_run, as_json) -> None:
       b24mirror repair --group 42 --dry-run   # list what it would do
       b24mirror repair --group 42
     """
-    from b24mirror import jsonout
+    from b24mirror.cli import jsonout
     from b24mirror.app import run_repair
-    from b24mirror.repair import render_repair
+    from b24mirror.ops.repair import render_repair
     from b24mirror.stopping import stop_on_signals
 
     progress = ProgressBar() if sys.stderr.isatty() and obj.verbosity >= 0 else None
@@ -328,7 +328,7 @@ def status(obj: Context, as_json) -> None:
       b24mirror status --json
     """
     from b24mirror.app import group_statuses
-    from b24mirror.report import print_statuses
+    from b24mirror.cli.summary import print_statuses
 
     print_statuses(group_statuses(obj.config()), as_json=as_json)
 
@@ -345,8 +345,8 @@ def check(obj: Context) -> None:
       b24mirror check --config /etc/b24mirror.yaml
     """
     from b24mirror.app import make_client
-    from b24mirror.doctor import blocks_sync, render_findings, run_checks
-    from b24mirror.hostchecks import local_checks
+    from b24mirror.ops.doctor import blocks_sync, render_findings, run_checks
+    from b24mirror.ops.doctor.host import local_checks
 
     config = obj.config()
     click.echo(f"config {config.source_path}: ok ({len(config.groups)} groups, webhook {config.masked_webhook})")
@@ -373,7 +373,7 @@ def init(path, webhook, groups) -> None:
     Example:
       b24mirror init /etc/b24mirror.yaml --webhook https://x.bitrix24.ru/rest/1/SECRET/ --group 42:1001
     """
-    from b24mirror.initconfig import InitRefused, parse_group, write_config
+    from b24mirror.cli.initconfig import InitRefused, parse_group, write_config
 
     obj = click.get_current_context().find_object(Context)
     target = path or obj.config_path
@@ -403,7 +403,7 @@ def demo(language: str) -> None:
     Example:
       b24mirror demo --language ru
     """
-    from b24mirror.demo import run_demo
+    from b24mirror.cli.demo import run_demo
 
     sys.exit(run_demo(language, echo=click.echo))
 

@@ -1,0 +1,1 @@
+"""The configuration: YAML loaded and validated (every problem at once) into typed settings."""

@@ -1,0 +1,1 @@
+"""The commands around the engine: audit, repair, check (doctor), metrics."""
