@@ -73,3 +73,28 @@ def test_the_checklist_keeps_the_items_of_subtasks_an_incremental_listing_leaves
     assert _our_items(bed, project) == items
     assert [i.complete for i in bed.portal.checklist.values()
             if i.created_by == bed.me and i.title.startswith(f"#{project.tasks[0]} ")] == [True]
+
+
+def test_posts_recorded_before_a_request_fails_half_way_reach_the_disk(bed):
+    """The third post of a request fails, and reading the master back to settle it fails too, with an error
+    that ends the run (the webhook refused): the two posts that landed are on disk all the same, the one
+    write owed at the end of the settling made on the way out."""
+    from b24mirror.bitrix import AuthError
+
+    project = bed.project("Half way")
+    target = project.tasks[0]
+    bed.sync()
+    ids = []
+    for text in ("an ordinary note", "a second note", "the troubled third"):
+        ids.append(bed.portal.add_comment(target, bed.anna, text))
+        bed.portal.advance(1)
+    seen = bed.portal.add_comment(project.master, bed.anna, "a person's note in the master")
+    bed.portal.faults.refuse("task.commentitem.add", "troubled third", code="ACCESS_DENIED", message="not now")
+    for after in (f"'>ID': {seen}", f"'>ID': '{seen}'"):  # a read back after the newest comment seen
+        bed.portal.faults.refuse("task.commentitem.getlist", after, code="NO_AUTH_FOUND", message="webhook gone")
+    with pytest.raises(AuthError):
+        bed.run()
+    assert bed.portal.faults.refused == 2
+    posted = bed.mirror_ids(project)
+    assert sorted(posted) == sorted(f"b24m:comment:{target}:{i}" for i in ids[:2])
+    assert {key: entry["id"] for key, entry in bed.state().group(project.gid).ledger.items()} == posted
