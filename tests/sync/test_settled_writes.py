@@ -14,6 +14,15 @@ def _comment_ids(bed: Bed, project) -> list[int]:
     return [int(m.rsplit(":", 1)[1]) for m in bed.mirrors(project) if m.startswith("b24m:comment:")]
 
 
+def _three_notes(bed: Bed, task: int) -> list[int]:
+    """Three comments a second apart; the third says "troubled third", for a refusal to aim at."""
+    ids = []
+    for text in ("an ordinary note", "a second note", "the troubled third"):
+        ids.append(bed.portal.add_comment(task, bed.anna, text))
+        bed.portal.advance(1)
+    return ids
+
+
 @pytest.mark.parametrize("code", ["ACCESS_DENIED", "QUERY_LIMIT_EXCEEDED"])
 def test_a_failure_on_one_post_is_held_against_that_post_only(bed, code):
     """The third of three posts fails with an error that is not a refusal: the two before it landed and are
@@ -21,10 +30,7 @@ def test_a_failure_on_one_post_is_held_against_that_post_only(bed, code):
     project = bed.project("One bad post")
     target = project.tasks[0]
     bed.sync()
-    ids = []
-    for text in ("an ordinary note", "a second note", "the troubled third"):
-        ids.append(bed.portal.add_comment(target, bed.anna, text))
-        bed.portal.advance(1)
+    ids = _three_notes(bed, target)
     bed.portal.faults.refuse("task.commentitem.add", "troubled third", code=code, message="not now")
     [report] = bed.run()
     assert bed.portal.faults.refused >= 1
@@ -84,10 +90,7 @@ def test_posts_recorded_before_a_request_fails_half_way_reach_the_disk(bed):
     project = bed.project("Half way")
     target = project.tasks[0]
     bed.sync()
-    ids = []
-    for text in ("an ordinary note", "a second note", "the troubled third"):
-        ids.append(bed.portal.add_comment(target, bed.anna, text))
-        bed.portal.advance(1)
+    ids = _three_notes(bed, target)
     seen = bed.portal.add_comment(project.master, bed.anna, "a person's note in the master")
     bed.portal.faults.refuse("task.commentitem.add", "troubled third", code="ACCESS_DENIED", message="not now")
     for after in (f"'>ID': {seen}", f"'>ID': '{seen}'"):  # a read back after the newest comment seen
