@@ -14,6 +14,7 @@ from b24mirror.exitcodes import ExitCode
 from b24mirror.cli.logsetup import register_secret
 from b24mirror.cli.options import EPILOG_EXIT_CODES, Context, common_errors, fail, global_options
 from b24mirror.cli.progress import ProgressBar
+from b24mirror.policy.words import plural
 
 
 @click.group(epilog=EPILOG_EXIT_CODES, context_settings={"help_option_names": ["-h", "--help"]})
@@ -207,7 +208,8 @@ def check(obj: Context) -> None:
     from b24mirror.ops.doctor.host import local_checks
 
     config = obj.config()
-    click.echo(f"config {config.source_path}: ok ({len(config.groups)} groups, webhook {config.masked_webhook})")
+    click.echo(f"config {config.source_path}: ok ({plural(len(config.groups), 'group')}, "
+               f"webhook {config.masked_webhook})")
     with make_client(config) as client:
         findings = local_checks(config) + run_checks(config, client)
     click.echo(render_findings(findings))

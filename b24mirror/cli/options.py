@@ -53,6 +53,7 @@ class Context:
 
     def __init__(self, meta: dict) -> None:
         self._meta = meta
+        self.webhook_key = "portal.webhook"  # where the loaded config's URL came from, for the fixes
 
     @property
     def _globals(self) -> dict:
@@ -81,6 +82,7 @@ class Context:
         except ConfigError as exc:
             fail(str(exc), ExitCode.USAGE)
         register_secret(webhook_secret(config.webhook))
+        self.webhook_key = config.webhook_key
         return config
 
 
@@ -109,7 +111,7 @@ def common_errors(func):
         except click.ClickException:
             raise  # a usage error: click prints it with the usage line and exits 2
         except Exception as exc:  # noqa: BLE001 - mapped below, unknown ones re-raised
-            mapped = to_exit(exc)
+            mapped = to_exit(exc, obj.webhook_key if obj is not None else "portal.webhook")
             if mapped is None:
                 if logging.getLogger("b24mirror").isEnabledFor(logging.DEBUG):
                     raise  # -v: the whole traceback, for a bug report

@@ -95,8 +95,8 @@ def load_config(path: str | os.PathLike, environ: dict[str, str] | None = None) 
         raw = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(
-            [f"{path}: no such file; copy config.example.yaml to {path} and edit it, "
-             f"or pass --config PATH (or set {ENV_CONFIG})"]
+            [f"{path}: no such file; write one with `b24mirror init {path} --webhook URL --group ID:MASTER` "
+             f"and edit it, or pass --config PATH (or set {ENV_CONFIG})"]
         ) from None
     except OSError as exc:
         raise ConfigError([f"{path}: cannot be read ({exc.strerror})"]) from None
@@ -152,6 +152,7 @@ def validate(data: Any, *, base_dir: Path, environ: dict[str, str], source: str 
     return Config(
         webhook=webhook,
         masked_webhook=mask_webhook(webhook),
+        webhook_key=_webhook_key(portal, environ),
         state_file=str(state_path),
         groups=tuple(groups),
         limits=limits,
@@ -171,6 +172,13 @@ def _metrics_file(v: "_Validator", value: Any, base_dir: Path) -> str | None:
         return None
     path = Path(os.path.expanduser(value.strip()))
     return str(path if path.is_absolute() else base_dir / path)
+
+
+def _webhook_key(portal: dict, environ: dict[str, str]) -> str:
+    """Where the URL came from, so an error sends the user to the place they actually set it."""
+    if environ.get(ENV_WEBHOOK, "").strip():
+        return ENV_WEBHOOK
+    return "portal.webhook_file" if portal.get("webhook_file") is not None else "portal.webhook"
 
 
 def _webhook(v: "_Validator", portal: dict, environ: dict[str, str], base_dir: Path) -> str:
