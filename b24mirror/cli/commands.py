@@ -222,8 +222,10 @@ def check(obj: Context) -> None:
 @click.option("--webhook", metavar="URL", help="The inbound webhook URL (default: a placeholder to edit).")
 @click.option("--group", "groups", multiple=True, metavar="ID:MASTER",
               help="A workgroup id and its master task id (repeatable).")
+@click.option("--state-file", metavar="PATH",
+              help="Where the ledger lives: a folder the service user may write (default: next to the config).")
 @common_errors
-def init(path, webhook, groups) -> None:
+def init(path, webhook, groups, state_file) -> None:
     """Write a commented configuration file (mode 0600) to PATH; never overwrite one.
 
     PATH defaults to --config, $B24MIRROR_CONFIG or ./b24mirror.yaml. Every key is listed with its
@@ -231,7 +233,8 @@ def init(path, webhook, groups) -> None:
 
     \b
     Example:
-      b24mirror init /etc/b24mirror.yaml --webhook https://x.bitrix24.ru/rest/1/SECRET/ --group 42:1001
+      b24mirror init /etc/b24mirror/b24mirror.yaml --webhook https://x.bitrix24.ru/rest/1/SECRET/ --group 42:1001 \\
+          --state-file /var/lib/b24mirror/state.json
     """
     from b24mirror.cli.initconfig import InitRefused, parse_group, write_config
 
@@ -243,7 +246,7 @@ def init(path, webhook, groups) -> None:
         raise click.BadParameter(str(exc), param_hint="--group") from None
     register_secret(webhook_secret(webhook or ""))
     try:
-        written = write_config(target, webhook=webhook, groups=pairs)
+        written = write_config(target, webhook=webhook, groups=pairs, state_file=state_file)
     except InitRefused as exc:
         fail(str(exc), ExitCode.USAGE)
     click.echo(f"wrote {written}; edit it, then run: b24mirror --config {written} check", err=True)

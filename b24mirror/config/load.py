@@ -55,7 +55,7 @@ class ConfigError(Exception):
         self.problems = problems
         self.source = source
         where = f" in {source}" if source else ""
-        lines = [f"{len(problems)} problem(s){where}:"] + [f"  - {p}" for p in problems]
+        lines = [f"{len(problems)} problem{'' if len(problems) == 1 else 's'}{where}:"] + [f"  - {p}" for p in problems]
         super().__init__("\n".join(lines))
 
 
