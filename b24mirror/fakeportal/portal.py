@@ -87,6 +87,7 @@ class FakePortal(PeopleMixin, TaskMixin, TaskActionsMixin, TalkMixin, ChecklistM
         self.groups: dict[int, Group] = {}
         self.tasks: dict[int, Task] = {}
         self.chats: dict[int, Chat] = {}
+        self.chat_files: dict[int, dict] = {}  # disk file id -> the file as a chat lists it (files[])
         self.checklist: dict[int, ChecklistItem] = {}
         # Separate id spaces, so a client that confuses a comment id with a message id gets caught.
         self._ids = {"user": 0, "group": 0, "task": 100, "comment": 3000, "message": 84000, "chat": 1400,
