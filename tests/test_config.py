@@ -281,7 +281,7 @@ def test_yaml_alias_bomb_is_refused_quickly(tmp_path):
 def test_missing_file_names_the_fix(tmp_path):
     with pytest.raises(ConfigError) as info:
         load_config(tmp_path / "nope.yaml", environ={})
-    assert "config.example.yaml" in str(info.value) and "--config" in str(info.value)
+    assert "b24mirror init" in str(info.value) and "--config" in str(info.value)
 
 
 def test_mask_webhook():

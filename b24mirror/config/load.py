@@ -37,7 +37,7 @@ class ConfigError(Exception):
         self.problems = problems
         self.source = source
         where = f" in {source}" if source else ""
-        lines = [f"{len(problems)} problem(s){where}:"] + [f"  - {p}" for p in problems]
+        lines = [f"{len(problems)} problem{'' if len(problems) == 1 else 's'}{where}:"] + [f"  - {p}" for p in problems]
         super().__init__("\n".join(lines))
 
 
@@ -53,8 +53,8 @@ def load_config(path: str | os.PathLike, environ: dict[str, str] | None = None) 
         raw = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(
-            [f"{path}: no such file; copy config.example.yaml to {path} and edit it, "
-             f"or pass --config PATH (or set {ENV_CONFIG})"]
+            [f"{path}: no such file; write one with `b24mirror init {path} --webhook URL --group ID:MASTER` "
+             f"and edit it, or pass --config PATH (or set {ENV_CONFIG})"]
         ) from None
     except OSError as exc:
         raise ConfigError([f"{path}: cannot be read ({exc.strerror})"]) from None
@@ -110,6 +110,7 @@ def validate(data: Any, *, base_dir: Path, environ: dict[str, str], source: str 
     return Config(
         webhook=webhook,
         masked_webhook=mask_webhook(webhook),
+        webhook_key=_webhook_key(portal, environ),
         state_file=str(state_path),
         groups=tuple(groups),
         limits=limits,
@@ -142,3 +143,10 @@ def _limits(v: "Validator", portal: dict) -> Limits:
         read_timeout=v.number(portal, "read_timeout", 30.0, "portal.", minimum=0.1),
         run_deadline=v.number(portal, "run_deadline", 240.0, "portal.", minimum=1.0),
     )
+
+
+def _webhook_key(portal: dict, environ: dict[str, str]) -> str:
+    """Where the URL came from, so an error sends the user to the place they actually set it."""
+    if environ.get(ENV_WEBHOOK, "").strip():
+        return ENV_WEBHOOK
+    return "portal.webhook_file" if portal.get("webhook_file") is not None else "portal.webhook"
