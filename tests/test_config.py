@@ -183,7 +183,6 @@ def test_webhook_file_must_be_private(tmp_path):
     assert load_config(write(tmp_path, text), environ={}).webhook == HOOK
 
 
-
 @pytest.mark.parametrize("mode", [0o640, 0o620, 0o610, 0o604, 0o602], ids=lambda m: f"{m:o}")
 def test_webhook_file_readable_or_writable_by_its_group_or_others_is_refused(tmp_path, mode):
     """The file holds the secret: only its owner may touch it (0600 or 0400)."""
@@ -207,6 +206,7 @@ def test_max_posts_of_zero_or_less_is_refused(tmp_path, value):
         groups: [{{id: 1, master_task: 2, max_posts: {value}}}]
     """)
     assert found == [f"groups[0].max_posts: must be an integer >= 1, got {value}"]
+
 
 def test_webhook_and_webhook_file_together(tmp_path):
     found = problems(tmp_path, f"""
