@@ -23,6 +23,8 @@ def test_audit_and_repair_leave_a_running_backfills_mirrors_alone(world):
     code, report = repair(w)
     assert [a for a in report["actions"] if a["action"] == "delete"] == [], report["actions"]
     assert Counter(w.mirrors()) >= Counter(imported)
-    for _ in range(3):
+    for _ in range(3):  # 5 old comments and the announcements of 2 subtasks, 2 a run
         w.run("sync", "--max-posts", "2")
-    assert Counter(w.mirrors()) == Counter(f"b24m:comment:{w.design}:{c}" for c in old)
+    assert set(Counter(w.mirrors()).values()) == {1}
+    assert sorted(m for m in w.mirrors() if m.startswith("b24m:comment:")) == sorted(
+        f"b24m:comment:{w.design}:{c}" for c in old)
