@@ -48,7 +48,9 @@ def test_backfill_after_the_first_sync_imports_the_history(world):
     w.run("sync", "--backfill")
     assert _comment_ids(w, w.design) == old
     w.run("sync", "--backfill")  # asked again: nothing twice
-    assert Counter(w.mirrors()) == Counter(f"b24m:comment:{w.design}:{c}" for c in old)
+    assert set(Counter(w.mirrors()).values()) == {1}  # the subtasks' announcements included
+    assert Counter(m for m in w.mirrors() if m.startswith("b24m:comment:")) == Counter(
+        f"b24m:comment:{w.design}:{c}" for c in old)
 
 
 def test_backfill_set_in_the_config_later_imports_once_not_as_tasks_are_touched(world):
