@@ -74,11 +74,13 @@ def test_an_upgrade_from_a_json_state_posts_nothing_twice(world):
 KILLED_INSIDE = """
     import sys, time
     from b24mirror.state.tables import Ledger
-    write = Ledger.write
-    def stuck(self, conn, key, row):  # the first row of a request's posts written, the commit not yet made
+    write, rows = Ledger.write, []
+    def stuck(self, conn, key, row):  # two rows of a request's posts written, the commit not yet made
         write(self, conn, key, row)
-        print("inside", flush=True)
-        time.sleep(600)
+        rows.append(key)
+        if len(rows) == 2:
+            print("inside", flush=True)
+            time.sleep(600)
     Ledger.write = stuck
     from b24mirror.cli import main
     sys.argv = ["b24mirror", "--config", sys.argv[1], "sync"]
