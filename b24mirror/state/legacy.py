@@ -15,6 +15,7 @@ from b24mirror.policy.models import Marker
 from b24mirror.state.errors import StateError
 from b24mirror.state.schema import _Invalid, _is_int, _validate
 from b24mirror.state.store import KIND_CODES, corrupt, too_new
+from b24mirror.state.tables import _dumps
 
 JSON_VERSION = 1
 
@@ -51,10 +52,6 @@ def read_json(path: Path) -> dict:
     except _Invalid as exc:
         raise corrupt(path, str(exc)) from None
     return document
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
 
 def fill(conn: sqlite3.Connection, document: dict) -> None:

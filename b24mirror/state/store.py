@@ -66,8 +66,9 @@ class _Connection(sqlite3.Connection):
         try:
             return super().execute(*args, **kwargs)
         except sqlite3.DatabaseError as exc:
-            if isinstance(exc, sqlite3.OperationalError) and "malformed" not in str(exc):
-                raise  # busy, full disk, read-only: the caller says what it was doing
+            text = str(exc)
+            if type(exc) is not sqlite3.DatabaseError and "malformed" not in text and "not a database" not in text:
+                raise  # busy, full disk, read-only, a wrong statement: the caller says what it was doing
             raise corrupt(Path(self.state_path), f"SQLite cannot read it ({exc})") from None
 
 
