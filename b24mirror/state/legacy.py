@@ -46,7 +46,7 @@ def read_json(path: Path) -> dict:
         raise corrupt(path, f"it is not valid JSON ({exc})") from None
     version = document.get("version") if isinstance(document, dict) else None
     if _is_int(version) and version > JSON_VERSION:
-        raise too_new(path, version)
+        raise too_new(path, version, JSON_VERSION)
     try:
         _validate(document)
     except _Invalid as exc:

@@ -43,10 +43,10 @@ def corrupt(path: Path, what: str) -> StateCorrupt:
     return StateCorrupt(f"state file {path} is corrupt: {what}. To fix it, {REBUILD_HINT}.")
 
 
-def too_new(path: Path, version: int) -> StateTooNew:
+def too_new(path: Path, version: int, readable: int = SCHEMA_VERSION) -> StateTooNew:
     return StateTooNew(
         f"state file {path} was written by a newer b24mirror (state version {version}; "
-        f"this b24mirror reads version {SCHEMA_VERSION}). Upgrade b24mirror to use it; "
+        f"this b24mirror reads version {readable}). Upgrade b24mirror to use it; "
         "do not rebuild or delete it."
     )
 

@@ -9,7 +9,7 @@ from collections import Counter
 import pytest
 
 from b24mirror.policy.models import find_markers
-from b24mirror.state import read_state
+from b24mirror.state import open_state, read_state
 
 pytestmark = pytest.mark.e2e
 
@@ -186,11 +186,11 @@ def test_an_unreadable_chat_is_named_with_its_fix_not_listed_as_missing(chat_wor
 def test_a_quarantined_mirror_shows_in_audit_and_repair_posts_it_and_clears_the_count(world):
     first, second = synced(world)
     world.portal.delete_comment(world.master, mirror_ids(world, first)[0])
-    state = read_state(world.state_path).to_dict()
-    group = state["groups"][str(world.group)]
-    del group["ledger"][first]  # as if the portal had refused it three runs in a row
-    group["meta"]["rejected"] = {first: {"count": 3, "error": "ERROR_CORE: Comment text too long", "at": "x"}}
-    world.state_path.write_text(json.dumps(state))
+    with open_state(world.state_path) as state:
+        group = state.group(world.group)
+        del group.ledger[first]  # as if the portal had refused it three runs in a row
+        group.meta["rejected"] = {first: {"count": 3, "error": "ERROR_CORE: Comment text too long", "at": "x"}}
+        state.save()
     world.run("sync")
     assert mirror_ids(world, first) == []
     code, report = audit(world)
