@@ -149,6 +149,8 @@ def test_state_and_lock_files_are_0600(tmp_path):
     try:
         with open_state(path) as state:
             state.group(1).record_post(MARKER, 1, "2024-01-01T00:00:00Z")
+            logs = [p for p in tmp_path.iterdir() if p.name.endswith(("-wal", "-shm"))]
+            assert len(logs) == 2 and all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in logs)
     finally:
         os.umask(old_umask)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
@@ -160,6 +162,11 @@ def test_save_makes_a_world_readable_file_0600_again(tmp_path):
     path.write_text(json.dumps({"version": 1, "groups": {}}))
     path.chmod(0o644)
     with open_state(path) as state:
+        state.save()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    path.chmod(0o644)  # the database itself, made readable by hand
+    with open_state(path) as state:
+        state.group(1).runs = 1
         state.save()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 

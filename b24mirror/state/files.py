@@ -71,6 +71,8 @@ def _open(path: Path, *, secret: str | None, dry_run: bool, read_only: bool) -> 
             fill(conn, read_json(path))
             return State(path, secret=secret, dry_run=dry_run, read_only=read_only, conn=conn)
         migrate(path)
+    if not (read_only or dry_run) and path.stat().st_mode & 0o077:
+        os.chmod(path, 0o600)  # made readable by hand: private again before anything is written (-wal follows it)
     conn = store.open_existing(path, read_only=read_only or dry_run)
     return State(path, secret=secret, dry_run=dry_run, read_only=read_only, conn=conn)
 
