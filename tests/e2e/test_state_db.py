@@ -51,6 +51,17 @@ def test_the_fixture_migrates_losslessly_and_stays_beside_as_a_backup(tmp_path):
     assert len(ledger) == 6
 
 
+def test_a_migration_cut_short_is_made_again_from_the_json_left_in_place(tmp_path):
+    path = tmp_path / "state.json"
+    shutil.copy(FIXTURE, path)
+    building = tmp_path / ".state.json.migrating"  # a crash before the rename left half a database
+    building.write_bytes(b"SQLite format 3\x00" + b"\x00" * 200)
+    Path(f"{building}-wal").write_bytes(b"\x37\x7f\x06\x82" + b"\x00" * 60)
+    with open_state(path) as state:
+        assert state.group(42).ledger.stored_size == 6 and state.group(42).meta["pending"] == [503]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["state.json", "state.json.lock", "state.json.v1.json"]
+
+
 def test_an_upgrade_from_a_json_state_posts_nothing_twice(world):
     p = world.portal
     world.run("sync")
