@@ -1,6 +1,6 @@
 """Request benchmark: b24mirror against a naive poller, on the fake portal with standard-plan limits.
 
-Run it with `make bench` (or `python -m tests.bench [--only S,M,L] [--skip-naive]`).
+Run it with `make bench` (or `python -m tests.bench [--only S,M,L,H] [--skip-naive]`).
 
 Three portals:  S (1 group, 50 tasks, classic), M (10 groups x 300 tasks, classic) and
 L (50 groups x 500 tasks, every third task on the new card, comments in its chat). On each:
@@ -10,6 +10,9 @@ L (50 groups x 500 tasks, every third task on the new card, comments in its chat
   1% changed        1% of the tasks got a comment, a status or a deadline change
   backfill 2,000    2,000 comments were written across the tasks; the run mirrors them all
                     (the per-group cap lifted with --max-posts, so one run takes the lot)
+
+H is the history axis (tests/bench_history.py): a quiet run and a 1%-changed run with 10k, 100k
+and 1M mirrors in the state, printing CPU seconds, peak RSS, bytes written and the state's size.
 
 and on L, an hour of cron: 12 runs of 5 minutes in which nothing changed, periodic full sweeps
 included (`sweep_every` 12, spread by group id).
@@ -401,7 +404,7 @@ def bench_portal(shape: Shape, *, naive: str, hour: bool, out, features: tuple[s
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default="S,M,L", help="portals to run, e.g. M or S,M")
+    parser.add_argument("--only", default="S,M,L,H", help="portals to run, e.g. M or S,M; H: the history axis")
     parser.add_argument("--skip-naive", action="store_true", help="leave the baseline out (quicker)")
     parser.add_argument("--full-naive", action="store_true",
                         help="run the baseline on every L cycle too (its count does not depend on what changed: "
@@ -418,7 +421,8 @@ def main(argv: list[str] | None = None) -> int:
     print(HEADER, file=out)
     print("-" * len(HEADER), file=out)
     rows: list[Row] = []
-    for name in [n.strip().upper() for n in args.only.split(",") if n.strip()]:
+    names = [n.strip().upper() for n in args.only.split(",") if n.strip()]
+    for name in [n for n in names if n != "H"]:
         naive = "none" if args.skip_naive else "every" if (args.full_naive or name != "L") else "once"
         rows += bench_portal(SHAPES[name], naive=naive, hour=name == "L", out=out, features=tuple(f.strip() for f in args.features.split(",") if f.strip()))
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -431,6 +435,10 @@ def main(argv: list[str] | None = None) -> int:
               f"{'ok' if ok else 'MISSED'}", file=out)
         missed += [] if ok else ["memory"]
     print(f"benchmark process max RSS {rss_mb:.0f} MB; {time.perf_counter() - started:.0f} s", file=out)
+    if "H" in names:
+        from tests.bench_history import bench_history
+
+        missed += bench_history(out)
     print("all targets met" if not missed else f"{len(missed)} target(s) missed", file=out)
     return 1 if missed else 0
 

@@ -415,8 +415,9 @@ class Soak:
         f.details += [f"lost: {m}" for m in v.lost]
         f.details += [f"leaked: {m}" for m in v.leaked]
         f.details += [f"text of an ineligible comment in a mirror: {token}" for token in v.text_leaks]
-        state = self.state_path.read_text() if self.state_path.exists() else ""
-        if self.secret in state:
+        # The database and its log, as bytes: what any reader of the folder could find.
+        state = b"".join(p.read_bytes() for p in (self.state_path, Path(f"{self.state_path}-wal")) if p.exists())
+        if self.secret.encode() in state:
             f.secret_seen += 1
             f.details.append("the webhook secret is in the state file")
         stats = self.portal.stats

@@ -29,7 +29,8 @@ SECRET = "k3y5ecr3tvalue"
 
 
 def on_disk(path):
-    return json.loads(Path(path).read_text(encoding="utf-8"))
+    """What a fresh reader finds in the file: the last commit, as one document."""
+    return read_state(path).to_dict()
 
 
 def run_child(code: str, **kwargs) -> subprocess.Popen:
@@ -47,7 +48,7 @@ def test_missing_file_is_a_fresh_empty_state(tmp_path):
     with open_state(path) as state:
         assert state.groups() == {}
         assert state.path == path
-    assert not path.exists()  # nothing was saved
+    assert on_disk(path) == {"version": SCHEMA_VERSION, "groups": {}}
 
 
 def test_round_trip_keeps_every_field(tmp_path):
@@ -82,8 +83,8 @@ def test_round_trip_keeps_every_field(tmp_path):
         assert group.ledger[str(MARKER)] == {"id": 123, "posted_at": "2024-05-02T09:00:00+03:00"}
         assert group.ledger["b24m:event:501:3"]["id"] is None
         assert state.group(7).last_error == {"at": "2024-05-02T09:02:00+03:00", "message": "portal said no"}
-        assert state.to_dict()["version"] == SCHEMA_VERSION == 1
-    assert on_disk(path)["version"] == 1
+        assert state.to_dict()["version"] == SCHEMA_VERSION == 2
+    assert on_disk(path)["version"] == 2
     assert set(on_disk(path)["groups"]) == {"7", "42"}
 
 
@@ -132,10 +133,12 @@ def test_record_post_is_on_disk_immediately(tmp_path):
 def test_save_refuses_what_it_could_not_read_back(tmp_path):
     path = tmp_path / "s.json"
     with open_state(path) as state:
-        state.group(1).tasks[501] = {"comments": 1}  # an int key would come back as "501"
+        with pytest.raises(ValueError, match="tasks"):
+            state.group(1).tasks[501] = {"comments": 1}  # an int key would come back as "501"
+        state.group(1).tasks["501"] = {"comments": float("nan")}
         with pytest.raises(ValueError, match="tasks"):
             state.save()
-    assert not path.exists()
+    assert on_disk(path)["groups"] == {}
 
 
 # --- file mode and atomicity -------------------------------------------------------------
@@ -146,6 +149,8 @@ def test_state_and_lock_files_are_0600(tmp_path):
     try:
         with open_state(path) as state:
             state.group(1).record_post(MARKER, 1, "2024-01-01T00:00:00Z")
+            logs = [p for p in tmp_path.iterdir() if p.name.endswith(("-wal", "-shm"))]
+            assert len(logs) == 2 and all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in logs)
     finally:
         os.umask(old_umask)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
@@ -159,44 +164,24 @@ def test_save_makes_a_world_readable_file_0600_again(tmp_path):
     with open_state(path) as state:
         state.save()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    path.chmod(0o644)  # the database itself, made readable by hand
+    with open_state(path) as state:
+        state.group(1).runs = 1
+        state.save()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
-def test_a_crash_at_replace_leaves_the_old_file_and_no_temp_files(tmp_path, monkeypatch):
+def test_a_save_refused_half_way_writes_none_of_it(tmp_path):
     path = tmp_path / "state.json"
     with open_state(path) as state:
         state.group(42).record_post(MARKER, 1, "2024-01-01T00:00:00Z")
-    before = path.read_bytes()
-
-    def crash(src, dst):
-        raise OSError(28, "No space left on device")
-
-    with open_state(path) as state:
-        monkeypatch.setattr(os, "replace", crash)
-        with pytest.raises(OSError):
-            state.group(42).record_post(Marker("comment", 501, 2), 2, "2024-01-01T00:01:00Z")
-        monkeypatch.undo()
-    assert path.read_bytes() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["state.json", "state.json.lock"]
-
-
-def test_a_crash_before_the_data_is_synced_leaves_the_old_file(tmp_path, monkeypatch):
-    path = tmp_path / "state.json"
-    with open_state(path) as state:
-        state.group(42).runs = 1
-        state.save()
-    before = path.read_bytes()
-
-    def crash(fd):
-        raise OSError(5, "Input/output error")
-
-    with open_state(path) as state:
-        state.group(42).runs = 2
-        monkeypatch.setattr(os, "fsync", crash)
-        with pytest.raises(OSError):
+        before = on_disk(path)
+        state.group(42).runs = 5
+        state.group(42).ledger[str(Marker("comment", 501, 2))] = {"id": 2, "posted_at": "x"}
+        state.group(43).tasks["7"] = {"bad": float("inf")}  # the last group's row is refused
+        with pytest.raises(ValueError):
             state.save()
-        monkeypatch.undo()
-    assert path.read_bytes() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["state.json", "state.json.lock"]
+    assert on_disk(path) == before
 
 
 # --- the lock ------------------------------------------------------------------------------
@@ -336,7 +321,7 @@ def test_a_corrupt_file_stops_the_run_with_the_fix(tmp_path, content):
 def test_the_corrupt_message_says_what_is_wrong(tmp_path):
     path = tmp_path / "state.json"
     cases = {b"": "empty", b"[]": "top level is a list", b'{"version": 1, "groups": "x"}': '"groups" is a string',
-             b'{"version": 1, "gr': "not valid JSON", b"\xff\xfe\x00": "not text"}
+             b'{"version": 1, "gr': "not valid JSON", b"\xff\xfe\x00": "neither a b24mirror database nor UTF-8"}
     for content, words in cases.items():
         path.write_bytes(content)
         with pytest.raises(StateCorrupt, match=words):
@@ -391,8 +376,7 @@ def test_rebuild_empty_under_this_process_own_lock(tmp_path):
         path.write_bytes(b"x")  # as if it went bad under us
         moved = rebuild_empty(path)
         assert moved.read_bytes() == b"x" and not path.exists()
-        state.save()
-    assert on_disk(path) == {"version": 1, "groups": {}}
+    assert moved.read_bytes() == b"x" and not path.exists()
 
 
 # --- the secret and dry runs --------------------------------------------------------------
@@ -402,7 +386,7 @@ def test_the_webhook_secret_is_never_written(tmp_path):
     with open_state(path, secret=SECRET) as state:
         group = state.group(42)
         group.record_post(MARKER, 1, "2024-01-01T00:00:00Z")
-        before = path.read_bytes()
+        before = on_disk(path)
         group.meta["webhook"] = f"https://x.bitrix24.ru/rest/1/{SECRET}/"
         with pytest.raises(ValueError) as excinfo:
             state.save()
@@ -416,7 +400,7 @@ def test_the_webhook_secret_is_never_written(tmp_path):
         group.meta[f"key-{SECRET}"] = 1
         with pytest.raises(ValueError):
             state.save()
-    assert path.read_bytes() == before
+    assert on_disk(path) == before
     assert SECRET.encode() not in b"".join(p.read_bytes() for p in tmp_path.iterdir())
 
 
@@ -425,7 +409,7 @@ def test_an_error_message_quoting_the_webhook_is_masked(tmp_path):
     with open_state(path, secret=SECRET) as state:
         state.group(42).mark_error("2024-01-01T00:00:00Z", f"GET https://x.bitrix24.ru/rest/1/{SECRET}/task.get: 503")
         state.save()
-    text = path.read_text()
+    text = json.dumps(on_disk(path))
     assert SECRET not in text
     assert "/rest/1/***/task.get: 503" in text
 
@@ -451,22 +435,18 @@ def test_dry_run_writes_nothing(tmp_path):
     assert after == before
 
 
-def test_a_state_built_in_memory_only_saves_through_its_own_path(tmp_path):
+def test_a_state_built_by_hand_lives_in_memory_only(tmp_path):
     state = State(tmp_path / "mem.json")
     state.group(3).record_post(MARKER, 9, "2024-01-01T00:00:00Z")
-    assert on_disk(tmp_path / "mem.json")["groups"]["3"]["ledger"][str(MARKER)]["id"] == 9
+    assert state.to_dict()["groups"]["3"]["ledger"][str(MARKER)]["id"] == 9
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_record_posts_writes_once_and_is_on_disk(tmp_path):
-    import json as _json
-
-    from b24mirror.state import open_state
-
     path = tmp_path / "state.json"
     with open_state(path) as state:
         group = state.group(42)
         group.record_posts([("b24m:comment:1:2", 10, "2026-01-01T00:00:00+00:00"),
                             ("b24m:event:1:3", 11, "2026-01-01T00:00:00+00:00")])
-        on_disk = _json.loads(path.read_text())
-        assert set(on_disk["groups"]["42"]["ledger"]) == {"b24m:comment:1:2", "b24m:event:1:3"}
+        assert set(on_disk(path)["groups"]["42"]["ledger"]) == {"b24m:comment:1:2", "b24m:event:1:3"}
         assert group.has("b24m:event:1:3")

@@ -1,19 +1,27 @@
-"""The state in memory: per group cursors, snapshots, the ledger; saved atomically, mode 0600."""
+"""The state as the engine sees it: per group cursors, snapshots, the ledger; saved in small transactions.
+
+`GroupState.ledger`, `.tasks` and `.meta` are mappings backed by the database (`tables.py`): rows are
+read when first asked for and written, at `save`, only when they changed. The group's own fields
+(cursor, baseline, runs, last success and error) are one row, read for every group at open.
+"""
 from __future__ import annotations
 
-import copy
 import json
 import os
+import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
-from b24mirror.atomicfile import write_private
 from b24mirror.policy.models import Marker
 from b24mirror.state.errors import StateError
-from b24mirror.state.schema import (_GROUP_FIELDS, SCHEMA_VERSION, _find_secret, _Invalid, _is_int, _marker_key,
-                                    _validate)
+from b24mirror.state.schema import _GROUP_FIELDS, _check_json, _expect, _find_secret, _Invalid, _is_int, _marker_key
+from b24mirror.state import store
+from b24mirror.state.store import SCHEMA_VERSION, corrupt
+from b24mirror.state.tables import JsonRows, Ledger, Rows
+
+_SCALARS = ("baseline", "cursor", "runs", "last_success", "last_error")
 
 
 @dataclass
@@ -26,33 +34,29 @@ class GroupState:
     runs: int = 0
     last_success: str | None = None
     last_error: dict | None = None
-    ledger: dict[str, dict] = field(default_factory=dict)
-    tasks: dict[str, dict] = field(default_factory=dict)
-    meta: dict = field(default_factory=dict)
+    ledger: Any = field(default_factory=dict)  # a `Ledger` when it belongs to a State; a dict on its own
+    tasks: Any = field(default_factory=dict)
+    meta: Any = field(default_factory=dict)
     _owner: "State | None" = field(default=None, repr=False, compare=False)
     _extra: dict = field(default_factory=dict, repr=False, compare=False)
+    _stored: str | None = field(default=None, repr=False, compare=False)  # the group row as last written
 
     def has(self, marker: Marker | str) -> bool:
         """Whether this marker's mirror is recorded as posted."""
         return _marker_key(marker) in self.ledger
 
     def record_post(self, marker: Marker | str, mirror_id: int | None, posted_at: str) -> None:
-        """Record a posted mirror and write the state to disk at once.
+        """Record a posted mirror and commit it at once.
 
         Call it right after the portal accepted the post and before posting the next one:
         a crash after this call cannot lead to a second post of the same item.
         """
-        key = _marker_key(marker)
-        if mirror_id is not None and not _is_int(mirror_id):
-            raise TypeError(f"mirror_id must be an int or None, not {type(mirror_id).__name__}")
         if not isinstance(posted_at, str):
             raise TypeError(f"posted_at must be an ISO date string, not {type(posted_at).__name__}")
-        self.ledger[key] = {"id": mirror_id, "posted_at": posted_at}
-        if self._owner is not None:
-            self._owner.save()
+        self.record_posts([(marker, mirror_id, posted_at)])
 
     def record_posts(self, entries: list[tuple[Marker | str, int | None, str]]) -> None:
-        """Record several mirrors known to exist (one batch of posts, or a read-back) in one write."""
+        """Record several mirrors known to exist (one batch of posts, or a read-back) in one transaction."""
         for marker, mirror_id, posted_at in entries:
             key = _marker_key(marker)
             if mirror_id is not None and not _is_int(mirror_id):
@@ -82,49 +86,87 @@ class GroupState:
             message = message.replace(secret, "***")
         self.last_error = {"at": at, "message": message}
 
-    def to_dict(self) -> dict:
+    def body(self) -> dict:
+        """The group's own fields (what its row holds), any unknown ones kept as they came."""
         data = dict(self._extra)
-        data.update(
-            {
-                "baseline": self.baseline,
-                "cursor": self.cursor,
-                "runs": self.runs,
-                "last_success": self.last_success,
-                "last_error": self.last_error,
-                "ledger": self.ledger,
-                "tasks": self.tasks,
-                "meta": self.meta,
-            }
-        )
+        data.update({name: getattr(self, name) for name in _SCALARS})
+        return data
+
+    def to_dict(self) -> dict:
+        data = self.body()
+        for name in ("ledger", "tasks", "meta"):
+            table = getattr(self, name)
+            data[name] = table.to_dict() if isinstance(table, Rows) else dict(table)
         return data
 
 
-class State:
-    """The whole state file in memory. Obtain one from `open_state` or `read_state`."""
+def _check_body(gid: int, body: dict) -> None:
+    where = f"groups.{gid}"
+    for name in ("baseline", "cursor", "last_success"):
+        value = body.get(name)
+        _expect(value, value is None or isinstance(value, str), f"{where}.{name}", "a date string or null")
+    runs = body.get("runs")
+    _expect(runs, _is_int(runs) and runs >= 0, f"{where}.runs", "a non-negative integer")
+    error = body.get("last_error")
+    if error is not None:
+        _expect(error, isinstance(error, dict), f"{where}.last_error", "an object or null")
+        for name in ("at", "message"):
+            _expect(error.get(name), isinstance(error.get(name), str), f"{where}.last_error.{name}", "a string")
+    _check_json(body, where)
 
-    def __init__(
-        self,
-        path: str | os.PathLike,
-        *,
-        secret: str | None = None,
-        dry_run: bool = False,
-        read_only: bool = False,
-    ) -> None:
+
+class State:
+    """The state database as the engine uses it. Obtain one from `open_state` or `read_state`."""
+
+    def __init__(self, path: str | os.PathLike, *, secret: str | None = None, dry_run: bool = False,
+                 read_only: bool = False, conn: sqlite3.Connection | None = None) -> None:
         self.path = Path(path)
         self.secret = secret or None
         self.dry_run = dry_run
         self.read_only = read_only
+        self._conn = conn if conn is not None else store.memory()  # built by hand: a state in memory only
         self._groups: dict[int, GroupState] = {}
-        self._extra: dict = {}
         self._held = 0  # inside `one_write`: saves wait for its end
         self._owed = False
+        self.commits = 0  # transactions committed: one per settled request of posts, plus the run's end
+        self._load_groups()
+
+    def _load_groups(self) -> None:
+        try:
+            rows = self._conn.execute("SELECT group_id, body, ledger_size FROM groups").fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise corrupt(self.path, f"SQLite cannot read it ({exc})") from None
+        for gid, body, size in rows:
+            group = self._new_group(gid, size)
+            try:
+                data = json.loads(body)
+                _check_body(gid, data)
+            except (ValueError, _Invalid) as exc:
+                raise corrupt(self.path, f"group {gid}: {exc}") from None
+            for key, value in data.items():
+                if key in _GROUP_FIELDS:
+                    setattr(group, key, value)
+                else:
+                    group._extra[key] = value
+            group._stored = body
+
+    def _new_group(self, gid: int, ledger_size: int = 0) -> GroupState:
+        group = GroupState(gid, _owner=self, ledger=Ledger(self._conn, gid, ledger_size),
+                           tasks=JsonRows(self._conn, gid, "tasks"), meta=JsonRows(self._conn, gid, "meta"))
+        self._groups[gid] = group
+        return group
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
     @contextmanager
     def one_write(self) -> Iterator[None]:
         """Saves asked for inside the block become one, made when the block ends (failing or not).
 
         For the records of one request's posts across groups: all of them are on disk before the
-        next request is sent, in one write instead of one per group."""
+        next request is sent, in one transaction instead of one per group."""
         self._held += 1
         try:
             yield
@@ -138,28 +180,21 @@ class State:
         if not _is_int(group_id) or group_id <= 0:
             raise ValueError(f"a group id is a positive int, not {group_id!r}")
         existing = self._groups.get(group_id)
-        if existing is None:
-            existing = self._groups[group_id] = GroupState(group_id, _owner=self)
-        return existing
+        return existing if existing is not None else self._new_group(group_id)
 
     def groups(self) -> dict[int, GroupState]:
         return dict(self._groups)
 
     def to_dict(self) -> dict:
-        """A deep copy of what `save` writes."""
-        return copy.deepcopy(self._document())
-
-    def _document(self) -> dict:
-        data = dict(self._extra)
-        data["version"] = SCHEMA_VERSION
-        data["groups"] = {str(gid): g.to_dict() for gid, g in sorted(self._groups.items())}
-        return data
+        """The whole state as one document (the JSON state's shape): reads every row, for export and tests."""
+        return {"version": SCHEMA_VERSION,
+                "groups": {str(gid): g.to_dict() for gid, g in sorted(self._groups.items())}}
 
     def save(self) -> None:
-        """Write the state atomically, mode 0600. Does nothing in a dry run.
+        """Commit what changed since the last save in one transaction (fsynced). Nothing in a dry run.
 
-        Raises ValueError, before writing anything, when the state holds something that
-        could not be read back (wrong types) or contains the webhook secret.
+        Raises ValueError, before writing anything, when a changed record could not be read back
+        (wrong types) or contains the webhook secret.
         """
         if self.dry_run:
             return
@@ -169,35 +204,64 @@ class State:
             self._owed = True
             return
         self._owed = False
-        document = self._document()
+        work, texts = [], []
         try:
-            _validate(document)
+            for gid, group in sorted(self._groups.items()):
+                body = group.body()
+                _check_body(gid, body)
+                text = json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+                tables = [(t, t.changes()) for t in (group.ledger, group.tasks, group.meta)]
+                tables = [(t, c) for t, c in tables if c]
+                if text != group._stored or tables:
+                    work.append((group, text, tables))
+                    texts.append(text)
+                    texts.extend(f"{key} {row}" for _, changes in tables for key, row in changes if row is not None)
         except _Invalid as exc:
             raise ValueError(f"refusing to write an invalid state to {self.path}: {exc}") from None
-        # Compact: written before every request of posts, the file must be quick to write (the C encoder
-        # serves only unindented output; a portal of 25,000 tasks writes in a quarter of the time).
-        text = json.dumps(document, ensure_ascii=False, allow_nan=False, separators=(",", ":")) + "\n"
-        # JSON escapes character by character: a string holding the secret holds its escaped form in the text.
-        if self.secret and json.dumps(self.secret, ensure_ascii=False)[1:-1] in text:
-            where = _find_secret(document, self.secret, "")
-            if where is not None:
-                raise ValueError(
-                    f"refusing to write the webhook secret to the state file {self.path} (found in {where})"
-                )
-        write_private(self.path, text.encode("utf-8"))
+        if not work:
+            return
+        self._refuse_secret(work, texts)
+        self._commit(work)
 
-    @classmethod
-    def _from_document(cls, document: dict, state: "State") -> "State":
-        for key, value in document.items():
-            if key not in ("version", "groups"):
-                state._extra[key] = value
-        for gid_text, body in document["groups"].items():
-            gid = int(gid_text)
-            group = GroupState(gid, _owner=state)
-            for key, value in body.items():
-                if key in _GROUP_FIELDS:
-                    setattr(group, key, value)
-                else:
-                    group._extra[key] = value
-            state._groups[gid] = group
-        return state
+    def _refuse_secret(self, work: list, texts: list[str]) -> None:
+        if not self.secret:
+            return
+        escaped = json.dumps(self.secret, ensure_ascii=False)[1:-1]
+        for text in texts:
+            if self.secret in text or escaped in text:
+                document = {str(g.group_id): {**json.loads(t), **{table.name: {k: r for k, r in changes}
+                                                                   for table, changes in tables}}
+                            for g, t, tables in work}
+                where = _find_secret(document, self.secret, "groups") or "a changed record"
+                raise ValueError(f"refusing to write the webhook secret to the state file {self.path} "
+                                 f"(found in {where})")
+
+    def _commit(self, work: list) -> None:
+        conn = self._conn
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for group, text, tables in work:
+                    ledger_delta = sum(t.size_change(c) for t, c in tables if t is group.ledger)
+                    conn.execute("INSERT INTO groups VALUES (?, ?, ?) ON CONFLICT (group_id) DO UPDATE SET "
+                                 "body = excluded.body, ledger_size = ledger_size + ?",
+                                 (group.group_id, text, ledger_delta, ledger_delta))
+                    for table, changes in tables:
+                        for key, row in changes:
+                            if row is None:
+                                table.delete(conn, key)
+                            else:
+                                table.write(conn, key, row)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        except sqlite3.DatabaseError as exc:
+            raise StateError(f"cannot write the state file {self.path}: {exc}") from None
+        self.commits += 1
+        for group, text, tables in work:
+            group._stored = text
+            for table, changes in tables:
+                if table is group.ledger:
+                    table.stored_size += table.size_change(changes)
+                table.settled(changes)

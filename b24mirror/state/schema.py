@@ -1,6 +1,7 @@
-"""The state document's shape: checked whole before every write and after every read.
+"""The shape of state records: a JSON state checked whole before it is migrated, each changed row
+before it is written.
 
-A state that would not read back (a wrong type, a NaN, the webhook secret) is never written;
+A record that would not read back (a wrong type, a NaN, the webhook secret) is never written;
 one that does not read is reported with the dotted path of its first problem.
 """
 from __future__ import annotations
@@ -8,9 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from b24mirror.policy.models import MARKER_RE, Marker
-
-SCHEMA_VERSION = 1
-
 
 class _Invalid(Exception):
     """A problem in the state's structure; the message says where and what."""
@@ -103,7 +101,7 @@ def _validate(document: Any) -> None:
     version = document["version"]
     _expect(version, _is_int(version), '"version"', "an integer")
     if version < 1:
-        raise _Invalid(f'"version" is {version}, expected {SCHEMA_VERSION}')
+        raise _Invalid(f'"version" is {version}, expected 1')
     groups = document.get("groups", {})
     _expect(groups, isinstance(groups, dict), '"groups"', "an object")
     for gid, body in groups.items():

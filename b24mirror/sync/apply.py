@@ -18,7 +18,7 @@ from b24mirror.sync.decide import QUARANTINE_AFTER, rejections
 from b24mirror.sync.masters import flag_digest_entries, read_master_markers, with_baseline
 from b24mirror.sync.records import GroupFailed, GroupRun
 
-POSTS_PER_REQUEST = 25  # mirrors posted per batch request: few requests, bodies of a sane size
+POSTS_PER_REQUEST = 50  # mirrors posted per batch request: few requests, bodies of a sane size
 
 
 def post_all(ctx: Context, runs: list[GroupRun]) -> None:

@@ -53,7 +53,9 @@ def rejections(run: GroupRun) -> dict:
 
 
 def ledger_markers(run: GroupRun) -> frozenset[Marker]:
-    return frozenset(Marker.parse(key) for key in run.state.ledger)
+    """What the ledger knows of the tasks read this run (and every subtask announced): the planner
+    asks of nothing else, and a run must not walk the whole history."""
+    return run.state.ledger.known_for(set(run.details.comments) | set(run.details.history))
 
 
 def snapshot(ctx: Context, run: GroupRun, known: frozenset[Marker]) -> GroupSnapshot:

@@ -94,7 +94,7 @@ def _queries(run: GroupRun) -> dict:
 def _revisit_classic(run: GroupRun, task: Task, snap: dict) -> bool:
     """At a sweep, or when the task's comment count fell (a deletion), for a task with mirrors."""
     fell = task.comments_count < int(snap.get("comments") or 0)
-    return (run.listing.full or fell) and any(key.startswith(f"b24m:comment:{task.id}:") for key in run.state.ledger)
+    return (run.listing.full or fell) and run.state.ledger.has_task(task.id, KIND_COMMENT)
 
 
 def revisited_classic(run: GroupRun, task_id: int, rows: list[Comment]) -> list[Comment]:
@@ -105,9 +105,9 @@ def revisited_classic(run: GroupRun, task_id: int, rows: list[Comment]) -> list[
     present = {c.id for c in rows}
     judged_up_to = last if len(rows) < PAGE else min(last, max(present) if present else 0)
     gone = []
-    for key in run.state.ledger:
+    for key in run.state.ledger.markers_of(task_id, KIND_COMMENT):  # this task's range, not the history
         marker = Marker.parse(key)
-        if (marker.kind == KIND_COMMENT and marker.task_id == task_id and marker.source_id <= judged_up_to
+        if (marker.source_id <= judged_up_to
                 and marker.source_id not in present):
             gone.append(Comment(marker.source_id, task_id, 0, "", "", "", world=WORLD_CLASSIC, deleted=True))
     return [c for c in rows if c.id <= last] + gone

@@ -11,6 +11,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from b24mirror.state import open_state
+
 pytestmark = pytest.mark.e2e
 
 
@@ -51,10 +53,10 @@ def test_a_repeating_warning_is_shown_once_then_daily_and_always_in_status(world
         [f"task {task}: user {world.me} is not a participant of its chat"]
     assert warning in world.run("status").stdout
 
-    state = json.loads(world.state_path.read_text())
-    for entry in state["groups"][str(world.group)]["meta"]["notices"].values():
-        entry["last_shown"] = (datetime.now(timezone.utc) - timedelta(days=1, minutes=1)).isoformat()
-    world.state_path.write_text(json.dumps(state))
+    with open_state(world.state_path) as state:
+        for entry in state.group(world.group).meta["notices"].values():
+            entry["last_shown"] = (datetime.now(timezone.utc) - timedelta(days=1, minutes=1)).isoformat()
+        state.save()
     world.portal.add_comment(task, world.anna, "a day later")
     daily = world.run("-q", "sync")
     assert daily.stderr.startswith(warning) and daily.stderr.count("\n") == 1, daily.stderr

@@ -5,6 +5,7 @@ from collections import Counter
 import pytest
 
 from b24mirror.policy.models import find_markers
+from b24mirror.state import read_state
 
 pytestmark = pytest.mark.e2e
 
@@ -36,7 +37,7 @@ def test_a_period_of_items_from_several_subtasks_is_posted_once_as_one_digest(wo
     assert our_comments(world) == []  # held, not posted
     assert report["digest"]["held"] == 3 and report["digest"]["due"]
     assert sync_json(world)["digest"]["held"] == 3  # held once, however often it is planned again
-    state = json.loads(world.state_path.read_text())["groups"][str(world.group)]
+    state = read_state(world.state_path).to_dict()["groups"][str(world.group)]
     assert state["meta"]["pending"] == []  # held items wait in the state, not as tasks read again every run
 
     p.advance(HOUR)

@@ -9,6 +9,7 @@ from collections import Counter
 import pytest
 
 from b24mirror.policy.models import find_markers
+from b24mirror.state import open_state, read_state
 
 pytestmark = pytest.mark.e2e
 
@@ -30,7 +31,7 @@ def mirror_ids(world, marker: str) -> list[int]:
 
 
 def ledger(world) -> dict:
-    return json.loads(world.state_path.read_text())["groups"][str(world.group)]["ledger"]
+    return read_state(world.state_path).to_dict()["groups"][str(world.group)]["ledger"]
 
 
 def audit(world):
@@ -185,11 +186,11 @@ def test_an_unreadable_chat_is_named_with_its_fix_not_listed_as_missing(chat_wor
 def test_a_quarantined_mirror_shows_in_audit_and_repair_posts_it_and_clears_the_count(world):
     first, second = synced(world)
     world.portal.delete_comment(world.master, mirror_ids(world, first)[0])
-    state = json.loads(world.state_path.read_text())
-    group = state["groups"][str(world.group)]
-    del group["ledger"][first]  # as if the portal had refused it three runs in a row
-    group["meta"]["rejected"] = {first: {"count": 3, "error": "ERROR_CORE: Comment text too long", "at": "x"}}
-    world.state_path.write_text(json.dumps(state))
+    with open_state(world.state_path) as state:
+        group = state.group(world.group)
+        del group.ledger[first]  # as if the portal had refused it three runs in a row
+        group.meta["rejected"] = {first: {"count": 3, "error": "ERROR_CORE: Comment text too long", "at": "x"}}
+        state.save()
     world.run("sync")
     assert mirror_ids(world, first) == []
     code, report = audit(world)
@@ -200,7 +201,7 @@ def test_a_quarantined_mirror_shows_in_audit_and_repair_posts_it_and_clears_the_
     code, repaired = repair(world)
     assert code == 0, repaired
     assert len(mirror_ids(world, first)) == 1
-    assert first not in json.loads(world.state_path.read_text())["groups"][str(world.group)]["meta"]["rejected"]
+    assert first not in read_state(world.state_path).to_dict()["groups"][str(world.group)]["meta"]["rejected"]
 
 
 def test_a_post_the_portal_refuses_leaves_repair_failing_with_the_reason_and_the_ledger_as_it_was(world):
