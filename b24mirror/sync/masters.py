@@ -3,6 +3,9 @@
 A marker counts only on a comment b24mirror's own user wrote, carrying exactly one marker, or
 on a digest of ours (its own header, one marker per item: digest.trusted_in): a person can paste
 a marker too, and must neither block a mirror nor pass for one.
+
+A master switched to the new card keeps its forum comments, our mirrors among them, and talks on in
+its chat, where new mirrors go: both worlds are read back, each from its own cursor.
 """
 from __future__ import annotations
 
@@ -11,7 +14,8 @@ from datetime import datetime
 
 from b24mirror import bitrix
 from b24mirror.policy.digest import is_digest, trusted_in
-from b24mirror.policy.models import Marker, MasterComment
+from b24mirror.policy.models import WORLD_CHAT, WORLD_CLASSIC, Marker, MasterComment
+from b24mirror.portal import q_task
 from b24mirror.sync.common import Context
 from b24mirror.sync.records import GroupRun
 
@@ -51,24 +55,45 @@ def trust(ctx: Context, run: GroupRun, comments: list[MasterComment]) -> set[Mar
     if not ctx.options.dry_run:
         run.state.record_posts(unrecorded)
         flag_digest_entries(run, [marker for marker, c in found if is_digest(c)])
-        if comments:
-            run.state.meta["master_seen_id"] = max(c.id for c in comments)
+        remember_seen(run, comments)
     return {marker for marker, _ in found}
 
 
-def seen_id(run: GroupRun) -> int:
-    """The newest master comment already read back: later read-backs start after it."""
-    return int(run.state.meta.get("master_seen_id") or 0)
+def seen_ids(run: GroupRun) -> tuple[int, int]:
+    """The newest master comments already read back, in the master's own world and in its forum: later
+    read-backs start after them. When the master has switched to the new card since, what was read was its
+    forum, and its chat is read from the start."""
+    meta, world = run.state.meta, run.master.world
+    seen, forum = int(meta.get("master_seen_id") or 0), int(meta.get("master_seen_forum_id") or 0)
+    read_in = meta.get("master_seen_world")
+    if read_in is None and world == WORLD_CHAT and run.master.comments_count:
+        return 0, 0  # recorded before both worlds were told apart: read both whole, once
+    if read_in not in (None, world):
+        return 0, seen
+    return seen, seen if world == WORLD_CLASSIC else forum
+
+
+def remember_seen(run: GroupRun, comments: list[MasterComment]) -> None:
+    seen, forum = seen_ids(run)
+    world = run.master.world
+    seen = max([seen, *(c.id for c in comments if c.world == world)])
+    forum = max([forum, *(c.id for c in comments if c.world == WORLD_CLASSIC)])
+    run.state.meta.update(master_seen_id=seen, master_seen_forum_id=forum, master_seen_world=world)
 
 
 def read_master_markers(ctx: Context, run: GroupRun) -> frozenset[Marker]:
-    comments = ctx.portal.master_comments(run.master, seen_id(run))
+    if run.master.world != WORLD_CHAT:
+        # A post to the master of a group switched to the new card opens its chat and lands there.
+        fresh = ctx.portal.one(q_task(run.master.id))
+        if fresh is not None and fresh.world == WORLD_CHAT:
+            run.listing.master = fresh
+    comments = ctx.portal.master_comments(run.master, *seen_ids(run))
     return frozenset(trust(ctx, run, comments))
 
 
 def read_masters_back(ctx: Context, runs: list[GroupRun]) -> None:
     """Before posting, read the masters back: every group with something to post, in one batch."""
-    wanted = {run: (run.master, seen_id(run)) for run in runs
+    wanted = {run: (run.master, *seen_ids(run)) for run in runs
               if run.decision.plan is not None and run.decision.plan.mirrors}
     answers = ctx.portal.master_comments_many(wanted)
     with ctx.state.one_write():
