@@ -22,6 +22,7 @@ from b24mirror.sync.records import GroupRun
 
 # Every mirror's marker carries the group's baseline along, `b24m:KIND:TASK:SOURCE~since=UNIX` (0 while
 # history is imported), so a lost state resumes from the first sync's date, not from the oldest post.
+IN_FORUM = "forum"  # ledger flag: the mirror is a forum comment of a master switched to the new card
 SINCE_RE = re.compile(r"b24m:(?:comment|event|subtask):\d+:\d+~since=(\d+)")
 
 
@@ -33,6 +34,19 @@ def with_baseline(text: str, marker: Marker, baseline: datetime | None) -> str:
     """The mirror text with the baseline riding on its marker (the first occurrence)."""
     since = 0 if baseline is None else max(0, int(baseline.timestamp()))
     return text.replace(str(marker), f"{marker}~since={since}", 1)
+
+
+def flag_forum_entries(run: GroupRun, markers) -> None:
+    """Mark ledger entries whose mirror sits in the forum of a master that now talks in its chat."""
+    for marker in markers:
+        record = run.state.ledger.get(str(marker))
+        if record is not None:
+            record[IN_FORUM] = True
+
+
+def in_forum_of_switched_master(run: GroupRun, marker) -> bool:
+    record = run.state.ledger.get(str(marker)) or {}
+    return run.master.world == WORLD_CHAT and bool(record.get(IN_FORUM))
 
 
 def trusted_markers(comments: list[MasterComment], me: int) -> list[tuple[Marker, MasterComment]]:
@@ -76,6 +90,12 @@ def seen_ids(run: GroupRun) -> tuple[int, int]:
 def remember_seen(run: GroupRun, comments: list[MasterComment]) -> None:
     seen, forum = seen_ids(run)
     world = run.master.world
+    if world == WORLD_CHAT and run.state.meta.get("master_seen_world") == WORLD_CLASSIC:
+        # The master switched to the new card: the mirrors recorded before are forum comments (ids of another
+        # kind than chat messages), which no chat method may be pointed at.
+        in_chat = {str(m) for c in comments if c.world == world for m in c.markers}
+        flag_forum_entries(run, [key for key in run.state.ledger if key not in in_chat])
+    flag_forum_entries(run, [m for c in comments if c.world != world for m in c.markers])
     seen = max([seen, *(c.id for c in comments if c.world == world)])
     forum = max([forum, *(c.id for c in comments if c.world == WORLD_CLASSIC)])
     run.state.meta.update(master_seen_id=seen, master_seen_forum_id=forum, master_seen_world=world)

@@ -123,3 +123,31 @@ def test_audit_and_repair_read_both_worlds_after_the_switch(switching):
     w.state_path.unlink()  # audit without a state: the baseline comes from the markers in both worlds
     audit = w.run("audit", check=False)
     assert audit.returncode == 0, audit.stdout
+
+
+def test_an_edit_never_points_a_chat_method_at_a_mirror_left_in_the_forum(tmp_path):
+    """Subtasks on the new card, the master classic until its group switches: the mirror of a chat message sits
+    in the master's forum. An edit of that message after the switch leaves the mirror as it is: no chat method
+    is given a forum comment's id (on a real portal the id of some other message)."""
+    w = build_world(tmp_path, new_card=True, master_new_card=False)
+    try:
+        p = w.portal
+        w.write_config(on_edit="update")
+        w.run("sync")
+        chat = p.chats[p.tasks[w.design].chat_id]
+        said = p.post_message(chat, w.anna, "said in the chat").id
+        w.run("sync")
+        [forum_mirror] = [c["id"] for c in p.comments(w.master) if c["author_id"] == w.me]
+        p.switch_to_new_card(w.group)
+        w.run("sync")  # the master gets its chat
+        p.edit_message(p.find_message(said), "said in the chat, edited")
+        later = p.post_message(chat, w.anna, "a later message makes the task active again").id
+        p.request_log.clear()
+        result = w.run("sync", check=False)
+        chat_writes = [e for e in p.request_log if e.method in ("im.message.update", "im.message.delete")]
+        assert not [e for e in chat_writes if str(forum_mirror) in repr(e.params)], chat_writes
+        assert f"is in the forum of master {w.master}, which moved to the new card" in result.stdout + result.stderr
+        assert Counter(w.mirrors()) == Counter({f"b24m:comment:{w.design}:{said}": 1,
+                                                f"b24m:comment:{w.design}:{later}": 1})
+    finally:
+        w.server.shutdown()
