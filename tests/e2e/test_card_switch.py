@@ -20,6 +20,8 @@ NOTICES = ("old format", "chat of the task was created")
 def switching(request, tmp_path):
     """The small project on the classic card, under one reading of the switch."""
     w = build_world(tmp_path, readings=request.param)
+    # Forum comment ids above chat message ids: a forum cursor carried over to the chat would skip it.
+    w.portal.raise_ids(comment=900_000)
     yield w
     w.server.shutdown()
 
@@ -64,6 +66,7 @@ def test_comments_on_both_sides_of_the_switch_are_mirrored_once_each(tmp_path, m
     for n, readings in enumerate(READINGS):
         (tmp_path / str(n)).mkdir()
         w = build_world(tmp_path / str(n), readings=readings, master_new_card=master_card != "classic")
+        w.portal.raise_ids(comment=900_000)
         try:
             expected = switch_with_news(w)
             assert_exactly_once(w, expected)
@@ -92,6 +95,8 @@ def test_a_lost_answer_on_a_post_after_the_switch_is_settled_without_a_duplicate
     p.add_comment(w.design, w.anna, "forum: before the switch")
     p.set_status(w.design, 3, by=w.boris)
     w.run("sync")
+    p.add_comment(w.drawings, w.boris, "forum: read back with the mirrors before it")
+    w.run("sync")  # its read-back moves the master's cursor past the first mirrors, in the forum's ids
     p.switch_to_new_card(w.group)
     p.advance(5)
     ids = [p.add_comment(w.design, w.anna, f"chat: posted once {i}") for i in range(3)]
@@ -152,3 +157,15 @@ def test_an_edit_never_points_a_chat_method_at_a_mirror_left_in_the_forum(tmp_pa
                                                 f"b24m:comment:{w.design}:{later}": 1})
     finally:
         w.server.shutdown()
+
+
+def test_audit_finds_the_chat_of_a_task_the_sync_knew_as_classic(switching):
+    w, p = switching, switching.portal
+    w.run("sync")
+    p.add_comment(w.design, w.anna, "forum: before the switch")
+    w.run("sync")
+    p.switch_to_new_card(w.group)
+    said = p.add_comment(w.design, w.anna, "chat: not synced yet")
+    audit = w.run("audit", "--json", check=False)
+    findings = json.loads(audit.stdout)["groups"][0]["findings"]
+    assert [(f["kind"], f["marker"]) for f in findings] == [("missing", f"b24m:comment:{w.design}:{said}")], findings
