@@ -2,7 +2,8 @@
 
 A task list may leave `chatId` out (the harder reading of a real portal), so a task without
 one is not taken for classic: its chat is looked up with `tasks.task.get` (select CHAT_ID),
-fifty tasks to a request, once per task — the answer is kept in the task's snapshot. A task
+fifty tasks to a request — a chat id is kept in the task's snapshot for good; "classic" only until
+the task's activity moves again (the card switch, below). A task
 whose world cannot be told this run is not read and keeps its snapshot: it is asked again
 next run, with a warning naming it, never read silently as classic.
 
