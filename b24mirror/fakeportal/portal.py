@@ -90,6 +90,7 @@ class FakePortal(PeopleMixin, TaskMixin, TaskActionsMixin, TalkMixin, ChecklistM
         self.groups: dict[int, Group] = {}
         self.tasks: dict[int, Task] = {}
         self.chats: dict[int, Chat] = {}
+        self.chat_files: dict[int, dict] = {}  # disk file id -> the file as a chat lists it (files[])
         self.checklist: dict[int, ChecklistItem] = {}
         self.new_card_groups: set[int] = set()  # switch_to_new_card (cardswitch.py)
         self.new_card_everywhere = False

@@ -39,7 +39,10 @@ class TalkMixin:
             if task.new_card:
                 params: dict = {}
                 if attachments:
-                    params["FILE_ID"] = [int(a["FILE_ID"]) for a in self._attachments(attachments).values()]
+                    files = self._attachments(attachments).values()
+                    params["FILE_ID"] = [int(a["FILE_ID"]) for a in files]
+                    for a in files:  # the chat lists a message's files beside its messages (files[])
+                        self.chat_files[int(a["FILE_ID"])] = {"chat": task.chat_id, "author": uid, **a}
                 return self.post_message(self.chats[task.chat_id], uid, text, params).id
             comment = self._forum_post(task, uid, text, attachments=self._attachments(attachments))
             self._watch_from_comment(task, uid, text)
