@@ -76,7 +76,8 @@ def sync_run(config: Config, options: SyncOptions, run: SyncRun, *, rebuild_stat
         with open_state(config.state_file, secret=secret, dry_run=options.dry_run) as state:
             if rebuild_state and not options.dry_run:
                 for group in config.groups:
-                    state.group(group.id).meta["master_seen_id"] = 0  # read every marker back
+                    # read every marker back, in both worlds of a master switched to the new card
+                    state.group(group.id).meta.update(master_seen_id=0, master_seen_forum_id=0)
             before = _ledger_size(state)
             try:
                 run.reports = Syncer(config, Portal(client), state, options, progress=progress).run()

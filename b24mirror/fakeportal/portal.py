@@ -127,6 +127,13 @@ class FakePortal(PeopleMixin, TaskMixin, TaskActionsMixin, TalkMixin, ChecklistM
         self._ids[kind] += 2 if kind in ("comment", "message", "history", "checklist") else 1
         return self._ids[kind]
 
+    def raise_ids(self, **floors: int) -> None:
+        """Start id spaces higher, e.g. forum comment ids above chat message ids (a portal whose forum is older
+        than its chats), so a client that carries an id of one kind over to the other is caught."""
+        with self.lock:
+            for kind, floor in floors.items():
+                self._ids[kind] = max(self._ids[kind], int(floor))
+
     def _token(self, n: int = 32) -> str:
         return "".join(self.rng.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(n))
 

@@ -19,7 +19,6 @@ from b24mirror.policy.models import (
     ELIGIBLE,
     KIND_SUBTASK,
     WORLD_CHAT,
-    WORLD_CLASSIC,
     Comment,
     Marker,
     PlannedMirror,
@@ -238,7 +237,11 @@ def _present_mirrors(portal: Portal, master: Task):
     for comment in sorted(portal.master_comments(master, 0), key=lambda c: c.id):
         markers = trusted_in(comment, portal.own_user_id)
         for marker in markers:
-            found.setdefault(marker, []).append(comment.id)
+            # A mirror left in the forum of a master switched to the new card is there, but no method reaches
+            # it any more (task.commentitem.delete does not work on the new card): never offered for deletion.
+            ids = found.setdefault(marker, [])
+            if comment.world == master.world:
+                ids.append(comment.id)
         if markers:
             recorded.extend(baselines_in(comment.text))
             if readable_date(comment.date):
@@ -265,8 +268,8 @@ def _resolve_worlds(portal: Portal, group: GroupConfig, gstate: GroupState | Non
         snap = snaps.get(str(task_id)) or {}
         if isinstance(snap.get("chat"), int) and snap["chat"]:
             tasks[task_id] = replace(task, chat_id=snap["chat"])
-        elif group.comments_source == "auto" and (snap.get("world") == WORLD_CLASSIC or lists_say):
-            continue
+        elif group.comments_source == "auto" and lists_say:
+            continue  # else even a task known as classic is asked: it may have switched to the new card
         else:
             ask[task_id] = q_task_chat_id(task_id)
     unreadable = {}
@@ -293,19 +296,21 @@ def _read_sources(portal: Portal, group: GroupConfig, master: Task, tasks: dict[
         queries[("history", task.id)] = q_history(task.id)
         if reading_world(group.comments_source, task) == WORLD_CHAT:
             queries[("talk", task.id)] = q_chat_messages(task.id, task.chat_id)
+            if task.comments_count:  # switched from the classic card: its forum comments stayed
+                queries[("forum", task.id)] = q_classic_comments(task.id)
         else:
             queries[("talk", task.id)] = q_classic_comments(task.id)
     answers = portal.run(queries)
     comments: dict[int, list[Comment]] = {}
     history = {}
     for task in wanted:
-        rows, talk = answers[("history", task.id)], answers[("talk", task.id)]
-        failed = next((a for a in (talk, rows) if isinstance(a, bitrix.BitrixError)), None)
+        rows, talk, forum = answers[("history", task.id)], answers[("talk", task.id)], answers.get(("forum", task.id), [])
+        failed = next((a for a in (talk, rows, forum) if isinstance(a, bitrix.BitrixError)), None)
         if failed is not None:
             unreadable[task.id] = _unreadable(portal, group, task, failed)
             continue
         history[task.id] = rows
-        comments[task.id] = _whole_chat(portal, task, talk) if reading_world(
+        comments[task.id] = forum + _whole_chat(portal, task, talk) if reading_world(
             group.comments_source, task) == WORLD_CHAT else talk
     return comments, history
 

@@ -30,7 +30,7 @@ from b24mirror.ops.audit import (
     select_groups,
 )
 from b24mirror.policy.checklist import DUPLICATE_ITEM, MISSING_ITEM, STALE_ITEM
-from b24mirror.policy.models import Marker, PlannedMirror
+from b24mirror.policy.models import Marker, PlannedMirror, parse_date
 from b24mirror.portal import Portal
 from b24mirror.config.settings import Config, GroupConfig
 from b24mirror.state import GroupState, State
@@ -203,6 +203,8 @@ def _post(config: Config, portal: Portal, state: State, repairs: list[GroupRepai
     for repair in repairs:
         run = GroupRun(config=repair.group, state=state.group(repair.group_id), report=GroupReport(repair.group_id))
         run.listing.master = repair.audit.master
+        # A reposted mirror carries the group's baseline like any other, or a lost state would resume from 1970.
+        run.listing.baseline = parse_date(run.state.baseline) if run.state.baseline else None
         run.details.comments = repair.audit.comments
         run.decision.todo = [a.mirror for a in repair.of(POST)]
         for action in repair.of(POST):

@@ -133,6 +133,7 @@ class MasterComment:
     date: str
     text: str
     markers: tuple[Marker, ...] = ()
+    world: str = WORLD_CLASSIC  # a master switched to the new card has comments in both worlds
 
 
 @dataclass(frozen=True)

@@ -163,38 +163,54 @@ class Portal:
         auditors = sorted({*task.auditors, user_id})
         self.client.call("tasks.task.update", {"taskId": task.id, "fields": {"AUDITORS": auditors}}, write=True)
 
-    def master_comments_many(self, masters: Mapping[K, tuple[Task, int]]) -> dict[K, Any]:
-        """master_comments for several (master, after_id) in one batch; each value is the list or a BitrixError.
-        A chat master with more than a page of news reads on by itself."""
-        queries = {key: (q_chat_messages(master.id, master.chat_id, first_id=after) if master.world == WORLD_CHAT
-                         else q_classic_comments(master.id, after)) for key, (master, after) in masters.items()}
+    def master_comments_many(self, masters: Mapping[K, tuple]) -> dict[K, Any]:
+        """master_comments for several (master, after_id[, forum_after_id]) in one batch; each value is the list
+        or a BitrixError. A chat master with more than a page of news reads on by itself."""
+        queries = {}
+        for key, (master, after, *forum_after) in masters.items():
+            queries[(key, master.world)] = (q_chat_messages(master.id, master.chat_id, first_id=after)
+                                            if master.world == WORLD_CHAT else q_classic_comments(master.id, after))
+            if has_forum_beside_chat(master):
+                queries[(key, "forum")] = q_classic_comments(master.id, forum_after[0] if forum_after else 0)
+        answers = self.run(queries)
         results: dict[K, Any] = {}
-        for key, answer in self.run(queries).items():
-            master, after = masters[key]
-            if isinstance(answer, bitrix.BitrixError) or master.world != WORLD_CHAT:
-                results[key] = answer if isinstance(answer, bitrix.BitrixError) else master_comments_from(answer)
+        for key, (master, after, *_) in masters.items():
+            answer, forum = answers[(key, master.world)], answers.get((key, "forum"), [])
+            failed = next((a for a in (answer, forum) if isinstance(a, bitrix.BitrixError)), None)
+            if failed is not None or master.world != WORLD_CHAT:
+                results[key] = failed if failed is not None else master_comments_from(answer)
                 continue
             fresh = [m for m in answer.messages if m.id > after]
-            found = master_comments_from(fresh)
+            found = master_comments_from(forum) + master_comments_from(fresh)
             if answer.raw_count >= PAGE and fresh:
                 try:
-                    found += self.master_comments(master, max(m.id for m in fresh))
+                    found += self._chat_comments(master, max(m.id for m in fresh))
                 except bitrix.BitrixError as exc:
                     found = exc
             results[key] = found
         return results
 
-    def master_comments(self, master: Task, after_id: int = 0) -> list[MasterComment]:
-        """Comments of the master newer than after_id, by anyone (the caller trusts only its own)."""
-        if master.world == WORLD_CHAT:
-            found: list[Comment] = []
-            first_id = after_id
-            while True:
-                page = self.one(q_chat_messages(master.id, master.chat_id, first_id=first_id))
-                fresh = [m for m in page.messages if m.id > first_id]
-                found.extend(fresh)
-                if page.raw_count < PAGE or not fresh:
-                    break
-                first_id = max(m.id for m in fresh)
-            return master_comments_from(found)
-        return master_comments_from(self.one(q_classic_comments(master.id, after_id)))
+    def master_comments(self, master: Task, after_id: int = 0, forum_after_id: int = 0) -> list[MasterComment]:
+        """Comments of the master newer than after_id, by anyone (the caller trusts only its own). A master
+        switched to the new card is read in both worlds: its chat, and its forum (newer than forum_after_id)."""
+        if master.world != WORLD_CHAT:
+            return master_comments_from(self.one(q_classic_comments(master.id, after_id)))
+        forum = self.one(q_classic_comments(master.id, forum_after_id)) if has_forum_beside_chat(master) else []
+        return master_comments_from(forum) + self._chat_comments(master, after_id)
+
+    def _chat_comments(self, master: Task, after_id: int) -> list[MasterComment]:
+        found: list[Comment] = []
+        first_id = after_id
+        while True:
+            page = self.one(q_chat_messages(master.id, master.chat_id, first_id=first_id))
+            fresh = [m for m in page.messages if m.id > first_id]
+            found.extend(fresh)
+            if page.raw_count < PAGE or not fresh:
+                break
+            first_id = max(m.id for m in fresh)
+        return master_comments_from(found)
+
+def has_forum_beside_chat(master: Task) -> bool:
+    """A master with a chat and forum comments too: one switched from the classic card (commentsCount counts
+    only forum comments)."""
+    return master.world == WORLD_CHAT and master.comments_count > 0

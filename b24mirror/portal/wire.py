@@ -225,7 +225,7 @@ def parse_users(result: Any) -> dict[int, User]:
 
 
 def master_comments_from(comments: list[Comment]) -> list[MasterComment]:
-    return [MasterComment(c.id, c.author_id, c.date, c.text, tuple(find_markers(c.text))) for c in comments]
+    return [MasterComment(c.id, c.author_id, c.date, c.text, tuple(find_markers(c.text)), c.world) for c in comments]
 
 
 def reading_world(comments_source: str, task: Task) -> str:

@@ -88,7 +88,15 @@ def _queries(run: GroupRun) -> dict:
                 # Edits and deletes of forum comments move no date: read the whole list again.
                 queries[(run.gid, "recent", task_id)] = q_classic_comments(task_id, 0)
             queries[(run.gid, "comments", task_id)] = q_classic_comments(task_id, last)
+        if world(run, task) == WORLD_CHAT and forum_has_news(task, snap):
+            # Switched to the new card: its forum comments stayed where they were, and may hold news too.
+            queries[(run.gid, "forum", task_id)] = q_classic_comments(task_id, int(snap.get("last_comment_id") or 0))
     return queries
+
+
+def forum_has_news(task: Task, snap: dict) -> bool:
+    """A task with a chat that also has forum comments (switched from the classic card) not yet all read."""
+    return task.comments_count > 0 and task.comments_count != snap.get("comments")
 
 
 def _revisit_classic(run: GroupRun, task: Task, snap: dict) -> bool:
@@ -138,6 +146,13 @@ def _take_task(ctx: Context, run: GroupRun, task_id: int, answers: dict, more: d
         recent = answers.get((run.gid, "recent", task_id))
         if isinstance(recent, ChatPage):
             details.revisited.setdefault(task_id, []).extend(recent.messages)
+    forum = answers.get((run.gid, "forum", task_id))
+    if isinstance(forum, bitrix.BitrixError):
+        read = _read_failed(ctx, run, task, forum)
+    elif forum is not None:
+        take_classic_page(run, task_id, forum, more if (run, task_id) not in more else {})
+        if len(forum) >= PAGE and (run, task_id) in more:
+            details.incomplete.add(task_id)  # the chat reads on this run; the forum's rest comes next run
     if read:
         details.read_ok.add(task_id)
 
@@ -166,8 +181,8 @@ def _mark_service_comments(run: GroupRun) -> None:
     details = run.details
     for task_id, comments in details.comments.items():
         task = run.listing.tasks[task_id]
-        if world(run, task) != WORLD_CLASSIC:
-            continue
+        if not any(c.world == WORLD_CLASSIC for c in comments):
+            continue  # a chat flags its own system messages; a switched task's forum rows are judged here
         new_service = task.service_comments_count - int(run.snap(task_id).get("service") or 0)
         details.comments[task_id] = mark_service_comments(comments, details.history.get(task_id, []), new_service)
 

@@ -2,9 +2,16 @@
 
 A task list may leave `chatId` out (the harder reading of a real portal), so a task without
 one is not taken for classic: its chat is looked up with `tasks.task.get` (select CHAT_ID),
-fifty tasks to a request, once per task — the answer is kept in the task's snapshot. A task
+fifty tasks to a request — a chat id is kept in the task's snapshot for good; "classic" only until
+the task's activity moves again (the card switch, below). A task
 whose world cannot be told this run is not read and keeps its snapshot: it is asked again
 next run, with a warning naming it, never read silently as classic.
+
+The card switch: a group can move to the new card while b24mirror runs, and a task it knew as classic
+then gets a chat (lazily) and talks on there, its forum comments staying where they were. A chat
+message moves the task's activityDate, so a task known as classic whose activity moved is asked
+again; on a portal whose lists carry chatId, the list says it. Such a task is read in both worlds
+(details.py: its chat, and its forum while the forum has news).
 """
 from __future__ import annotations
 
@@ -37,11 +44,16 @@ def known_world(run: GroupRun, task_id: int) -> str | None:
     if task.chat_id:
         return WORLD_CHAT
     snap = run.snap(task_id)
-    if snap.get("world") == WORLD_CLASSIC and run.config.comments_source == "auto":
-        return WORLD_CLASSIC  # a chat is known by its id, recalled from the snapshot (recall_chats)
     if run.state.meta.get(LISTS_CARRY_CHAT_ID) and run.config.comments_source == "auto":
         return WORLD_CLASSIC  # this portal's lists say chatId when there is one
+    if snap.get("world") == WORLD_CLASSIC and run.config.comments_source == "auto" and not may_have_switched(task, snap):
+        return WORLD_CLASSIC  # a chat is known by its id, recalled from the snapshot (recall_chats)
     return None
+
+
+def may_have_switched(task, snap: dict) -> bool:
+    """A task known as classic whose activity moved may have a chat now (the card switch): ask again."""
+    return snap.get("activity") != task.activity_date
 
 
 def resolve_worlds(ctx: Context, runs: list[GroupRun]) -> None:

@@ -90,6 +90,10 @@ class World:
                 found.extend(str(m) for m in find_markers(comment["text"]))
         return found
 
+    @staticmethod
+    def mirrors_in(text: str) -> list[str]:
+        return [str(m) for m in find_markers(text)]
+
     def mirror_texts(self) -> list[str]:
         return [c["text"] for c in self.portal.comments(self.master) if c["author_id"] == self.me]
 

@@ -142,14 +142,18 @@ def test_chats_are_looked_up_once_per_task_fifty_to_a_request(tmp_path):
         listed.server.shutdown()
 
 
-def test_a_classic_task_is_looked_up_once_too(world):
-    """A list without chatId cannot tell a classic task either: asked once, the answer kept."""
+def test_a_classic_task_is_looked_up_when_its_activity_moves(world):
+    """A list without chatId cannot tell a classic task either, nor say when its group switched to the new
+    card: asked when its activity moved (a chat message moves it), never when only other tasks changed."""
     w, p = world, world.portal
     w.run("sync")
     for n in range(3):
         p.add_comment(w.design, w.anna, f"news {n}")
         p.request_log.clear()
         w.run("sync")
-        asked = [int(e.params["taskId"]) for e in _lookups(p)]
-        assert asked == ([w.design] if n == 0 else [])
-    assert len(w.mirrors()) == 3
+        assert [int(e.params["taskId"]) for e in _lookups(p)] == [w.design]
+    p.add_comment(w.drawings, w.anna, "news elsewhere")
+    p.request_log.clear()
+    w.run("sync")
+    assert [int(e.params["taskId"]) for e in _lookups(p)] == [w.drawings]
+    assert len(w.mirrors()) == 4
