@@ -49,6 +49,9 @@ class HeldItem:
     def sort_key(self) -> tuple:
         return (parse_date(self.date), self.marker)
 
+    def as_mirror(self) -> PlannedMirror:
+        return PlannedMirror(self.marker, self.text, self.date, self.task_id)
+
 
 # --- the marker contract -------------------------------------------------------------------
 
