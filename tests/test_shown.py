@@ -7,6 +7,7 @@ import pytest
 from b24mirror.config.settings import GroupConfig, Rules
 from b24mirror.policy import checklist
 from b24mirror.policy.digest import HeldItem, render_digest
+from b24mirror.policy.edits import plan_updates
 from b24mirror.policy.models import Attachment, Comment, HistoryEvent, Marker, Task, User, parse_date
 from b24mirror.policy.plan import GroupSnapshot, plan_group
 from b24mirror.policy.rules import REASON_HIDDEN
@@ -124,3 +125,16 @@ def test_a_hidden_parent_title_is_not_named_in_its_childs_announcement():
                    announce=[102])
     [mirror] = plan.mirrors
     assert "Drawings" in mirror.text and not WORD.search(mirror.text)
+
+
+@pytest.mark.parametrize("kind", list(RULES))
+def test_a_rewrite_after_an_edit_judges_the_title_as_a_first_post_does(kind):
+    group = GroupConfig(id=GROUP, master_task=100, rules=RULES[kind], language="en", on_edit="update")
+    renamed = task(101, 100, "Salary review")
+    edited = Comment(id=5, task_id=101, author_id=ANNA, author_name="Anna Petrova", date=DAY, text="New numbers",
+                     world="chat", edited=True, attachments=(Attachment("salary.xlsx", "/disk/1"),))
+    [update] = plan_updates(group, MASTER, renamed, [edited], ledger={"b24m:comment:101:5": {"id": 77}},
+                            hashes={"b24m:comment:101:5": "old"}, users={}, portal_url="https://p.example",
+                            members={ANNA}, tasks={100: MASTER, 101: renamed}, own_user_id=ME)
+    assert not WORD.search(update.text)
+    assert ("New numbers" in update.text) == (kind == "redact")

@@ -6,6 +6,11 @@ lost is found there, never posted twice), and what is still missing goes out thr
 posting path (apply.py) as digest posts carrying every item's marker. A lost state loses what was
 held, but not the items: they are planned again from the portal, held again, and the master's
 markers say which were posted already.
+
+An item goes out as it is when the digest is due, not as it was when it was held: its comment cursor
+stays below it, its task is listed by id and read again once the digest is due, and that run's plan
+judges it (new text after an edit; left out when deleted or covered by a rule added meanwhile). A
+digest the portal refuses is halved within the run until the refused item stands alone.
 """
 from __future__ import annotations
 
