@@ -36,14 +36,15 @@ class HeldItem:
     date: str
     task_id: int
     title: str  # the subtask's title when it was held: the digest's heading for its items
+    forum: bool = False  # a forum comment: deleted, it is only missing from its task's list (no flag)
 
     def to_dict(self) -> dict:
-        return {"text": self.text, "date": self.date, "task": self.task_id, "title": self.title}
+        return {"text": self.text, "date": self.date, "task": self.task_id, "title": self.title, "forum": self.forum}
 
     @classmethod
     def from_dict(cls, key: str, data: Mapping) -> "HeldItem":
         return cls(Marker.parse(key), str(data.get("text", "")), str(data.get("date", "")),
-                   int(data.get("task") or 0), str(data.get("title", "")))
+                   int(data.get("task") or 0), str(data.get("title", "")), bool(data.get("forum")))
 
     @property
     def sort_key(self) -> tuple:

@@ -17,7 +17,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from b24mirror.policy.digest import HeldItem, digests, due_at, is_urgent
-from b24mirror.policy.models import ELIGIBLE, KIND_COMMENT, WORLD_CHAT, Marker, PlannedMirror, parse_date, readable_date
+from b24mirror.policy.models import ELIGIBLE, WORLD_CLASSIC, Marker, PlannedMirror, Task, parse_date, readable_date
+from b24mirror.portal import reading_world
 from b24mirror.policy.shown import shown_title, title_hidden
 from b24mirror.sync.common import Context
 from b24mirror.sync.masters import read_master_markers
@@ -47,6 +48,7 @@ def hold_for_digest(ctx: Context, run: GroupRun, postable: list[PlannedMirror],
         return postable
     events = {e.id: e for rows in run.details.history.values() for e in rows}
     tasks = run.all_tasks()
+    forum = {(c.task_id, c.id) for rows in run.details.comments.values() for c in rows if c.world == WORLD_CLASSIC}
     at_once = []
     for mirror in postable:
         if config is None or is_urgent(mirror, config, events):
@@ -54,7 +56,8 @@ def hold_for_digest(ctx: Context, run: GroupRun, postable: list[PlannedMirror],
             continue
         task = tasks.get(mirror.task_id)
         title = shown_title(task.title, run.config.rules, run.config.language) if task else ""
-        held[str(mirror.marker)] = HeldItem(mirror.marker, mirror.text, mirror.source_date, mirror.task_id, title)
+        held[str(mirror.marker)] = HeldItem(mirror.marker, mirror.text, mirror.source_date, mirror.task_id, title,
+                                            (mirror.task_id, mirror.marker.source_id) in forum)
     held = _judged_again(run, held)
     posting: list[PlannedMirror] = []
     if _is_due(run, held.values()):
@@ -109,21 +112,22 @@ def _judged_again(run: GroupRun, held: dict[str, HeldItem]) -> dict[str, HeldIte
             continue  # asked for by id and not there: deleted, or no longer visible
         if _read_now(run, item.task_id):
             decision = decisions.get(item.marker)
-            if decision not in (None, ELIGIBLE) or title_hidden(task, rules) or _gone(run, item, decision):
+            if decision not in (None, ELIGIBLE) or title_hidden(task, rules) or _gone(run, item, decision, task):
                 continue
             item = replace(item, title=shown_title(task.title, rules, run.config.language))
         kept[key] = item
     return kept
 
 
-def _gone(run: GroupRun, item: HeldItem, decision: str | None) -> bool:
-    """A held comment its task's read covered (the cursor stays below held items) that is no longer there."""
-    if decision is not None or item.marker.kind != KIND_COMMENT:
+def _gone(run: GroupRun, item: HeldItem, decision: str | None, task: Task | None) -> bool:
+    """A held forum comment its task's read covered (the cursor stays below held items) that is no longer
+    listed: deleted. A deleted chat message is listed with its flag and judged by the plan instead, and a
+    task read in its chat this run (the card switched) says nothing of its forum comments."""
+    if decision is not None or not item.forum or task is None:
         return False
-    snap = run.snap(item.task_id)
-    cursor = snap.get("last_message_id") if run.listing.worlds.get(item.task_id) == WORLD_CHAT else \
-        snap.get("last_comment_id")
-    return item.marker.source_id > int(cursor or 0)
+    if reading_world(run.config.comments_source, task) != WORLD_CLASSIC:
+        return False
+    return item.marker.source_id > int(run.snap(item.task_id).get("last_comment_id") or 0)
 
 
 def _digests(ctx: Context, run: GroupRun, items: list[HeldItem]) -> list[PlannedMirror]:
