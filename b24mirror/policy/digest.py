@@ -36,18 +36,22 @@ class HeldItem:
     date: str
     task_id: int
     title: str  # the subtask's title when it was held: the digest's heading for its items
+    forum: bool = False  # a forum comment: deleted, it is only missing from its task's list (no flag)
 
     def to_dict(self) -> dict:
-        return {"text": self.text, "date": self.date, "task": self.task_id, "title": self.title}
+        return {"text": self.text, "date": self.date, "task": self.task_id, "title": self.title, "forum": self.forum}
 
     @classmethod
     def from_dict(cls, key: str, data: Mapping) -> "HeldItem":
         return cls(Marker.parse(key), str(data.get("text", "")), str(data.get("date", "")),
-                   int(data.get("task") or 0), str(data.get("title", "")))
+                   int(data.get("task") or 0), str(data.get("title", "")), bool(data.get("forum")))
 
     @property
     def sort_key(self) -> tuple:
         return (parse_date(self.date), self.marker)
+
+    def as_mirror(self) -> PlannedMirror:
+        return PlannedMirror(self.marker, self.text, self.date, self.task_id)
 
 
 # --- the marker contract -------------------------------------------------------------------

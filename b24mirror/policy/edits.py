@@ -19,7 +19,7 @@ from typing import Iterable, Mapping
 
 from b24mirror.policy import render
 from b24mirror.policy.models import KIND_COMMENT, WORLD_CHAT, Comment, Marker, Task, User
-from b24mirror.policy.plan import comment_reason
+from b24mirror.policy.plan import comment_mirror, comment_reason
 from b24mirror.config.settings import GroupConfig
 
 DELETED = "deleted"  # the hash recorded once a mirror has been marked as deleted
@@ -80,8 +80,7 @@ def plan_updates(
             continue
         if message.author_id in users and not message.author_name:
             message = replace(message, author_name=users[message.author_id].name)
-        text = render.render_comment(task, message, portal_url=portal_url, language=group.language,
-                                     rules=group.rules, max_chars=group.max_chars, flavour=flavour)
+        text = comment_mirror(task, message, group=group, portal_url=portal_url, flavour=flavour)
         updates.append(PlannedUpdate(marker, int(record["id"]), text, new_hash))
     return updates
 

@@ -124,9 +124,19 @@ def comment_reason(
         where = subtree_verdict(task, master, tasks, group.depth)
         if where is not None:
             return where
+    if title_hidden(task, group.rules):
+        return rules.REASON_HIDDEN  # the mirror's header names the task
     return rules.comment_verdict(
         comment, members=members, users=users, own_user_id=own_user_id, rules=group.rules,
     )
+
+
+def comment_mirror(task: Task, comment: Comment, *, group: GroupConfig, portal_url: str, flavour: str) -> str:
+    """A comment's mirror as the rules let it show: the task's title and the file names redacted, hidden
+    files left out (the text itself is redacted by the renderer). A first post and a rewrite alike."""
+    return render.render_comment(
+        shown_task(task, group.rules, group.language), shown_comment(comment, group.rules, group.language),
+        portal_url=portal_url, language=group.language, rules=group.rules, max_chars=group.max_chars, flavour=flavour)
 
 
 def people(users: Mapping[int, User], tasks: Mapping[int, Task]) -> dict[int, User]:
@@ -212,11 +222,8 @@ def _plan_comments(plan: Plan, snap: GroupSnapshot, task: Task, flavour: str, wh
             continue
         if comment.author_name == "" and comment.author_id in snap.users:
             comment = _with_author_name(comment, snap.users[comment.author_id])
-        comment = shown_comment(comment, group.rules, group.language)
-        _add(plan, snap, Marker(KIND_COMMENT, task.id, comment.id), lambda c=comment: render.render_comment(
-            shown_task(task, group.rules, group.language), c, portal_url=snap.portal_url, language=group.language, rules=group.rules,
-            max_chars=group.max_chars, flavour=flavour,
-        ), comment.date, task.id)
+        _add(plan, snap, Marker(KIND_COMMENT, task.id, comment.id), lambda c=comment: comment_mirror(
+            task, c, group=group, portal_url=snap.portal_url, flavour=flavour), comment.date, task.id)
 
 
 def _with_author_name(comment: Comment, user: User) -> Comment:

@@ -15,6 +15,7 @@ from b24mirror.policy.models import KIND_COMMENT, Marker, PlannedMirror
 from b24mirror.stopping import write_in_flight
 from b24mirror.sync.common import Context, describe, guarded, local_now
 from b24mirror.sync.decide import QUARANTINE_AFTER, rejections
+from b24mirror.sync.digest import split_refused
 from b24mirror.sync.masters import flag_digest_entries, read_master_markers, with_baseline
 from b24mirror.sync.records import GroupFailed, GroupRun
 
@@ -89,7 +90,8 @@ def _settle_request(ctx: Context, request: list, items: list | None, queue: dict
         _remember_sources(run, chunk[:settled])
         done[run] += settled
         ctx.progress(run.gid, done[run], len(run.decision.todo))
-        queue[run] = queue[run][settled:]
+        queue[run] = run.decision.resplit + queue[run][settled:]
+        run.decision.resplit = []
         if not queue[run]:
             del queue[run]
 
@@ -114,6 +116,9 @@ def settle_chunk(ctx: Context, run: GroupRun, chunk: list[PlannedMirror], items:
             # The portal said no to this one post, and halt stopped the rest unrun: they go in the next
             # request; this one waits for the next run (and is quarantined if it is refused again and again).
             _record(run, posted, chunk[:index])
+            if len(mirror.covers) > 1:  # a digest: which of its items is refused is found in this run
+                run.decision.resplit.extend(split_refused(ctx, run, mirror))
+                return index + 1
             _count_rejection(run, mirror, item.error)
             run.report.refused += 1
             run.report.warnings.append(f"{mirror.marker}: the portal refused its post ({describe(item.error)}); "
@@ -133,7 +138,8 @@ def settle_chunk(ctx: Context, run: GroupRun, chunk: list[PlannedMirror], items:
         if not answered and mirror.marker in landed:
             run.report.count_post(mirror.marker.kind)
     missing = [m for m in chunk if not run.state.has(m.marker)]
-    if missing and failure is not None and not isinstance(failure, bitrix.OutcomeUnknown):
+    if missing and failure is not None and not isinstance(failure, bitrix.OutcomeUnknown) \
+            and len(missing[0].covers) <= 1:  # a digest's failure is none of its items' own
         _count_rejection(run, missing[0], failure)  # the first missing one is the post that was refused
     if missing:
         reason = describe(failure) if failure is not None else "the portal's answer was lost"

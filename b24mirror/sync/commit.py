@@ -12,7 +12,7 @@ from __future__ import annotations
 from b24mirror.policy.models import EPOCH, KIND_COMMENT, Task, parse_date
 from b24mirror.policy.plan import REASON_OUTSIDE, subtree_verdict
 from b24mirror.sync.common import local_now
-from b24mirror.sync.digest import HELD
+from b24mirror.sync.digest import HELD, held_items
 from b24mirror.sync.decide import entry_dates
 from b24mirror.sync.listings import latest_date
 from b24mirror.sync.records import GroupRun
@@ -99,6 +99,7 @@ def commit(run: GroupRun) -> None:
     everything = run.all_tasks()
     left = unposted(run)
     waiting = {m.task_id for m in left}
+    held = list(held_items(run).values())
     entries = entry_dates(run)
     pending = set()
     for task_id, task in run.listing.tasks.items():
@@ -121,7 +122,7 @@ def commit(run: GroupRun) -> None:
             if task.chat_id:
                 snap["chat"] = task.chat_id  # looked up this run: never asked again
         _remember_entry(snap, entries.get(task_id))
-        _advance_cursors(run, task_id, snap, left)
+        _advance_cursors(run, task_id, snap, left + held)  # a held item is read again when its digest goes out
         if task_id in run.details.walks:
             _walk_on(run, task_id, snap)
         world = run.listing.worlds.get(task_id) or previous.get("world")

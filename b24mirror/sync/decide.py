@@ -31,8 +31,9 @@ def plan_against_master(ctx: Context, run: GroupRun) -> None:
         plan = decision.plan = plan_group(snapshot(ctx, run, ledger_markers(run) | trusted))
     run.report.skipped = plan.skipped
     refused = rejections(run)
-    decision.quarantined = [m for m in plan.mirrors if refused.get(str(m.marker), {}).get("count", 0) >= QUARANTINE_AFTER]
-    postable = hold_for_digest(ctx, run, [m for m in plan.mirrors if m not in decision.quarantined])
+    out = frozenset(Marker.parse(key) for key, record in refused.items() if record.get("count", 0) >= QUARANTINE_AFTER)
+    decision.quarantined = [m for m in plan.mirrors if m.marker in out]
+    postable = hold_for_digest(ctx, run, [m for m in plan.mirrors if m not in decision.quarantined], out)
     cap = ctx.options.max_posts or run.config.max_posts
     todo, decision.held = postable[:cap], postable[cap:]
     run.report.planned = list(plan.mirrors)

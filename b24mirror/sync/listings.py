@@ -14,6 +14,7 @@ from b24mirror.policy.edits import watches_edits
 from b24mirror.policy.models import EPOCH, KIND_COMMENT, Task, parse_date, readable_date
 from b24mirror.portal import PAGE, q_group_tasks, q_task, q_tasks_by_activity, q_tasks_by_ids, q_tasks_changed_since
 from b24mirror.sync.common import Context, chunks, cursor_since, each, log, unwrap, wire_date
+from b24mirror.sync.digest import due_sources, held_tasks
 from b24mirror.sync.masters import baselines_in, trust, trusted_markers
 from b24mirror.sync.records import GroupFailed, GroupRun
 from b24mirror.sync.worlds import recall_chats
@@ -38,7 +39,7 @@ def read_listings(ctx: Context, runs: list[GroupRun]) -> None:
     queries = {}
     for run in runs:
         queries[(run.gid, "master")] = q_task(run.config.master_task)
-        for i, chunk in enumerate(chunks(pending_tasks(run))):
+        for i, chunk in enumerate(chunks(sorted(set(pending_tasks(run)) | held_tasks(run)))):
             queries[(run.gid, "pending", i)] = q_tasks_by_ids(chunk)
         if run.listing.full:
             queries[(run.gid, "all")] = q_group_tasks(run.gid, 0)
@@ -59,10 +60,13 @@ def read_listings(ctx: Context, runs: list[GroupRun]) -> None:
             run.listing.tasks.update((task.id, task) for task in unwrap(listed[run.gid]))
         else:
             _take_incremental(ctx, run, answers)
+        answered = set()
         for key, page in answers.items():
             if key[:2] == (run.gid, "pending"):
                 for task in unwrap(page).items:
+                    answered.add(task.id)
                     run.listing.tasks.setdefault(task.id, task)
+        run.listing.vanished = held_tasks(run) - answered
         _set_aside_undated(run)
         recall_chats(run)
         _find_changed(ctx, run)
@@ -179,7 +183,7 @@ def _find_changed(ctx: Context, run: GroupRun) -> None:
     if listing.backfill_starts:
         run.state.meta[BACKFILL] = "running"  # every task is read once; what the cap holds back stays pending
         _read_from_the_start(run)  # a dry run's state is never saved: it only promises what the backfill posts
-    pending = set(pending_tasks(run)) | (set(listing.tasks) if listing.backfill_starts else set())
+    pending = set(pending_tasks(run)) | due_sources(run) | (set(listing.tasks) if listing.backfill_starts else set())
     for task in listing.tasks.values():
         if task.id == master.id:
             continue

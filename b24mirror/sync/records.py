@@ -71,6 +71,7 @@ class Listing:
     dirty: set[int] = field(default_factory=set)  # tasks whose details are read this run
     worlds: dict[int, str] = field(default_factory=dict)  # changed task -> where its talk is (chat, classic)
     unresolved: set[int] = field(default_factory=set)  # changed tasks whose world could not be told: not read
+    vanished: set[int] = field(default_factory=set)  # asked for by id and not answered: deleted or out of sight
     now: str = ""  # the portal's clock at the listing: the next cursor
     baseline: datetime | None = None  # nothing older is mirrored (None: history is imported)
     first_sync: bool = False  # no record of the group, and no mirror of ours found in the master
@@ -115,6 +116,8 @@ class Decision:
     todo: list[PlannedMirror] | None = None  # to post this run (None: not planned)
     held: list[PlannedMirror] = field(default_factory=list)  # over the per-run cap: posted by later runs
     quarantined: list[PlannedMirror] = field(default_factory=list)  # refused by the portal too often
+    digest_items: dict = field(default_factory=dict)  # marker -> the held item a digest post carries
+    resplit: list[PlannedMirror] = field(default_factory=list)  # a refused digest's halves, posted next
 
     @property
     def held_tasks(self) -> set[int]:
