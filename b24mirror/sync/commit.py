@@ -14,10 +14,9 @@ from b24mirror.policy.plan import REASON_OUTSIDE, subtree_verdict
 from b24mirror.sync.common import local_now
 from b24mirror.sync.digest import HELD
 from b24mirror.sync.decide import ADMITTED, entry_dates
-from b24mirror.sync.listings import latest_date
+from b24mirror.sync.listings import PENDING, latest_date
 from b24mirror.sync.records import GroupRun
 
-PENDING = "pending"  # group meta: tasks to read again next run, whatever the listings say
 
 
 def snapshot_of(task: Task, inside: bool, previous: dict | None) -> dict:
