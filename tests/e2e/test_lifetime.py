@@ -146,3 +146,20 @@ def test_mirrors_of_sources_that_left_since_are_not_leaks(any_world, leaving):
     w.run("repair")
     assert Counter(m for m in w.mirrors() if m.startswith("b24m:comment:")) == Counter(
         {f"b24m:comment:{w.drawings}:{kept}": 1})
+
+
+def test_a_move_within_the_subtree_loses_nothing_written_before_it(any_world):
+    w, p = any_world, any_world.portal
+    survey = p.add_task("Survey", created_by=w.anna, responsible_id=w.boris, group_id=w.group, parent_id=w.master,
+                        new_card=bool(p.task(w.design)["chat_id"]), auditors=(w.me,))
+    p.advance(5)
+    for n in range(55):  # busier than the design task: a quiet run's first page of the activity order is theirs
+        p.add_task(f"Busy {n}", created_by=w.anna, responsible_id=w.boris, group_id=w.group, auditors=(w.me,))
+    p.advance(7200)  # all of it long before the cursor's overlap
+    w.run("sync")
+    w.run("sync")
+    before = p.add_comment(w.drawings, w.anna, "written before the move within the project")
+    p.advance(60)
+    p.move_task(w.drawings, parent_id=survey, by=w.anna)  # its former parent is not read this run
+    w.run("sync")
+    assert _once_each(w)[f"b24m:comment:{w.drawings}:{before}"] == 1, w.mirror_texts()
