@@ -32,7 +32,7 @@ def _start_stopped_run(w, run_kind: str, stop: str):
         w.config_path.write_text(w.config_path.read_text().replace(
             "read_timeout: 5", f"read_timeout: 60\n  run_deadline: {DEADLINE}"))
     hold = w.portal.faults.add("hold", "batch", count=1, contains="history_030")
-    args = ("sync", "--backfill")
+    args = ("sync",) if run_kind == "plain_continuation" else ("sync", "--backfill")
     if stop == "refused":
         w.portal.faults.refuse("task.commentitem.add", "history_030")
         w.portal.faults.refuse("im.message.add", "history_030")
@@ -61,16 +61,18 @@ def _stop(w, proc, hold, stop: str) -> None:
 
 
 @pytest.mark.parametrize("stop", ["SIGINT", "SIGTERM", "SIGKILL", "deadline", "refused"])
-@pytest.mark.parametrize("run_kind", ["first_sync", "after_the_first_sync"])
+@pytest.mark.parametrize("run_kind", ["first_sync", "after_the_first_sync", "plain_continuation"])
 def test_a_stopped_backfill_is_completed_by_plain_syncs(any_world, run_kind, stop):
     w, p = any_world, any_world.portal
     expected = _history(w)
     w.write_config()
-    if run_kind == "after_the_first_sync":
+    if run_kind != "first_sync":
         w.run("sync")
         news = p.add_comment(w.design, w.boris, "news between the first sync and the backfill")
         expected[f"b24m:comment:{w.design}:{news}"] = 1
         w.run("sync")
+    if run_kind == "plain_continuation":  # the backfill began under the cap; the plain sync going on is stopped
+        w.run("sync", "--backfill", "--max-posts", "10")
     proc, hold = _start_stopped_run(w, run_kind, stop)
     _stop(w, proc, hold, stop)
     posted_when_stopped = len(w.mirrors())
