@@ -22,6 +22,7 @@ from b24mirror.policy.entries import LEFT_SINCE, entry_dates, latest
 from b24mirror.policy.models import (
     ELIGIBLE, KIND_COMMENT, KIND_EVENT, KIND_SUBTASK, Comment, Marker, PlannedMirror, Task, parse_date, readable_date,
 )
+from b24mirror.policy.shown import title_hidden
 from b24mirror.policy.plan import (
     REASON_ALREADY, REASON_BEFORE_BASELINE, GroupSnapshot, entry_from_history, plan_group, subtree_verdict,
 )
@@ -158,7 +159,8 @@ def audit_group(group: GroupConfig, portal: Portal, gstate: GroupState | None) -
     _judge_missing(result, group, gstate, sorted(plan.mirrors, key=lambda m: m.sort_key), present)
     _judge_present(result, group, plan, present, set(unreadable), snapshot)
     if group.checklist:
-        for problem in audit_checklist(tasks, master, checklist_items(portal, master.id), portal.own_user_id):
+        for problem in audit_checklist(tasks, master, checklist_items(portal, master.id), portal.own_user_id,
+                                       rules=group.rules, language=group.language):
             result.add(problem.kind, None, problem.detail, repair_fix(group.id), problem.item_ids,
                        task_id=problem.task_id, title=problem.title)
     return result
@@ -216,6 +218,9 @@ def _judge_present(result: GroupAudit, group: GroupConfig, plan, present, unread
 def _content_reason(marker: Marker, snap: GroupSnapshot) -> str | None:
     """What the content rules (hide, redact, author lists, event kinds) say of a mirror's source now, whoever
     its author is and wherever its task hangs: a source that left the project may still be one they exclude."""
+    task = snap.tasks.get(marker.source_id if marker.kind == KIND_SUBTASK else marker.task_id)
+    if task is not None and title_hidden(task, snap.group.rules):
+        return rules.REASON_HIDDEN  # its title heads the mirror
     if marker.kind == KIND_COMMENT:
         comment = next((c for c in snap.comments.get(marker.task_id, []) if c.id == marker.source_id), None)
         return None if comment is None else rules.comment_verdict(
