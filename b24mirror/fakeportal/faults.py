@@ -7,6 +7,9 @@ kinds:
   "slow"          the call runs, the answer comes `seconds` (real) seconds later
   "reset"         the connection is reset before the call runs: nothing applied, no answer
   "lost_response" the call runs (a write is applied), then the connection closes without an answer
+  "hold"          the call runs, the answer waits until `release()`; the fault's `reached` is set when a
+                  request is held, so a test can act (send a signal, let a deadline pass) while the client
+                  waits for an answer, without guessing at timing
 
 and, per command rather than per HTTP request, `refuse()`: every command of a method whose
 parameters mention a text is answered with an error and not run (in a batch: that command's
@@ -15,11 +18,12 @@ parameters mention a text is answered with an error and not run (in a batch: tha
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 
 from b24mirror.fakeportal.errors import RestError
 
-KINDS = ("503", "500", "html", "slow", "reset", "lost_response")
+KINDS = ("503", "500", "html", "slow", "reset", "lost_response", "hold")
 
 
 @dataclass
@@ -30,6 +34,8 @@ class Fault:
     count: int | None = None
     seconds: float = 5.0
     contains: str | None = None  # only requests whose parameters mention this (a method inside a batch)
+    reached: threading.Event = field(default_factory=threading.Event)  # "hold": a request is being held
+    released: threading.Event = field(default_factory=threading.Event)  # "hold": answer the held requests
 
     def matches(self, method: str, params: object = None) -> bool:
         if self.method != "*" and self.method.lower() != method.lower():
@@ -65,6 +71,11 @@ class Faults:
             if name == method.lower() and contains in repr(params):
                 self.refused += 1
                 raise RestError(code, message, 400)
+
+    def release(self) -> None:
+        """Let every request a "hold" fault keeps waiting be answered (and later ones pass unheld)."""
+        for rule in self.rules:
+            rule.released.set()
 
     def clear(self) -> None:
         self.rules.clear()

@@ -131,6 +131,9 @@ class Handler(BaseHTTPRequestHandler):
                 raise
             if fault is not None and fault.kind == "lost_response":
                 raise _Drop()  # applied, but the answer never leaves
+            if fault is not None and fault.kind == "hold":
+                fault.reached.set()
+                fault.released.wait(timeout=120)  # a test that never releases must not hang the server
             if fault is not None and fault.kind == "slow":
                 time.sleep(fault.seconds)  # real seconds: this is about the client's real timeout
             self._send(200, body)

@@ -8,47 +8,33 @@ names its fix; `repair` applies the ones it can.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from b24mirror import bitrix
+from b24mirror.config.settings import Config, GroupConfig
+from b24mirror.errors import UsageProblem
+from b24mirror.ops.sources import read_sources, resolve_worlds
+from b24mirror.policy import rules
 from b24mirror.policy.checklist import DUPLICATE_ITEM, MISSING_ITEM, STALE_ITEM, audit_checklist
 from b24mirror.policy.digest import trusted_in
-from b24mirror.errors import UsageProblem
+from b24mirror.policy.entries import LEFT_SINCE, entry_dates, latest
 from b24mirror.policy.models import (
-    ELIGIBLE,
-    KIND_SUBTASK,
-    WORLD_CHAT,
-    Comment,
-    Marker,
-    PlannedMirror,
-    Task,
-    parse_date,
-    readable_date,
+    ELIGIBLE, KIND_COMMENT, KIND_EVENT, KIND_SUBTASK, Comment, Marker, PlannedMirror, Task, parse_date, readable_date,
 )
-from b24mirror.policy.plan import REASON_ALREADY, REASON_BEFORE_BASELINE, GroupSnapshot, plan_group, subtree_verdict
-from b24mirror.portal import (
-    PAGE,
-    Portal,
-    q_chat_messages,
-    q_classic_comments,
-    q_history,
-    q_members,
-    q_task,
-    q_task_chat_id,
-    q_tasks_by_ids,
-    q_users,
-    reading_world,
+from b24mirror.policy.shown import title_hidden
+from b24mirror.policy.plan import (
+    REASON_ALREADY, REASON_BEFORE_BASELINE, GroupSnapshot, entry_from_history, plan_group, subtree_verdict,
 )
-from b24mirror.config.settings import Config, GroupConfig
+from b24mirror.portal import Portal, q_members, q_task, q_tasks_by_ids, q_users
 from b24mirror.state import GroupState, State
-from b24mirror.sync.decide import QUARANTINE_AFTER, REJECTED
 from b24mirror.sync.checklist import checklist_items
+from b24mirror.sync.decide import QUARANTINE_AFTER, REJECTED, admitted
 from b24mirror.sync.masters import baselines_in
-from b24mirror.sync.worlds import LISTS_CARRY_CHAT_ID
 
 MISSING, DUPLICATED, LEAKED, ORPHANED = "missing", "duplicated", "leaked", "orphaned"
 QUARANTINED, UNREADABLE = "quarantined", "unreadable"
+LEFT_SINCE_NOTE = "left since"  # information: a mirror whose source left the project after it was posted
 FINDING_KINDS = (MISSING, DUPLICATED, LEAKED, ORPHANED, QUARANTINED, UNREADABLE, MISSING_ITEM, DUPLICATE_ITEM,
                  STALE_ITEM)
 REPAIRABLE = (MISSING, DUPLICATED, LEAKED, QUARANTINED, MISSING_ITEM, DUPLICATE_ITEM, STALE_ITEM)  # the rest: a person
@@ -83,6 +69,7 @@ class GroupAudit:
     error: str | None = None
     master: Task | None = None  # as read, for `repair`
     comments: dict[int, list[Comment]] = field(default_factory=dict)  # the sources read, for `repair`
+    notes: list[AuditFinding] = field(default_factory=list)  # information: not a fault, nothing to repair
 
     def count(self, kind: str) -> int:
         return sum(1 for f in self.findings if f.kind == kind)
@@ -98,7 +85,7 @@ class GroupAudit:
         return {
             "group": self.group_id, "master_task": self.master_task, "mirrors": self.mirrors, "error": self.error,
             "counts": {kind: self.count(kind) for kind in FINDING_KINDS},
-            "findings": [f.to_dict() for f in self.findings],
+            "findings": [f.to_dict() for f in self.findings], "notes": [n.to_dict() for n in self.notes],
         }
 
 
@@ -143,8 +130,8 @@ def audit_group(group: GroupConfig, portal: Portal, gstate: GroupState | None) -
         for task in portal.one(q_tasks_by_ids(strays)):
             tasks[task.id] = task
     tasks[master.id] = master
-    unreadable = _resolve_worlds(portal, group, gstate, tasks)
-    comments, history = _read_sources(portal, group, master, tasks, unreadable)
+    unreadable = resolve_worlds(portal, group, gstate, tasks)
+    comments, history = read_sources(portal, group, master, tasks, unreadable)
     result.comments = comments
     users = {}
     authors = sorted({c.author_id for cs in comments.values() for c in cs if c.author_id})
@@ -157,15 +144,20 @@ def audit_group(group: GroupConfig, portal: Portal, gstate: GroupState | None) -
                          and subtree_verdict(t, master, tasks, group.depth) is None
                          and parse_date(t.created_date) >= baseline)
     announce |= frozenset(m.source_id for m in present if m.kind == KIND_SUBTASK and m.source_id in tasks)
-    plan = plan_group(GroupSnapshot(
+    snaps = gstate.tasks if gstate is not None else {}
+    entered = entry_dates(tasks, list(tasks.values()), master, group.depth, lambda task: latest(
+        (snaps.get(str(task.id)) or {}).get("entered"),
+        entry_from_history(task, history.get(task.id, []), master, tasks, group.depth)))
+    snapshot = GroupSnapshot(
         group=group, master=master, tasks=tasks, comments=comments, history=history, announce=announce,
         members=members, users=users, own_user_id=portal.own_user_id, baseline=baseline, known=frozenset(),
-        portal_url=portal.portal_url,
-    ))
+        portal_url=portal.portal_url, entered=entered, admitted=admitted(gstate) if gstate is not None else frozenset(),
+    )
+    plan = plan_group(snapshot)
     for task_id, why in sorted(unreadable.items()):
         result.add(UNREADABLE, None, why[0], why[1], task_id=task_id)
     _judge_missing(result, group, gstate, sorted(plan.mirrors, key=lambda m: m.sort_key), present)
-    _judge_present(result, group, plan, present, set(unreadable))
+    _judge_present(result, group, plan, present, set(unreadable), snapshot)
     if group.checklist:
         for problem in audit_checklist(tasks, master, checklist_items(portal, master.id), portal.own_user_id,
                                        rules=group.rules, language=group.language):
@@ -198,7 +190,8 @@ def _judge_missing(result: GroupAudit, group: GroupConfig, gstate: GroupState | 
             result.add(MISSING, mirror.marker, "eligible, not in the master", repair_fix(group.id), mirror=mirror)
 
 
-def _judge_present(result: GroupAudit, group: GroupConfig, plan, present, unreadable: set[int]) -> None:
+def _judge_present(result: GroupAudit, group: GroupConfig, plan, present, unreadable: set[int],
+                   snapshot: GroupSnapshot) -> None:
     subtask_decisions = {m.source_id: d for m, d in plan.decisions.items() if m.kind == KIND_SUBTASK}
     for marker, ids in sorted(present.items()):
         if marker.kind != KIND_SUBTASK and marker.task_id in unreadable:
@@ -213,9 +206,29 @@ def _judge_present(result: GroupAudit, group: GroupConfig, plan, present, unread
             result.add(ORPHANED, marker, "its source is gone",
                        f"delete comment {', '.join(map(str, ids))} of task {result.master_task} by hand if it is "
                        f"unwanted (on_delete: {group.on_delete} decides for later deletes)", ids)
+        elif decision in LEFT_SINCE and _content_reason(marker, snapshot) is None:
+            result.notes.append(AuditFinding(LEFT_SINCE_NOTE, marker, f"posted while eligible; since then: {decision}",
+                                             "nothing to do: it stays", tuple(ids)))
         elif decision not in (ELIGIBLE, REASON_ALREADY, REASON_BEFORE_BASELINE):
-            result.add(LEAKED, marker, f"the rules now exclude it: {decision}",
+            reason = _content_reason(marker, snapshot) if decision in LEFT_SINCE else decision
+            result.add(LEAKED, marker, f"the rules now exclude it: {reason}",
                        f"{repair_fix(group.id)} (deletes it)", ids)
+
+
+def _content_reason(marker: Marker, snap: GroupSnapshot) -> str | None:
+    """What the content rules (hide, redact, author lists, event kinds) say of a mirror's source now, whoever
+    its author is and wherever its task hangs: a source that left the project may still be one they exclude."""
+    task = snap.tasks.get(marker.source_id if marker.kind == KIND_SUBTASK else marker.task_id)
+    if task is not None and title_hidden(task, snap.group.rules):
+        return rules.REASON_HIDDEN  # its title heads the mirror
+    if marker.kind == KIND_COMMENT:
+        comment = next((c for c in snap.comments.get(marker.task_id, []) if c.id == marker.source_id), None)
+        return None if comment is None else rules.comment_verdict(
+            comment, members=None, users=snap.users, own_user_id=snap.own_user_id, rules=snap.group.rules)
+    if marker.kind == KIND_EVENT:
+        event = next((e for e in snap.history.get(marker.task_id, []) if e.id == marker.source_id), None)
+        return None if event is None else rules.event_verdict(event, rules=snap.group.rules)
+    return None
 
 
 def _is_present(marker: Marker, present: dict[Marker, list[int]]) -> bool:
@@ -252,85 +265,6 @@ def _present_mirrors(portal: Portal, master: Task):
     return found, oldest
 
 
-def _resolve_worlds(portal: Portal, group: GroupConfig, gstate: GroupState | None,
-                    tasks: dict[int, Task]) -> dict[int, tuple[str, str]]:
-    """Give tasks listed without a chat id the one they have, as the sync does (sync/worlds.py): the
-    task's snapshot remembers it, or tasks.task.get says. Returns the tasks whose world cannot be told."""
-    if group.comments_source == "classic":
-        return {}
-    snaps = gstate.tasks if gstate is not None else {}
-    lists_say = bool(gstate is not None and gstate.meta.get(LISTS_CARRY_CHAT_ID)) or any(
-        t.chat_id for t in tasks.values() if t.id != group.master_task)  # the master was read by tasks.task.get
-    ask = {}
-    for task_id, task in tasks.items():
-        if task.chat_id or task_id == group.master_task:
-            continue
-        snap = snaps.get(str(task_id)) or {}
-        if isinstance(snap.get("chat"), int) and snap["chat"]:
-            tasks[task_id] = replace(task, chat_id=snap["chat"])
-        elif group.comments_source == "auto" and lists_say:
-            continue  # else even a task known as classic is asked: it may have switched to the new card
-        else:
-            ask[task_id] = q_task_chat_id(task_id)
-    unreadable = {}
-    for task_id, chat_id in portal.run(ask).items():
-        if isinstance(chat_id, bitrix.BitrixError):
-            unreadable[task_id] = (f"could not tell whether its comments are in a chat ({chat_id})",
-                                   "run the audit again; if it persists, b24mirror check names the cause")
-        elif chat_id:
-            tasks[task_id] = replace(tasks[task_id], chat_id=chat_id)
-        elif group.comments_source == "chat":
-            unreadable[task_id] = (f"no task chat found for it (comments: chat is set for group {group.id})",
-                                   f"if it is a classic task set comments: auto, else add user "
-                                   f"{portal.own_user_id} to task {task_id}")
-    return unreadable
-
-
-def _read_sources(portal: Portal, group: GroupConfig, master: Task, tasks: dict[int, Task], unreadable: dict):
-    """Every comment and history row of every task that matters: the subtree, and mirrored strays.
-
-    A task whose reads fail is left out whole (as the sync leaves it unread) and added to `unreadable`."""
-    wanted = [t for t in tasks.values() if t.id != master.id and t.id not in unreadable]
-    queries = {}
-    for task in wanted:
-        queries[("history", task.id)] = q_history(task.id)
-        if reading_world(group.comments_source, task) == WORLD_CHAT:
-            queries[("talk", task.id)] = q_chat_messages(task.id, task.chat_id)
-            if task.comments_count:  # switched from the classic card: its forum comments stayed
-                queries[("forum", task.id)] = q_classic_comments(task.id)
-        else:
-            queries[("talk", task.id)] = q_classic_comments(task.id)
-    answers = portal.run(queries)
-    comments: dict[int, list[Comment]] = {}
-    history = {}
-    for task in wanted:
-        rows, talk, forum = answers[("history", task.id)], answers[("talk", task.id)], answers.get(("forum", task.id), [])
-        failed = next((a for a in (talk, rows, forum) if isinstance(a, bitrix.BitrixError)), None)
-        if failed is not None:
-            unreadable[task.id] = _unreadable(portal, group, task, failed)
-            continue
-        history[task.id] = rows
-        comments[task.id] = forum + _whole_chat(portal, task, talk) if reading_world(
-            group.comments_source, task) == WORLD_CHAT else talk
-    return comments, history
-
-
-def _unreadable(portal: Portal, group: GroupConfig, task: Task, error: bitrix.BitrixError) -> tuple[str, str]:
-    me = portal.own_user_id
-    if isinstance(error, bitrix.PermissionDenied) and reading_world(group.comments_source, task) == WORLD_CHAT:
-        return (f"user {me} is not a participant of its chat: its comments cannot be read or compared",
-                f"add user {me} as an observer of task {task.id}, or set auto_observe: true for group {group.id}")
-    return f"could not be read ({error})", "run the audit again; if it persists, b24mirror check names the cause"
-
-
-def _whole_chat(portal: Portal, task: Task, page) -> list[Comment]:
-    messages = list(page.messages)
-    while page.raw_count >= PAGE and page.messages:
-        page = portal.one(q_chat_messages(task.id, task.chat_id, last_id=min(m.id for m in page.messages)))
-        messages.extend(page.messages)
-    return sorted({m.id: m for m in messages}.values(), key=lambda m: m.id)
-
-
 def render_audit(audits: list[GroupAudit]) -> str:
     lines = []
     for audit in audits:
@@ -346,4 +280,8 @@ def render_audit(audits: list[GroupAudit]) -> str:
                 ids = f" (mirror {', '.join(map(str, f.mirror_ids))})" if f.mirror_ids else ""
                 lines.append(f"  {f.kind:<11}  {f.subject:<{width}}  {f.detail}{ids}")
                 lines.append(f"  {'':<11}  {'':<{width}}  fix: {f.fix}")
+        if audit.notes:
+            lines.append(f"  {len(audit.notes)} mirror(s) whose source left the project after it was posted "
+                         f"(not leaks; they stay):")
+            lines.extend(f"  {n.kind:<11}  {n.subject}  {n.detail}" for n in audit.notes)
     return "\n".join(lines)

@@ -58,6 +58,7 @@ class GroupSnapshot:
     known: frozenset[Marker] = frozenset()  # ledger and trusted master markers
     portal_url: str = ""
     entered: Mapping[int, str] = field(default_factory=dict)  # task id -> when it entered the subtree
+    admitted: frozenset[Marker] = frozenset()  # comments whose author was a member when first seen
 
 
 def subtree_verdict(task: Task, master: Task, tasks: Mapping[int, Task], depth: int) -> str | None:
@@ -213,8 +214,11 @@ def _plan_comments(plan: Plan, snap: GroupSnapshot, task: Task, flavour: str, wh
     for comment in snap.comments.get(task.id, []):
         if _too_early(plan, snap, Marker(KIND_COMMENT, task.id, comment.id), comment.date):
             continue
+        marker = Marker(KIND_COMMENT, task.id, comment.id)
+        # Membership is judged when an item is first seen, and that verdict holds (sync/commit.py keeps it).
+        members = snap.members | {comment.author_id} if marker in snap.admitted else snap.members
         reason = where or comment_reason(
-            comment, task, group=group, master=snap.master, tasks=snap.tasks, members=snap.members,
+            comment, task, group=group, master=snap.master, tasks=snap.tasks, members=members,
             users=snap.users, own_user_id=snap.own_user_id,
         )
         if reason is not None:

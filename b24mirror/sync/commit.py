@@ -9,15 +9,14 @@ The cursor is the portal's own clock at the listing, never ours, and never moves
 """
 from __future__ import annotations
 
-from b24mirror.policy.models import EPOCH, KIND_COMMENT, Task, parse_date
+from b24mirror.policy.models import ELIGIBLE, EPOCH, KIND_COMMENT, Marker, Task, parse_date
 from b24mirror.policy.plan import REASON_OUTSIDE, subtree_verdict
 from b24mirror.sync.common import local_now
 from b24mirror.sync.digest import HELD, held_items
-from b24mirror.sync.decide import entry_dates
-from b24mirror.sync.listings import latest_date
+from b24mirror.sync.decide import ADMITTED, entry_dates
+from b24mirror.sync.listings import PENDING, latest_date
 from b24mirror.sync.records import GroupRun
 
-PENDING = "pending"  # group meta: tasks to read again next run, whatever the listings say
 
 
 def snapshot_of(task: Task, inside: bool, previous: dict | None) -> dict:
@@ -130,6 +129,7 @@ def commit(run: GroupRun) -> None:
             snap["world"] = world
         run.state.tasks[key] = snap
     pending |= run.listing.unresolved
+    _keep_admitted(run, left)
     run.state.meta[PENDING] = sorted(pending)
     if run.state.meta.get("backfill") == "running" and not pending and not run.report.out_of_time:
         run.state.meta["backfill"] = "done"  # the history is in; from now on the group's baseline is its start
@@ -142,6 +142,23 @@ def commit(run: GroupRun) -> None:
         cursor = run.state.cursor
     run.state.runs += 1
     run.state.mark_success(local_now(), cursor)
+
+
+def _keep_admitted(run: GroupRun, left: list) -> None:
+    """Comments planned and not posted keep the verdict they were first given (decide.admitted): a member's
+    comment held back by the cap is posted later even if its author leaves the group meanwhile. Each is
+    kept until the ledger holds its mirror."""
+    kept = {str(m.marker) for m in (*left, *run.decision.quarantined) if m.marker.kind == KIND_COMMENT}
+    decided = run.decision.plan.decisions if run.decision.plan is not None else {}
+    for key in run.state.meta.get(ADMITTED, []):
+        marker = Marker.parse(key)
+        # Posted, or excluded now by what is not membership (a hide rule, a deleted source): no longer waiting.
+        if not run.state.has(marker) and decided.get(marker, ELIGIBLE) == ELIGIBLE:
+            kept.add(key)
+    if kept:
+        run.state.meta[ADMITTED] = sorted(kept)
+    else:
+        run.state.meta.pop(ADMITTED, None)
 
 
 def _remember_entry(snap: dict, entered: str | None) -> None:

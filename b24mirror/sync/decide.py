@@ -6,7 +6,8 @@ listing and the details, and caps what one run posts (the rest waits, its tasks 
 from __future__ import annotations
 
 from b24mirror.policy.models import Marker, Task, parse_date
-from b24mirror.policy.plan import MAX_WALK, GroupSnapshot, entry_from_history, plan_group, subtree_verdict
+from b24mirror.policy.entries import entry_dates as entries_of, latest
+from b24mirror.policy.plan import GroupSnapshot, entry_from_history, plan_group, subtree_verdict
 from b24mirror.sync.common import Context, log
 from b24mirror.sync.digest import hold_for_digest
 from b24mirror.sync.masters import read_master_markers
@@ -68,8 +69,17 @@ def snapshot(ctx: Context, run: GroupRun, known: frozenset[Marker]) -> GroupSnap
         history={t: h for t, h in details.history.items() if t in readable},
         announce=frozenset(newcomers(run)), members=details.members, users=details.users,
         own_user_id=ctx.me, baseline=run.listing.baseline, known=known,
-        portal_url=ctx.portal.portal_url, entered=entry_dates(run),
+        portal_url=ctx.portal.portal_url, entered=entry_dates(run), admitted=admitted(run.state),
     )
+
+
+ADMITTED = "admitted"  # group meta: planned comment mirrors not posted yet, judged eligible when first seen
+
+
+def admitted(gstate) -> frozenset[Marker]:
+    """Comments judged eligible by membership when first seen and not posted yet (held back by the cap, cut off
+    by the deadline or a stop): that verdict holds when their author has left the group since."""
+    return frozenset(Marker.parse(key) for key in gstate.meta.get(ADMITTED, []))
 
 
 def entry_dates(run: GroupRun) -> dict[int, str]:
@@ -84,31 +94,19 @@ def entry_dates(run: GroupRun) -> dict[int, str]:
     """
     everything, master = run.all_tasks(), run.master
     remembered = _remembered_tasks(run, everything)
-    known: dict[int, str | None] = {}
 
-    def entry(task_id: int, hops: int = 0) -> str | None:
-        task = everything.get(task_id)
-        if task is None or task_id == master.id or hops > MAX_WALK:
-            return None
-        if task_id not in known:
-            snap = run.state.tasks.get(str(task_id)) or {}
-            history = run.details.history.get(task_id) if task_id in run.details.read_ok else None
-            own = snap.get("entered")
-            if history or not snap.get("inside"):
-                moved_in = entry_from_history(task, history or [], master, remembered, run.config.depth)
-                if moved_in is None and snap.get("inside") is False and not own:
-                    moved_in = run.state.cursor or None
-                own = _latest(own, moved_in)
-            known[task_id] = _latest(own, entry(task.parent_id, hops + 1) if task.parent_id else None)
-        return known[task_id]
+    def own_entry(task: Task) -> str | None:
+        snap = run.state.tasks.get(str(task.id)) or {}
+        history = run.details.history.get(task.id) if task.id in run.details.read_ok else None
+        own = snap.get("entered")
+        if history or not snap.get("inside"):
+            moved_in = entry_from_history(task, history or [], master, remembered, run.config.depth)
+            if moved_in is None and snap.get("inside") is False and not own:
+                moved_in = run.state.cursor or None
+            own = latest(own, moved_in)
+        return own
 
-    found = {}
-    for task_id, task in run.listing.tasks.items():
-        if task_id != master.id and subtree_verdict(task, master, everything, run.config.depth) is None:
-            date = entry(task_id)
-            if date:
-                found[task_id] = date
-    return found
+    return entries_of(everything, run.listing.tasks.values(), master, run.config.depth, own_entry)
 
 
 def _remembered_tasks(run: GroupRun, everything: dict[int, Task]) -> dict[int, Task]:
@@ -120,11 +118,6 @@ def _remembered_tasks(run: GroupRun, everything: dict[int, Task]) -> dict[int, T
         if key.isdigit() and int(key) not in remembered and "group" in snap:
             remembered[int(key)] = Task(int(key), "", snap.get("group"), snap.get("parent"), 0, 0, 0, "", "")
     return remembered
-
-
-def _latest(*dates: str | None) -> str | None:
-    present = [d for d in dates if d]
-    return max(present, key=parse_date) if present else None
 
 
 def newcomers(run: GroupRun) -> set[int]:

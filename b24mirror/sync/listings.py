@@ -85,8 +85,11 @@ def _set_aside_undated(run: GroupRun) -> None:
                                        f"({bad[0]!r}); it waits, and is read again next run")
 
 
+PENDING = "pending"  # group meta: tasks to read again next run, whatever the listings say (commit.py)
+
+
 def pending_tasks(run: GroupRun) -> list[int]:
-    """Tasks a run left partly done (commit.PENDING): read again whatever the listings say."""
+    """Tasks a run left partly done (PENDING, kept by commit.py): read again whatever the listings say."""
     return [int(t) for t in run.state.meta.get("pending", []) if str(t).isdigit()]
 
 
@@ -180,10 +183,16 @@ def _find_changed(ctx: Context, run: GroupRun) -> None:
         elif not importing:
             listing.baseline = parse_date(listing.now) if listing.now else EPOCH
     listing.first_sync = first
+    pending = set(pending_tasks(run)) | due_sources(run) | (
+        set(listing.tasks) - {master.id} if listing.backfill_starts else set())
     if listing.backfill_starts:
         run.state.meta[BACKFILL] = "running"  # every task is read once; what the cap holds back stays pending
         _read_from_the_start(run)  # a dry run's state is never saved: it only promises what the backfill posts
-    pending = set(pending_tasks(run)) | due_sources(run) | (set(listing.tasks) if listing.backfill_starts else set())
+        if not ctx.options.dry_run:
+            # On disk before the first post: a run stopped anywhere (a signal, SIGKILL, a crash) leaves every
+            # task pending, and the next run, plain `sync` included, goes on with the backfill.
+            run.state.meta[PENDING] = sorted(pending)
+            ctx.state.save()
     for task in listing.tasks.values():
         if task.id == master.id:
             continue

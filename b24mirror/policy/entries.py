@@ -1,0 +1,46 @@
+"""When each task entered the master's subtree, and whether a mirror's source left the project after it
+was mirrored. Pure: the sync (sync/decide.py) and `audit` hand in what they read.
+
+A task's items count from its latest entry into the subtree; a task carried in by an ancestor entered
+when the ancestor did. A mirror posted while its source was eligible stays legitimate when the source
+later leaves the project (its author leaves the group or is deactivated, its task moves out): that is
+information, not a leak.
+"""
+from __future__ import annotations
+
+from typing import Callable, Mapping
+
+from b24mirror.policy import rules
+from b24mirror.policy.models import Task, parse_date
+from b24mirror.policy.plan import MAX_WALK, REASON_OTHER_GROUP, REASON_OUTSIDE, REASON_TOO_DEEP, subtree_verdict
+
+# Verdicts that say where a source is now, not what it says: a mirror posted before they held stays.
+LEFT_SINCE = frozenset({rules.REASON_NOT_MEMBER, REASON_OUTSIDE, REASON_OTHER_GROUP, REASON_TOO_DEEP})
+
+
+def latest(*dates: str | None) -> str | None:
+    present = [d for d in dates if d]
+    return max(present, key=parse_date) if present else None
+
+
+def entry_dates(tasks: Mapping[int, Task], candidates, master: Task, depth: int,
+                own_entry: Callable[[Task], str | None]) -> dict[int, str]:
+    """Task id -> when it entered the subtree, for the candidates inside it now that entered it: the later
+    of its own entry (`own_entry`, from its history or a record) and its ancestors' within the subtree."""
+    known: dict[int, str | None] = {}
+
+    def entry(task_id: int, hops: int = 0) -> str | None:
+        task = tasks.get(task_id)
+        if task is None or task_id == master.id or hops > MAX_WALK:
+            return None
+        if task_id not in known:
+            known[task_id] = latest(own_entry(task), entry(task.parent_id, hops + 1) if task.parent_id else None)
+        return known[task_id]
+
+    found = {}
+    for task in candidates:
+        if task.id != master.id and subtree_verdict(task, master, tasks, depth) is None:
+            date = entry(task.id)
+            if date:
+                found[task.id] = date
+    return found
