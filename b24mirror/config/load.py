@@ -20,6 +20,7 @@ from b24mirror.config.digest import parse_digest
 
 from b24mirror.config.settings import (
     COMMENT_SOURCES,
+    DEFAULT_HIDE,
     DELETE_POLICIES,
     EDIT_POLICIES,
     EVENT_KINDS,
@@ -318,7 +319,7 @@ def _rules(v: "_Validator", rules: Any, prefix: str) -> Rules:
         exclude_extranet=v.boolean(rules, "exclude_extranet", False, prefix),
         include_authors=v.id_list(rules, "include_authors", prefix),
         exclude_authors=v.id_list(rules, "exclude_authors", prefix),
-        hide_patterns=v.patterns(rules, "hide", prefix),
+        hide_patterns=v.patterns(rules, "hide", prefix, default=DEFAULT_HIDE),
         redact_patterns=v.patterns(rules, "redact", prefix),
         events=events_tuple,
         mirror_comments=v.boolean(rules, "comments", True, prefix),
@@ -398,8 +399,8 @@ class _Validator:
             "a list of user ids (positive integers)",
         ))
 
-    def patterns(self, mapping, key, prefix) -> tuple[re.Pattern, ...]:
-        texts = self.string_list(mapping, key, [], prefix) or []
+    def patterns(self, mapping, key, prefix, default=()) -> tuple[re.Pattern, ...]:
+        texts = self.string_list(mapping, key, list(default), prefix) or []
         compiled = []
         for i, text in enumerate(texts):
             try:

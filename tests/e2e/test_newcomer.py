@@ -2,8 +2,14 @@
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+import yaml
+
+from b24mirror.cli.initconfig import render
+from b24mirror.config.load import validate
+from b24mirror.config.settings import DEFAULT_HIDE, Rules
 
 pytestmark = pytest.mark.e2e
 
@@ -43,3 +49,34 @@ def test_without_a_config_the_fix_is_init(tmp_path):
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert f"b24mirror init {missing}" in result.stderr and "config.example.yaml" not in result.stderr
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def test_the_readme_minimal_config_keeps_internal_notes_out_quoted_or_not(world):
+    block = README.read_text().split("## Configuration reference")[1].split("```yaml\n")[1].split("```")[0]
+    config = yaml.safe_load(block)
+    config["portal"]["webhook"] = world.server.webhook_url(world.me, world.secret)
+    config["state_file"] = str(world.state_path)
+    config["groups"][0].update({"id": world.group, "master_task": world.master})
+    world.config_path = world.tmp / "minimal.yaml"
+    world.config_path.write_text(yaml.safe_dump(config))
+    world.run("sync")
+    quoted = world.portal.add_comment(world.design, world.anna, "[QUOTE]#internal price for logo is 500 EUR[/QUOTE]")
+    note = world.portal.add_comment(world.design, world.boris, "#internal our margin is 18%")
+    said = world.portal.add_comment(world.design, world.anna, "Logo approved")
+    world.run("sync")
+    assert world.mirrors() == [f"b24m:comment:{world.design}:{said}"], (quoted, note)
+    assert not any("500 EUR" in text or "margin" in text for text in world.mirror_texts())
+
+
+def test_hide_has_one_default_in_the_code_the_readme_and_init():
+    row = next(line for line in README.read_text().splitlines() if line.startswith("| `groups[].rules.hide` |"))
+    readme_default = row.split("|")[2].strip().strip("`")
+    assert yaml.safe_load(readme_default) == list(DEFAULT_HIDE)
+    assert yaml.safe_load(render())["groups"][0]["rules"]["hide"] == list(DEFAULT_HIDE)
+    loaded = validate({"portal": {"webhook": "https://x.bitrix24.ru/rest/1/abc/"},
+                       "groups": [{"id": 1, "master_task": 2}]}, base_dir=Path("/"), environ={})
+    assert [p.pattern for p in loaded.groups[0].rules.hide_patterns] == list(DEFAULT_HIDE)
+    assert [p.pattern for p in Rules().hide_patterns] == list(DEFAULT_HIDE)
