@@ -9,6 +9,7 @@ from typing import TextIO
 
 from b24mirror.cli import jsonout
 from b24mirror.policy.plan import REASON_ALREADY, REASON_BEFORE_BASELINE
+from b24mirror.policy.render.dates import format_date
 from b24mirror.policy.words import plural
 
 NOT_RULES = {REASON_ALREADY, REASON_BEFORE_BASELINE}
@@ -46,7 +47,7 @@ def summary_line(report, *, dry_run: bool = False) -> str:
     if report.held_back:
         parts.append(f"{report.held_back} held back by max_posts; run sync again or raise --max-posts")
     if report.digest_held:
-        parts.append(f"{report.digest_held} held for the digest due {report.digest_due}")
+        parts.append(f"{report.digest_held} held for the digest due {format_date(report.digest_due)}")
     if report.checklist:
         parts.append("checklist: " + ", ".join(f"{n} {action}" for action, n in sorted(report.checklist.items())))
     return "; ".join(parts)

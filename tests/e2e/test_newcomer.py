@@ -1,5 +1,6 @@
 """What a new administrator meets first: the words of check, sync and the errors, run as the real command."""
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -80,3 +81,16 @@ def test_hide_has_one_default_in_the_code_the_readme_and_init():
                        "groups": [{"id": 1, "master_task": 2}]}, base_dir=Path("/"), environ={})
     assert [p.pattern for p in loaded.groups[0].rules.hide_patterns] == list(DEFAULT_HIDE)
     assert [p.pattern for p in Rules().hide_patterns] == list(DEFAULT_HIDE)
+
+
+def test_what_the_master_reads_has_dashes_minutes_and_group_links(world):
+    world.run("sync")
+    world.portal.set_deadline(world.design, world.portal.now_ts() + 9 * 86400, by=world.anna)
+    world.portal.add_comment(world.design, world.anna, "Drawings are ready")
+    world.run("sync")
+    texts = world.mirror_texts()
+    deadline = next(t for t in texts if "Deadline:" in t)
+    assert "Deadline: — → " in deadline and "False" not in deadline
+    for text in texts:
+        assert not re.search(r"\d\d:\d\d:\d\d", text), text  # minutes, never seconds
+        assert f"/workgroups/group/{world.group}/tasks/task/view/{world.design}/" in text
