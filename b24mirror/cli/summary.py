@@ -10,7 +10,7 @@ from typing import TextIO
 from b24mirror.cli import jsonout
 from b24mirror.policy.plan import REASON_ALREADY, REASON_BEFORE_BASELINE
 from b24mirror.policy.render.dates import format_date
-from b24mirror.policy.words import plural
+from b24mirror.policy.words import grouped, plural
 
 NOT_RULES = {REASON_ALREADY, REASON_BEFORE_BASELINE}
 KIND_WORDS = {"comment": ("comment", "comments"), "event": ("event", "events"), "subtask": ("new subtask", "new subtasks")}
@@ -66,8 +66,11 @@ def print_sync_reports(reports, *, dry_run: bool, as_json: bool, quiet: bool = F
             for mirror in report.planned:
                 out.write(f"--- group {report.group_id}, {mirror.marker}\n{mirror.text}\n\n")
         warnings = report.warnings if shown is None else shown.get(report.group_id, report.warnings)
-        for warning in warnings:
+        for warning in grouped(warnings):
             err.write(f"group {report.group_id}: warning: {warning}\n")
+        if not quiet:
+            for note in grouped(report.notes):
+                err.write(f"group {report.group_id}: {note}\n")
         if not quiet or not report.ok:
             err.write(summary_line(report, dry_run=dry_run) + "\n")
     if as_json:
@@ -104,7 +107,7 @@ def print_statuses(statuses, *, as_json: bool, out: TextIO | None = None) -> Non
     for row in rows:
         out.write("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() + "\n")
     for s in statuses:
-        for notice in s.notices:
+        for notice in grouped(s.notices):
             out.write(f"group {s.group_id}: warning: {notice}\n")
         for item in s.quarantined:
             out.write(f"group {s.group_id}: quarantined: {item['marker']}, refused {item.get('count')} times "

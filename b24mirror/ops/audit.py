@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
 from b24mirror import bitrix
+from b24mirror.ops.rows import finding_rows
 from b24mirror.policy.checklist import DUPLICATE_ITEM, MISSING_ITEM, STALE_ITEM, audit_checklist
 from b24mirror.policy.digest import trusted_in
 from b24mirror.errors import UsageProblem
@@ -334,10 +335,10 @@ def render_audit(audits: list[GroupAudit]) -> str:
         counts = ", ".join(f"{audit.count(k)} {k}" for k in FINDING_KINDS)
         lines.append(f"group {audit.group_id} (master {audit.master_task}): {audit.mirrors} mirrors; {counts}")
         if audit.findings:
-            width = max(len(f.subject) for f in audit.findings)
+            rows = finding_rows(audit.findings)
+            width = max(len(subject) for _, subject, _, _ in rows)
             lines.append(f"  {'finding':<11}  {'marker':<{width}}  detail")
-            for f in audit.findings:
-                ids = f" (mirror {', '.join(map(str, f.mirror_ids))})" if f.mirror_ids else ""
-                lines.append(f"  {f.kind:<11}  {f.subject:<{width}}  {f.detail}{ids}")
-                lines.append(f"  {'':<11}  {'':<{width}}  fix: {f.fix}")
+            for kind, subject, detail, fix in rows:
+                lines.append(f"  {kind:<11}  {subject:<{width}}  {detail}")
+                lines.append(f"  {'':<11}  {'':<{width}}  fix: {fix}")
     return "\n".join(lines)

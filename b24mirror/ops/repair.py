@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
+from b24mirror.ops.rows import finding_rows
 from b24mirror.policy.words import plural
 from b24mirror import bitrix
 from b24mirror.ops.audit import (
@@ -251,6 +252,6 @@ def render_repair(repairs: list[GroupRepair], *, dry_run: bool) -> str:
             lines.append(f"  {verb:<16} {a.marker}{target} ({a.reason}){why}")
         if repair.error:
             lines.append(f"  error: {repair.error}")
-        for f in repair.left:
-            lines.append(f"  left {f.kind:<11} {f.subject}: {f.detail}; fix: {f.fix}")
+        for kind, subject, detail, fix in finding_rows(repair.left):
+            lines.append(f"  left {kind:<11} {subject}: {detail}; fix: {fix}")
     return "\n".join(lines)

@@ -33,6 +33,7 @@ class GroupReport:
     quarantined: int = 0  # mirrors the portal refused QUARANTINE_AFTER times: left out until repaired
     refused: int = 0  # posts the portal refused this run (the rest went on): the run exits 1
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what was done because the config asked (not a warning)
     error: str | None = None
     first_sync: bool = False
     out_of_time: bool = False  # run_deadline came first: what is done is kept, the rest waits (not an error)
@@ -53,7 +54,7 @@ class GroupReport:
             "planned": len(self.planned), "skipped": self.skipped, "held_back": self.held_back,
             "quarantined": self.quarantined, "refused": self.refused, "out_of_time": self.out_of_time,
             "digest": {"held": self.digest_held, "due": self.digest_due}, "checklist": self.checklist,
-            "warnings": self.warnings, "first_sync": self.first_sync,
+            "warnings": self.warnings, "notes": self.notes, "first_sync": self.first_sync,
         }
 
 

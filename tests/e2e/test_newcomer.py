@@ -94,3 +94,35 @@ def test_what_the_master_reads_has_dashes_minutes_and_group_links(world):
     for text in texts:
         assert not re.search(r"\d\d:\d\d:\d\d", text), text  # minutes, never seconds
         assert f"/workgroups/group/{world.group}/tasks/task/view/{world.design}/" in text
+
+
+def test_a_warning_about_many_tasks_reads_once_in_sync_audit_and_repair(chat_world):
+    w, p = chat_world, chat_world.portal
+    w.run("sync")
+    private = [p.add_task(f"Private {i}", created_by=w.anna, responsible_id=w.boris, group_id=w.group,
+                          parent_id=w.master, new_card=True, auditors=()) for i in range(7)]
+    for task in private:
+        p.add_comment(task, w.anna, "said where the robot cannot read")
+    named = ", ".join(map(str, private[:5])) + ", … (+2 more)"
+    sync = w.run("sync", check=False)
+    lines = [line for line in sync.stderr.splitlines() if "not a participant" in line]
+    assert lines == [f"group {w.group}: warning: tasks {named}: user {w.me} is not a participant of its chat; "
+                     f"add user {w.me} as an observer of these tasks, or set auto_observe: true for group {w.group}"]
+    for command in (("audit",), ("repair", "--dry-run")):
+        out = w.run(*command, check=False).stdout
+        rows = [line for line in out.splitlines() if "not a participant" in line]
+        assert len(rows) == 1 and f"tasks {named}" in rows[0], out
+
+
+def test_what_auto_observe_does_is_said_but_is_no_warning(chat_world):
+    w, p = chat_world, chat_world.portal
+    w.write_config(auto_observe=True)
+    w.run("sync")
+    private = [p.add_task(f"Private {i}", created_by=w.anna, responsible_id=w.boris, group_id=w.group,
+                          parent_id=w.master, new_card=True, auditors=()) for i in range(2)]
+    for task in private:
+        p.add_comment(task, w.anna, "written before the robot joined")
+    result = w.run("sync")
+    assert f"group {w.group}: tasks {private[0]}, {private[1]}: added user {w.me} as an observer" in result.stderr
+    assert "warning" not in result.stderr
+    assert w.run("sync", "-q").stderr == ""
