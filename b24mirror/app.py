@@ -5,16 +5,20 @@ The CLI calls one function here per command and renders what it returns.
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 
 from b24mirror.bitrix import BitrixClient, ClientStats, RateLimit
 from b24mirror.config.load import webhook_secret
-from b24mirror.errors import PortalUnreachable
+from b24mirror.errors import PortalUnreachable, StateUnusable
+from b24mirror.ops.doctor.findings import OK
+from b24mirror.ops.doctor.host import state_folder_finding
 from b24mirror.policy.notices import current_notices, due_warnings
 from b24mirror.portal import Portal
 from b24mirror.config.settings import Config
-from b24mirror.state import State, StateCorrupt, StateTooNew, open_state, read_state, rebuild_empty
+from b24mirror.state import State, StateCorrupt, StateError, StateTooNew, open_state, read_state, rebuild_empty
 from b24mirror.stopping import Stopped
 from b24mirror.sync import GroupReport, Syncer, SyncOptions
 from b24mirror.sync.decide import QUARANTINE_AFTER, REJECTED
@@ -73,7 +77,7 @@ def sync_run(config: Config, options: SyncOptions, run: SyncRun, *, rebuild_stat
     client = client or make_client(config)
     run.stats = client.stats
     try:
-        with open_state(config.state_file, secret=secret, dry_run=options.dry_run) as state:
+        with _open_state(config, secret=secret, dry_run=options.dry_run) as state:
             if rebuild_state and not options.dry_run:
                 for group in config.groups:
                     state.group(group.id).meta["master_seen_id"] = 0  # read every marker back
@@ -92,6 +96,21 @@ def sync_run(config: Config, options: SyncOptions, run: SyncRun, *, rebuild_stat
     if run.stats.requests and not run.stats.answered:
         raise PortalUnreachable(config.masked_webhook, run.stats.requests, config.webhook_key)
     return run
+
+
+@contextmanager
+def _open_state(config: Config, **how):
+    """The state under its lock; a folder that cannot hold it is said as `check` says it, with its fix."""
+    try:
+        with open_state(config.state_file, **how) as state:
+            yield state
+    except StateError as exc:
+        if type(exc) is not StateError:
+            raise  # locked, corrupt, too new: their own messages and exit codes
+        finding = state_folder_finding(Path(config.state_file))
+        if finding.level == OK:
+            raise
+        raise StateUnusable(f"{finding.subject}: {finding.message}; fix: {finding.fix}") from exc
 
 
 def _ledger_size(state: State) -> int:
@@ -176,7 +195,7 @@ def run_repair(config: Config, groups: tuple[int, ...] = (), *, dry_run: bool = 
 
     client = client or make_client(config)
     try:
-        with open_state(config.state_file, secret=webhook_secret(config.webhook), dry_run=dry_run) as state:
+        with _open_state(config, secret=webhook_secret(config.webhook), dry_run=dry_run) as state:
             return repair.run_repair(config, Portal(client), state, groups, dry_run=dry_run, progress=progress)
     finally:
         client.close()

@@ -126,3 +126,27 @@ def test_what_auto_observe_does_is_said_but_is_no_warning(chat_world):
     assert f"group {w.group}: tasks {private[0]}, {private[1]}: added user {w.me} as an observer" in result.stderr
     assert "warning" not in result.stderr
     assert w.run("sync", "-q").stderr == ""
+
+
+def test_sync_and_repair_name_a_missing_state_folder_as_check_does(world):
+    world.write_config()
+    folder = world.tmp / "not-made-yet"
+    world.config_path.write_text(world.config_path.read_text().replace(str(world.state_path),
+                                                                       str(folder / "state.json")))
+    check = world.run("check", check=False)
+    said = next(line for line in check.stdout.splitlines() if f"state folder {folder}" in line)
+    for command in ("sync", "repair"):
+        result = world.run(command, check=False)
+        assert result.returncode == 2, result.stderr
+        assert f"state folder {folder}: does not exist; fix: create it for the user running b24mirror: " \
+               f"mkdir -p {folder}" in result.stderr
+        assert "unexpected error" not in result.stderr
+    assert "does not exist" in said and check.returncode == 1
+
+
+def test_check_warns_when_the_master_task_is_itself_a_subtask(world):
+    top = world.portal.add_task("Programme", created_by=world.anna, responsible_id=world.boris, group_id=world.group)
+    world.portal.set_field(world.master, "PARENT_ID", top, by=world.anna)
+    result = world.run("check", check=False)
+    assert f"task {world.master} is itself a subtask of task {top}" in result.stdout
+    assert result.returncode == 0  # a warning: the config may mean it
