@@ -150,3 +150,10 @@ def test_check_warns_when_the_master_task_is_itself_a_subtask(world):
     result = world.run("check", check=False)
     assert f"task {world.master} is itself a subtask of task {top}" in result.stdout
     assert result.returncode == 0  # a warning: the config may mean it
+
+
+def test_a_group_id_that_does_not_exist_is_not_blamed_on_the_master_alone(world):
+    world.write_config(id=999)
+    result = world.run("sync", check=False)
+    assert result.returncode == 1
+    assert f"if group 999 is not the project's group, fix groups[].id (group {world.group}?)" in result.stderr
