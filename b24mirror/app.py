@@ -15,6 +15,7 @@ from b24mirror.config.load import webhook_secret
 from b24mirror.errors import PortalUnreachable, StateUnusable
 from b24mirror.ops.doctor.findings import OK
 from b24mirror.ops.doctor.host import state_folder_finding
+from b24mirror.policy.digest import HeldItem, due_at
 from b24mirror.policy.notices import current_notices, due_warnings
 from b24mirror.portal import Portal
 from b24mirror.config.settings import Config
@@ -22,6 +23,7 @@ from b24mirror.state import State, StateCorrupt, StateError, StateTooNew, open_s
 from b24mirror.stopping import Stopped
 from b24mirror.sync import GroupReport, Syncer, SyncOptions
 from b24mirror.sync.decide import QUARANTINE_AFTER, REJECTED
+from b24mirror.sync.digest import HELD
 
 
 def make_client(config: Config, *, with_deadline: bool = True, **timing) -> BitrixClient:
@@ -142,6 +144,9 @@ class GroupStatus:
     notices: tuple[str, ...] = ()  # the warnings of the last run, shown by sync once a day
     quarantined: tuple[dict, ...] = ()  # mirrors the portal refused QUARANTINE_AFTER times: marker, error, at
     pending: int = 0  # tasks left partly done, read again by the next run
+    digest_held: int = 0  # items held for the group's next digest
+    digest_due: str | None = None  # when that digest is due: ISO 8601 with the portal's offset
+
 
     def to_dict(self) -> dict:
         return {
@@ -149,6 +154,7 @@ class GroupStatus:
             "ago_seconds": self.ago_seconds, "cursor": self.cursor, "mirrors": self.mirrors,
             "last_error": self.last_error, "synced_before": self.synced_before, "notices": list(self.notices),
             "quarantined": list(self.quarantined), "pending": self.pending,
+            "digest": {"held": self.digest_held, "due": self.digest_due},
         }
 
 
@@ -172,8 +178,17 @@ def group_statuses(config: Config, now: datetime | None = None) -> list[GroupSta
             tuple({"marker": marker, **record} for marker, record in sorted(gstate.meta.get(REJECTED, {}).items())
                   if record.get("count", 0) >= QUARANTINE_AFTER),
             len(gstate.meta.get("pending", [])),
+            *_held_digest(group, gstate),
         ))
     return result
+
+
+def _held_digest(group, gstate) -> tuple[int, str | None]:
+    """How many items wait for the group's digest, and when it is due (as the next sync will see it)."""
+    held = [HeldItem.from_dict(key, data) for key, data in (gstate.meta.get(HELD) or {}).items()
+            if not gstate.has(key)]
+    due = due_at(group.digest, held)
+    return len(held), due.isoformat() if due else None
 
 
 def run_audit(config: Config, groups: tuple[int, ...] = (), *, client: BitrixClient | None = None):

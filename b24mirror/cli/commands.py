@@ -194,25 +194,35 @@ def status(obj: Context, as_json) -> None:
 
 @main.command()
 @global_options(show_default=False)
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON on stdout (errors too).")
 @click.pass_obj
 @common_errors
-def check(obj: Context) -> None:
+def check(obj: Context, as_json) -> None:
     """Check the webhook, its scopes, every group and master task, the state folder; print each fix.
 
     \b
-    Example:
-      b24mirror check --config /etc/b24mirror.yaml
+    Examples:
+      b24mirror check --config /etc/b24mirror/b24mirror.yaml
+      b24mirror check --json     # {"schema": …, "ok": …, "findings": [{"level", "subject", "message", "fix"}]}
     """
+    from dataclasses import asdict
+
     from b24mirror.app import make_client
+    from b24mirror.cli import jsonout
     from b24mirror.ops.doctor import blocks_sync, render_findings, run_checks
     from b24mirror.ops.doctor.host import local_checks
 
     config = obj.config()
-    click.echo(f"config {config.source_path}: ok ({plural(len(config.groups), 'group')}, "
-               f"webhook {config.masked_webhook})")
+    if not as_json:
+        click.echo(f"config {config.source_path}: ok ({plural(len(config.groups), 'group')}, "
+                   f"webhook {config.masked_webhook})")
     with make_client(config) as client:
         findings = local_checks(config) + run_checks(config, client)
-    click.echo(render_findings(findings))
+    if as_json:
+        jsonout.write(sys.stdout, {"config": config.source_path, "webhook": config.masked_webhook,
+                                   "ok": not blocks_sync(findings), "findings": [asdict(f) for f in findings]})
+    else:
+        click.echo(render_findings(findings))
     sys.exit(int(ExitCode.FAILED if blocks_sync(findings) else ExitCode.OK))
 
 

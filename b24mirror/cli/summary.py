@@ -112,5 +112,8 @@ def print_statuses(statuses, *, as_json: bool, out: TextIO | None = None) -> Non
         for item in s.quarantined:
             out.write(f"group {s.group_id}: quarantined: {item['marker']}, refused {item.get('count')} times "
                       f"({item.get('error', '')}); fix the cause, then run `b24mirror repair --group {s.group_id}`\n")
+        if s.digest_held:
+            out.write(f"group {s.group_id}: {plural(s.digest_held, 'item')} held for the digest due "
+                      f"{format_date(s.digest_due)}\n")
         if s.pending:
             out.write(f"group {s.group_id}: {plural(s.pending, 'task')} partly done; the next run goes on with them\n")

@@ -1,4 +1,5 @@
 """What a new administrator meets first: the words of check, sync and the errors, run as the real command."""
+import json
 import os
 import re
 import subprocess
@@ -157,3 +158,33 @@ def test_a_group_id_that_does_not_exist_is_not_blamed_on_the_master_alone(world)
     result = world.run("sync", check=False)
     assert result.returncode == 1
     assert f"if group 999 is not the project's group, fix groups[].id (group {world.group}?)" in result.stderr
+
+
+def test_check_json_has_the_schema_of_the_other_commands(world):
+    world.write_config(master_task=world.design)  # a subtask as the master: a warning, not a blocker
+    result = world.run("check", "--json", check=False)
+    document = json.loads(result.stdout)
+    status = json.loads(world.run("status", "--json").stdout)
+    assert document["schema"] == status["schema"] and result.returncode == 0 and document["ok"] is True
+    levels = {f["level"] for f in document["findings"]}
+    assert levels <= {"ok", "warning", "blocker"} and "warning" in levels
+    assert all(set(f) == {"level", "subject", "message", "fix"} for f in document["findings"])
+    assert world.secret not in result.stdout + result.stderr
+    world.write_config(master_task=99999)
+    blocked = world.run("check", "--json", check=False)
+    assert blocked.returncode == 1 and json.loads(blocked.stdout)["ok"] is False
+
+
+def test_status_shows_what_waits_for_the_digest_and_when(world):
+    world.write_config(digest={"every": "1h"})
+    world.run("sync")
+    for text in ("one", "two", "three"):
+        world.portal.add_comment(world.design, world.anna, text)
+    world.run("sync")
+    assert world.mirrors() == []
+    text = world.run("status").stdout
+    held = [line for line in text.splitlines() if "held for the digest" in line]
+    assert len(held) == 1 and re.fullmatch(rf"group {world.group}: 3 items held for the digest due "
+                                           r"\d\d\.\d\d\.\d{4} \d\d:\d\d", held[0]), text
+    digest = json.loads(world.run("status", "--json").stdout)["groups"][0]["digest"]
+    assert digest["held"] == 3 and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d", digest["due"])
