@@ -26,12 +26,16 @@ def summary_line(report, *, dry_run: bool = False) -> str:
     by_rules = sum(n for reason, n in report.skipped.items() if reason not in NOT_RULES)
     if dry_run:
         counts: dict[str, int] = {}
+        items = 0
         for mirror in report.planned:
-            counts[mirror.marker.kind] = counts.get(mirror.marker.kind, 0) + 1
+            kind = "digest" if mirror.covers else mirror.marker.kind
+            counts[kind] = counts.get(kind, 0) + 1
+            items += len(mirror.covers)
         verb = "would be mirrored"
     else:
-        counts, verb = report.posted, "mirrored"
-    done = ", ".join(_count(n, kind) for kind, n in sorted(counts.items())) or "nothing new"
+        counts, items, verb = report.posted, report.digest_items, "mirrored"
+    done = ", ".join(_count(n, kind) + (f" ({plural(items, 'item')})" if kind == "digest" else "")
+                     for kind, n in sorted(counts.items())) or "nothing new"
     parts = [f"group {report.group_id}: {done} {verb}" if counts else f"group {report.group_id}: nothing new"]
     if by_rules:
         parts.append(f"{by_rules} skipped by rules")

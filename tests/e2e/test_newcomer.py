@@ -188,3 +188,19 @@ def test_status_shows_what_waits_for_the_digest_and_when(world):
                                            r"\d\d\.\d\d\.\d{4} \d\d:\d\d", held[0]), text
     digest = json.loads(world.run("status", "--json").stdout)["groups"][0]["digest"]
     assert digest["held"] == 3 and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d", digest["due"])
+
+
+def test_a_due_digest_is_shown_by_dry_run_as_posted_and_counted_as_one_digest(world):
+    world.write_config(digest={"every": "1h"})
+    world.run("sync")
+    for text in ("one", "two", "three", "four"):
+        world.portal.add_comment(world.design, world.anna, text)
+    world.run("sync")
+    world.portal.advance(3600)
+    dry = world.run("sync", "--dry-run")
+    shown = dry.stdout.split("\n--- ")
+    assert len(shown) == 1 and all(word in dry.stdout for word in ("one", "two", "three", "four")), dry.stdout
+    assert f"group {world.group}: 1 digest (4 items) would be mirrored" in dry.stderr
+    real = world.run("sync")
+    assert f"group {world.group}: 1 digest (4 items) mirrored" in real.stderr
+    assert len(world.mirror_texts()) == 1 and len(world.mirrors()) == 4
