@@ -2,8 +2,10 @@
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -204,3 +206,41 @@ def test_a_due_digest_is_shown_by_dry_run_as_posted_and_counted_as_one_digest(wo
     real = world.run("sync")
     assert f"group {world.group}: 1 digest (4 items) mirrored" in real.stderr
     assert len(world.mirror_texts()) == 1 and len(world.mirrors()) == 4
+
+
+def test_the_readme_playground_mirrors_what_a_person_posts_through_the_second_webhook(tmp_path):
+    from b24mirror.fakeportal import serve
+    from b24mirror.fakeportal.portal import FakePortal
+
+    block = README.read_text().split("**A playground.**")[1].split("```sh\n")[1].split("```")[0]
+    curl = shlex.split(block.split("\n", 1)[1].replace("\\\n", " ").split("#")[0])
+    portal, info = FakePortal.from_file(str(README.parent / "examples" / "seed.yaml"))
+    server = serve(portal, port=0)
+    try:
+        config = tmp_path / "b24mirror.yaml"
+        config.write_text(yaml.safe_dump({
+            "portal": {"webhook": server.webhook_url(info["user_id"], info["secret"])},
+            "state_file": str(tmp_path / "state.json"), "language": "en",
+            "groups": [{"id": info["group_id"], "master_task": info["master_task_id"]}]}))
+        run = [sys.executable, "-m", "b24mirror", "--config", str(config), "sync"]
+        assert subprocess.run(run, capture_output=True, timeout=120).returncode == 0
+        portal.advance(60)
+        url = curl[2].replace("http://127.0.0.1:8080", server.base_url)
+        body = "&".join(curl[i + 1] for i, word in enumerate(curl) if word == "-d")
+        with urllib.request.urlopen(url, data=body.encode()) as answer:
+            comment_id = int(json.loads(answer.read())["result"])
+        portal.advance(60)
+        assert subprocess.run(run, capture_output=True, timeout=120).returncode == 0
+        mirrored = [c["text"] for c in portal.comments(info["master_task_id"]) if c["author_id"] == info["user_id"]]
+        assert any(f":{comment_id}" in text and "Hello from Anna" in text for text in mirrored), mirrored
+    finally:
+        server.shutdown()
+
+
+def test_shell_completion_as_the_readme_writes_it():
+    line = next(x for x in README.read_text().splitlines() if "_B24MIRROR_COMPLETE=bash_source" in x)
+    variable = re.search(r"(_B24MIRROR_COMPLETE)=(bash_source)", line)
+    result = subprocess.run([sys.executable, "-c", "from b24mirror.cli import main; main(prog_name='b24mirror')"],
+                            capture_output=True, text=True, timeout=60,
+                            env={**os.environ, variable.group(1): variable.group(2)})
+    assert "_b24mirror_completion" in result.stdout and "complete " in result.stdout
