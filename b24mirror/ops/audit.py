@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 
 from b24mirror import bitrix
 from b24mirror.ops.rows import finding_rows
+from b24mirror.sync.digest import HELD
 from b24mirror.policy.checklist import DUPLICATE_ITEM, MISSING_ITEM, STALE_ITEM, audit_checklist
 from b24mirror.policy.digest import trusted_in
 from b24mirror.errors import UsageProblem
@@ -82,6 +83,7 @@ class GroupAudit:
     master_task: int
     findings: list[AuditFinding] = field(default_factory=list)
     mirrors: int = 0  # mirrors found in the master
+    held: int = 0  # eligible items waiting for the group's digest: sync posts them when it is due, not a finding
     error: str | None = None
     master: Task | None = None  # as read, for `repair`
     comments: dict[int, list[Comment]] = field(default_factory=dict)  # the sources read, for `repair`
@@ -99,6 +101,7 @@ class GroupAudit:
     def to_dict(self) -> dict:
         return {
             "group": self.group_id, "master_task": self.master_task, "mirrors": self.mirrors, "error": self.error,
+            "held_for_digest": self.held,
             "counts": {kind: self.count(kind) for kind in FINDING_KINDS},
             "findings": [f.to_dict() for f in self.findings],
         }
@@ -182,8 +185,12 @@ def repair_fix(group_id: int) -> str:
 def _judge_missing(result: GroupAudit, group: GroupConfig, gstate: GroupState | None, mirrors, present) -> None:
     ledger = gstate.ledger if gstate is not None else {}
     refused = gstate.meta.get(REJECTED, {}) if gstate is not None else {}
+    held = set(gstate.meta.get(HELD) or ()) if gstate is not None else set()
     for mirror in mirrors:
         if _is_present(mirror.marker, present):
+            continue
+        if str(mirror.marker) in held:
+            result.held += 1
             continue
         rejection = refused.get(str(mirror.marker)) or {}
         if rejection.get("count", 0) >= QUARANTINE_AFTER:
@@ -333,7 +340,8 @@ def render_audit(audits: list[GroupAudit]) -> str:
             lines.append(f"group {audit.group_id} (master {audit.master_task}): FAILED: {audit.error}")
             continue
         counts = ", ".join(f"{audit.count(k)} {k}" for k in FINDING_KINDS)
-        lines.append(f"group {audit.group_id} (master {audit.master_task}): {audit.mirrors} mirrors; {counts}")
+        held = f"; {audit.held} held for the digest (sync posts them when it is due)" if audit.held else ""
+        lines.append(f"group {audit.group_id} (master {audit.master_task}): {audit.mirrors} mirrors; {counts}{held}")
         if audit.findings:
             rows = finding_rows(audit.findings)
             width = max(len(subject) for _, subject, _, _ in rows)

@@ -244,3 +244,15 @@ def test_shell_completion_as_the_readme_writes_it():
                             capture_output=True, text=True, timeout=60,
                             env={**os.environ, variable.group(1): variable.group(2)})
     assert "_b24mirror_completion" in result.stdout and "complete " in result.stdout
+
+
+def test_audit_leaves_items_held_for_the_digest_to_sync(world):
+    world.write_config(digest={"every": "1h"})
+    world.run("sync")
+    for text in ("one", "two"):
+        world.portal.add_comment(world.design, world.anna, text)
+    world.run("sync")
+    result = world.run("audit", check=False)
+    assert result.returncode == 0, result.stdout
+    assert "0 missing" in result.stdout and "2 held for the digest" in result.stdout
+    assert world.run("repair").returncode == 0 and world.mirrors() == []  # repair does not post them one by one
