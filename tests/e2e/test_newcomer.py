@@ -256,3 +256,16 @@ def test_audit_leaves_items_held_for_the_digest_to_sync(world):
     assert result.returncode == 0, result.stdout
     assert "0 missing" in result.stdout and "2 held for the digest" in result.stdout
     assert world.run("repair").returncode == 0 and world.mirrors() == []  # repair does not post them one by one
+
+
+def test_repair_dry_run_shows_the_text_it_would_post(world):
+    world.run("sync")
+    c = world.portal.add_comment(world.design, world.anna, "Foundations poured")
+    world.run("sync")
+    mirror = next(m for m in world.portal.comments(world.master) if "Foundations poured" in m["text"])
+    world.portal.delete_comment(world.master, mirror["id"])
+    dry = world.run("repair", "--dry-run", check=False)
+    assert f"would post       b24m:comment:{world.design}:{c}" in dry.stdout
+    assert "| " in dry.stdout and "Foundations poured" in dry.stdout.split(f"b24m:comment:{world.design}:{c}")[-1]
+    document = json.loads(world.run("repair", "--dry-run", "--json", check=False).stdout)
+    assert "Foundations poured" in document["groups"][0]["actions"][0]["text"]
