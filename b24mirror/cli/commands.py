@@ -13,7 +13,7 @@ from b24mirror.config.load import webhook_secret
 from b24mirror.exitcodes import ExitCode
 from b24mirror.cli.logsetup import register_secret
 from b24mirror.cli.options import EPILOG_EXIT_CODES, Context, common_errors, fail, global_options
-from b24mirror.cli.progress import ProgressBar
+from b24mirror.cli.progress import progress_for
 from b24mirror.policy.words import plural
 
 
@@ -68,7 +68,7 @@ def sync(obj: Context, groups, dry_run, backfill, max_posts, rebuild_state, metr
 
     config = obj.config()
     options = SyncOptions(groups=tuple(groups), dry_run=dry_run, backfill=backfill, max_posts=max_posts)
-    progress = ProgressBar() if sys.stderr.isatty() and obj.verbosity >= 0 else None
+    progress = progress_for(obj.verbosity, sys.stderr.isatty())
     run = SyncRun()
     code = ExitCode.FAILED
     try:
@@ -160,7 +160,7 @@ def repair(obj: Context, groups, dry_run, as_json) -> None:
     from b24mirror.ops.repair import render_repair
     from b24mirror.stopping import stop_on_signals
 
-    progress = ProgressBar() if sys.stderr.isatty() and obj.verbosity >= 0 else None
+    progress = progress_for(obj.verbosity, sys.stderr.isatty())
     try:
         with stop_on_signals():
             repairs = run_repair(obj.config(), tuple(groups), dry_run=dry_run, progress=progress)
