@@ -269,3 +269,17 @@ def test_repair_dry_run_shows_the_text_it_would_post(world):
     assert "| " in dry.stdout and "Foundations poured" in dry.stdout.split(f"b24m:comment:{world.design}:{c}")[-1]
     document = json.loads(world.run("repair", "--dry-run", "--json", check=False).stdout)
     assert "Foundations poured" in document["groups"][0]["actions"][0]["text"]
+
+
+def test_a_digest_names_each_subtask_once_and_keeps_every_items_marker(world):
+    world.write_config(digest={"every": "1h"})
+    world.run("sync")
+    said = [world.portal.add_comment(world.design, world.anna, text) for text in ("one", "two", "three")]
+    world.run("sync")
+    world.portal.advance(3600)
+    world.run("sync")
+    [digest] = world.mirror_texts()
+    assert digest.count(f"#{world.design} Design") == 1, digest
+    assert sorted(world.mirrors()) == sorted(f"b24m:comment:{world.design}:{c}" for c in said)
+    world.run("sync")
+    assert len(world.mirror_texts()) == 1 and world.run("audit").returncode == 0  # trusted: nothing again
