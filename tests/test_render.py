@@ -253,7 +253,8 @@ def test_a_nested_quote_reads_cleanly(flavour):
     text = comment_text("I agree:\n[QUOTE]the pump is\n[\u200bQUOTE]broken[/QUOTE][/QUOTE]fixed?", flavour=flavour)
     assert ZWSP not in text.split("\n", 1)[1]  # no zero-width characters in the body
     lines = [line.removeprefix(">>") for line in text.split("\n")]
-    assert lines[-3:] == ["» the pump is", "» » broken", "fixed?" + ("[/QUOTE]" if flavour == "forum" else "")]
+    # the reply is set apart from the quote by an empty line
+    assert lines[-4:] == ["» the pump is", "» » broken", "", "fixed?" + ("[/QUOTE]" if flavour == "forum" else "")]
     assert "QUOTE]" not in text.split("\n", 1)[1].replace("[QUOTE]", "", 1).replace("[/QUOTE]", "", 1)
 
 

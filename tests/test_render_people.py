@@ -48,3 +48,13 @@ def test_every_date_a_person_reads_has_one_form_without_seconds(written):
 def test_a_group_task_links_to_its_page_in_the_group():
     text = change("STATUS", "2", "3")
     assert text.startswith(f"[URL={PORTAL}/workgroups/group/42/tasks/task/view/123/#b24m:event:123:9]")
+
+
+@pytest.mark.parametrize("source", ["[QUOTE]Когда будет готово?[/QUOTE] Думаю, к среде.",
+                                    "[QUOTE]Когда будет готово?[/QUOTE]Думаю, к среде.",
+                                    "[QUOTE]Когда будет готово?[/QUOTE]\n\nДумаю, к среде."])
+def test_a_reply_under_a_quote_is_set_apart_from_it(source):
+    comment = Comment(id=456, task_id=123, author_id=7, author_name="Ivan Petrov", date="2025-07-15T14:31:00+03:00",
+                      text=source)
+    text = render_comment(TASK, comment, portal_url=PORTAL, language="en")
+    assert "» Когда будет готово?\n\nДумаю, к среде.[/QUOTE]" in text, text

@@ -29,7 +29,15 @@ _EMPTY_QUOTE_LINE = re.compile(r"(?:» ?)+")
 
 
 def _tidy(text: str) -> str:
-    lines = [line.rstrip() for line in text.split("\n") if not _EMPTY_QUOTE_LINE.fullmatch(line.rstrip())]
+    lines: list[str] = []
+    for line in text.split("\n"):
+        line = line.rstrip()
+        if _EMPTY_QUOTE_LINE.fullmatch(line):
+            continue
+        if line.strip() and lines and lines[-1].startswith("»") and not line.startswith("»"):
+            lines.append("")  # a reply under a quote is set apart from it, and starts at the margin
+            line = line.lstrip()
+        lines.append(line)
     value = "\n".join(lines).strip("\n")
     return re.sub(r"\n{3,}", "\n\n", value)
 
