@@ -16,7 +16,7 @@ EXAMPLE = 'e.g. digest: {every: 1h}, {every: 30m}, {every: 1d} or {every: ["09:0
 
 
 def parse_digest(v, raw: Any, where: str) -> DigestConfig | None:
-    """`v` is config._Validator: every problem is collected, none stops the others."""
+    """`v` is config.validator.Validator: every problem is collected, none stops the others."""
     if raw is None or raw is False:
         return None
     if not isinstance(raw, dict):
