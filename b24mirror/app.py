@@ -5,19 +5,25 @@ The CLI calls one function here per command and renders what it returns.
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 
 from b24mirror.bitrix import BitrixClient, ClientStats, RateLimit
 from b24mirror.config.load import webhook_secret
-from b24mirror.errors import PortalUnreachable
+from b24mirror.errors import PortalUnreachable, StateUnusable
+from b24mirror.ops.doctor.findings import OK
+from b24mirror.ops.doctor.host import state_folder_finding
+from b24mirror.policy.digest import HeldItem, due_at
 from b24mirror.policy.notices import current_notices, due_warnings
 from b24mirror.portal import Portal
 from b24mirror.config.settings import Config
-from b24mirror.state import State, StateCorrupt, StateTooNew, open_state, read_state, rebuild_empty
+from b24mirror.state import State, StateCorrupt, StateError, StateTooNew, open_state, read_state, rebuild_empty
 from b24mirror.stopping import Stopped
 from b24mirror.sync import GroupReport, Syncer, SyncOptions
 from b24mirror.sync.decide import QUARANTINE_AFTER, REJECTED
+from b24mirror.sync.digest import HELD
 
 
 def make_client(config: Config, *, with_deadline: bool = True, **timing) -> BitrixClient:
@@ -73,7 +79,7 @@ def sync_run(config: Config, options: SyncOptions, run: SyncRun, *, rebuild_stat
     client = client or make_client(config)
     run.stats = client.stats
     try:
-        with open_state(config.state_file, secret=secret, dry_run=options.dry_run) as state:
+        with _open_state(config, secret=secret, dry_run=options.dry_run) as state:
             if rebuild_state and not options.dry_run:
                 for group in config.groups:
                     # read every marker back, in both worlds of a master switched to the new card
@@ -93,6 +99,21 @@ def sync_run(config: Config, options: SyncOptions, run: SyncRun, *, rebuild_stat
     if run.stats.requests and not run.stats.answered:
         raise PortalUnreachable(config.masked_webhook, run.stats.requests, config.webhook_key)
     return run
+
+
+@contextmanager
+def _open_state(config: Config, **how):
+    """The state under its lock; a folder that cannot hold it is said as `check` says it, with its fix."""
+    try:
+        with open_state(config.state_file, **how) as state:
+            yield state
+    except StateError as exc:
+        if type(exc) is not StateError:
+            raise  # locked, corrupt, too new: their own messages and exit codes
+        finding = state_folder_finding(Path(config.state_file))
+        if finding.level == OK:
+            raise
+        raise StateUnusable(f"{finding.subject}: {finding.message}; fix: {finding.fix}") from exc
 
 
 def _ledger_size(state: State) -> int:
@@ -124,6 +145,9 @@ class GroupStatus:
     notices: tuple[str, ...] = ()  # the warnings of the last run, shown by sync once a day
     quarantined: tuple[dict, ...] = ()  # mirrors the portal refused QUARANTINE_AFTER times: marker, error, at
     pending: int = 0  # tasks left partly done, read again by the next run
+    digest_held: int = 0  # items held for the group's next digest
+    digest_due: str | None = None  # when that digest is due: ISO 8601 with the portal's offset
+
 
     def to_dict(self) -> dict:
         return {
@@ -131,6 +155,7 @@ class GroupStatus:
             "ago_seconds": self.ago_seconds, "cursor": self.cursor, "mirrors": self.mirrors,
             "last_error": self.last_error, "synced_before": self.synced_before, "notices": list(self.notices),
             "quarantined": list(self.quarantined), "pending": self.pending,
+            "digest": {"held": self.digest_held, "due": self.digest_due},
         }
 
 
@@ -154,8 +179,17 @@ def group_statuses(config: Config, now: datetime | None = None) -> list[GroupSta
             tuple({"marker": marker, **record} for marker, record in sorted(gstate.meta.get(REJECTED, {}).items())
                   if record.get("count", 0) >= QUARANTINE_AFTER),
             len(gstate.meta.get("pending", [])),
+            *_held_digest(group, gstate),
         ))
     return result
+
+
+def _held_digest(group, gstate) -> tuple[int, str | None]:
+    """How many items wait for the group's digest, and when it is due (as the next sync will see it)."""
+    held = [HeldItem.from_dict(key, data) for key, data in (gstate.meta.get(HELD) or {}).items()
+            if not gstate.has(key)]
+    due = due_at(group.digest, held)
+    return len(held), due.isoformat() if due else None
 
 
 def run_audit(config: Config, groups: tuple[int, ...] = (), *, client: BitrixClient | None = None):
@@ -177,7 +211,7 @@ def run_repair(config: Config, groups: tuple[int, ...] = (), *, dry_run: bool = 
 
     client = client or make_client(config)
     try:
-        with open_state(config.state_file, secret=webhook_secret(config.webhook), dry_run=dry_run) as state:
+        with _open_state(config, secret=webhook_secret(config.webhook), dry_run=dry_run) as state:
             return repair.run_repair(config, Portal(client), state, groups, dry_run=dry_run, progress=progress)
     finally:
         client.close()

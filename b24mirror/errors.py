@@ -5,7 +5,7 @@ from b24mirror.policy.words import plural
 from b24mirror import bitrix
 from b24mirror.config.load import ConfigError
 from b24mirror.exitcodes import ExitCode
-from b24mirror.state import StateCorrupt, StateLocked, StateTooNew
+from b24mirror.state import StateCorrupt, StateError, StateLocked, StateTooNew
 
 
 class UsageProblem(Exception):
@@ -21,6 +21,10 @@ class PortalUnreachable(Exception):
                          "run `b24mirror check`. Nothing was posted; the next run goes on")
 
 
+class StateUnusable(Exception):
+    """The state folder cannot hold the state file (missing, not writable): said as `check` says it."""
+
+
 def to_exit(exc: BaseException, webhook_key: str = "portal.webhook") -> tuple[str, ExitCode] | None:
     """(message, exit code) for a known failure; None for a bug, which should show its traceback.
 
@@ -31,6 +35,11 @@ def to_exit(exc: BaseException, webhook_key: str = "portal.webhook") -> tuple[st
         return str(exc), ExitCode.LOCKED
     if isinstance(exc, (StateCorrupt, StateTooNew)):
         return str(exc), ExitCode.STATE
+    if isinstance(exc, StateUnusable):
+        return str(exc), ExitCode.USAGE
+    if isinstance(exc, StateError):
+        return (f"{exc}; run `b24mirror check`, which tries the state folder and names the fix. Nothing was "
+                "posted twice: the next run goes on from the ledger"), ExitCode.FAILED
     if isinstance(exc, bitrix.AuthError):
         return (f"the portal refused the webhook ({exc}); check {webhook_key} — the secret may have been "
                 f"regenerated or the webhook deleted"), ExitCode.PORTAL

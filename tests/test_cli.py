@@ -65,7 +65,40 @@ def test_progress_bar_draws_on_long_runs_and_ends_its_line(capsys):
         bar(42, done, 10)
     err = capsys.readouterr().err
     assert "\rgroup 42: posting [#.........] 1/10" in err
-    assert err.endswith("[##########] 10/10\n")
+    assert err.endswith("[##########] 10/10\n")  # (click drops the erase-line code off a terminal)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_progress_bar_tells_the_time_left_at_the_pace_so_far(capsys):
+    from b24mirror.cli.progress import ProgressBar
+
+    clock = Clock()
+    bar = ProgressBar(width=10, clock=clock)
+    bar(42, 0, 100)
+    clock.now += 50  # 10 posts in 50 s: 90 more take 450 s
+    bar(42, 10, 100)
+    assert "10/100, about 7m30s left" in capsys.readouterr().err
+
+
+def test_without_a_terminal_verbose_runs_say_their_progress_once_a_minute():
+    from b24mirror.cli.progress import MinuteLines, progress_for
+
+    clock, lines = Clock(), []
+    progress = MinuteLines(clock=clock, echo=lines.append)
+    for done in range(0, 101):
+        progress(7, done, 100)
+        clock.now += 2  # 200 s in all: lines at 60, 120 and 180 s, and the last
+    assert lines == ["group 7: posted 30/100, about 2m20s left", "group 7: posted 60/100, about 1m20s left",
+                     "group 7: posted 90/100, about 20s left", "group 7: posted 100/100"]
+    assert progress_for(1, on_terminal=False).__class__ is MinuteLines
+    assert progress_for(0, on_terminal=False) is None and progress_for(-1, on_terminal=True) is None
 
 
 def test_corrupt_state_exits_4_with_the_fix(tmp_path):

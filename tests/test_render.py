@@ -61,13 +61,14 @@ def test_task_url_with_and_without_marker():
     assert task_url(PORTAL + "/", 123, Marker("comment", 123, 456)) == (
         f"{PORTAL}/company/personal/user/0/tasks/task/view/123/#b24m:comment:123:456"
     )
+    assert task_url(PORTAL, 123, group_id=42) == f"{PORTAL}/workgroups/group/42/tasks/task/view/123/"
 
 
 def test_comment_forum_layout():
     text = comment_text("Done, see the photo")
     first, quote = text.split("\n")[:2]
     assert first == (
-        f"[URL={PORTAL}/company/personal/user/0/tasks/task/view/123/#b24m:comment:123:456]#123 Fix the pump[/URL]"
+        f"[URL={PORTAL}/workgroups/group/42/tasks/task/view/123/#b24m:comment:123:456]#123 Fix the pump[/URL]"
         " · [B]John Smith[/B] · 15.07.2025 14:31"
     )
     assert quote == "[QUOTE]Done, see the photo[/QUOTE]"
@@ -77,7 +78,7 @@ def test_comment_forum_layout():
 def test_comment_chat_layout_uses_chat_bbcode_and_quote_lines():
     text = comment_text("line one\nline [b]two[/b]", flavour="chat")
     lines = text.split("\n")
-    assert lines[0].startswith(f"[url={PORTAL}/company/personal/user/0/tasks/task/view/123/#b24m:comment:123:456]")
+    assert lines[0].startswith(f"[url={PORTAL}/workgroups/group/42/tasks/task/view/123/#b24m:comment:123:456]")
     assert "[b]John Smith[/b]" in lines[0]
     assert lines[1:] == [">>line one", ">>line [b]two[/b]"]
     assert "[QUOTE]" not in text.upper()
@@ -252,7 +253,8 @@ def test_a_nested_quote_reads_cleanly(flavour):
     text = comment_text("I agree:\n[QUOTE]the pump is\n[\u200bQUOTE]broken[/QUOTE][/QUOTE]fixed?", flavour=flavour)
     assert ZWSP not in text.split("\n", 1)[1]  # no zero-width characters in the body
     lines = [line.removeprefix(">>") for line in text.split("\n")]
-    assert lines[-3:] == ["» the pump is", "» » broken", "fixed?" + ("[/QUOTE]" if flavour == "forum" else "")]
+    # the reply is set apart from the quote by an empty line
+    assert lines[-4:] == ["» the pump is", "» » broken", "", "fixed?" + ("[/QUOTE]" if flavour == "forum" else "")]
     assert "QUOTE]" not in text.split("\n", 1)[1].replace("[QUOTE]", "", 1).replace("[/QUOTE]", "", 1)
 
 
@@ -362,7 +364,7 @@ def test_megabyte_comment_is_cut_with_a_read_in_full_link():
     for flavour, language, label in (("forum", "ru", "Читать полностью"), ("chat", "en", "Read in full")):
         text = comment_text(source, flavour=flavour, language=language, max_chars=2000)
         assert_cut_to(text, flavour, 2000)
-        assert f"{task_url(PORTAL, 123)}]{label}[/" in text
+        assert f"{task_url(PORTAL, 123, group_id=42)}]{label}[/" in text
         assert "…" in text
         assert find_markers(text) == [Marker("comment", 123, 456)]
 
@@ -509,7 +511,7 @@ def test_new_subtask_in_both_languages():
     users = {2: User(2, "Ivan Petrov")}
     ru = render_subtask(task, portal_url=PORTAL, users=users, creator_name="Anna")
     en = render_subtask(task, portal_url=PORTAL, language="en", flavour="chat")
-    assert ru.startswith(f"Новая подзадача: [URL={task_url(PORTAL, 123, Marker('subtask', 100, 123))}]#123 Fix the pump[/URL]")
+    assert ru.startswith(f"Новая подзадача: [URL={task_url(PORTAL, 123, Marker('subtask', 100, 123), 42)}]#123 Fix the pump[/URL]")
     assert " · [B]Anna[/B] · 01.07.2025 09:00 · Ответственный: Ivan Petrov · Крайний срок: 01.08.2025 18:00" in ru
     assert en.startswith("New subtask: [url=") and "Responsible: (name unknown)" in en
     assert "#2" not in en
@@ -523,7 +525,7 @@ def test_new_subtask_marker_without_parent_uses_zero():
 
 def test_new_subtask_names_its_parent_without_a_second_marker():
     text = render_subtask(make_task(), portal_url=PORTAL, parent=make_task(100, "Parent", parent_id=None), language="en")
-    assert f"in task [URL={task_url(PORTAL, 100)}]#100 Parent[/URL]" in text
+    assert f"in task [URL={task_url(PORTAL, 100, group_id=42)}]#100 Parent[/URL]" in text
     assert find_markers(text) == [Marker("subtask", 100, 123)]
 
 

@@ -13,7 +13,7 @@ from b24mirror.config.load import webhook_secret
 from b24mirror.exitcodes import ExitCode
 from b24mirror.cli.logsetup import register_secret
 from b24mirror.cli.options import EPILOG_EXIT_CODES, Context, common_errors, fail, global_options
-from b24mirror.cli.progress import ProgressBar
+from b24mirror.cli.progress import progress_for
 from b24mirror.policy.words import plural
 
 
@@ -68,7 +68,7 @@ def sync(obj: Context, groups, dry_run, backfill, max_posts, rebuild_state, metr
 
     config = obj.config()
     options = SyncOptions(groups=tuple(groups), dry_run=dry_run, backfill=backfill, max_posts=max_posts)
-    progress = ProgressBar() if sys.stderr.isatty() and obj.verbosity >= 0 else None
+    progress = progress_for(obj.verbosity, sys.stderr.isatty())
     run = SyncRun()
     code = ExitCode.FAILED
     try:
@@ -160,7 +160,7 @@ def repair(obj: Context, groups, dry_run, as_json) -> None:
     from b24mirror.ops.repair import render_repair
     from b24mirror.stopping import stop_on_signals
 
-    progress = ProgressBar() if sys.stderr.isatty() and obj.verbosity >= 0 else None
+    progress = progress_for(obj.verbosity, sys.stderr.isatty())
     try:
         with stop_on_signals():
             repairs = run_repair(obj.config(), tuple(groups), dry_run=dry_run, progress=progress)
@@ -194,25 +194,35 @@ def status(obj: Context, as_json) -> None:
 
 @main.command()
 @global_options(show_default=False)
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON on stdout (errors too).")
 @click.pass_obj
 @common_errors
-def check(obj: Context) -> None:
+def check(obj: Context, as_json) -> None:
     """Check the webhook, its scopes, every group and master task, the state folder; print each fix.
 
     \b
-    Example:
-      b24mirror check --config /etc/b24mirror.yaml
+    Examples:
+      b24mirror check --config /etc/b24mirror/b24mirror.yaml
+      b24mirror check --json     # {"schema": …, "ok": …, "findings": [{"level", "subject", "message", "fix"}]}
     """
+    from dataclasses import asdict
+
     from b24mirror.app import make_client
+    from b24mirror.cli import jsonout
     from b24mirror.ops.doctor import blocks_sync, render_findings, run_checks
     from b24mirror.ops.doctor.host import local_checks
 
     config = obj.config()
-    click.echo(f"config {config.source_path}: ok ({plural(len(config.groups), 'group')}, "
-               f"webhook {config.masked_webhook})")
+    if not as_json:
+        click.echo(f"config {config.source_path}: ok ({plural(len(config.groups), 'group')}, "
+                   f"webhook {config.masked_webhook})")
     with make_client(config) as client:
         findings = local_checks(config) + run_checks(config, client)
-    click.echo(render_findings(findings))
+    if as_json:
+        jsonout.write(sys.stdout, {"config": config.source_path, "webhook": config.masked_webhook,
+                                   "ok": not blocks_sync(findings), "findings": [asdict(f) for f in findings]})
+    else:
+        click.echo(render_findings(findings))
     sys.exit(int(ExitCode.FAILED if blocks_sync(findings) else ExitCode.OK))
 
 

@@ -29,7 +29,6 @@ groups:
     master_task: {master}
     depth: 2
     rules:
-      hide: ['^#internal']
       events: [status, deadline, subtask]
 """
 

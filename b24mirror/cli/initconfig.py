@@ -63,7 +63,8 @@ GROUP_KEYS = """    depth: 2              # subtask levels under the master that
       exclude_extranet: false     # true: comments of extranet users stay out even when they are group members
       include_authors: []         # when not empty, only these user ids are mirrored
       exclude_authors: []         # these user ids are never mirrored
-      hide: ['^#internal']        # a comment matching any of these patterns is not mirrored
+      hide: ['^#internal']        # a comment matching any of these is not mirrored; the default hides a line
+                                  # starting #internal, quoted or not; a list you set replaces it, [] hides nothing
       redact: []                  # parts matching these patterns are replaced by [скрыто]/[redacted]
       events: [status, deadline, subtask]   # also available: responsible, title
       comments: true              # false: mirror events only

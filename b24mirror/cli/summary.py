@@ -9,7 +9,8 @@ from typing import TextIO
 
 from b24mirror.cli import jsonout
 from b24mirror.policy.plan import REASON_ALREADY, REASON_BEFORE_BASELINE
-from b24mirror.policy.words import plural
+from b24mirror.policy.render.dates import format_date
+from b24mirror.policy.words import grouped, plural
 
 NOT_RULES = {REASON_ALREADY, REASON_BEFORE_BASELINE}
 KIND_WORDS = {"comment": ("comment", "comments"), "event": ("event", "events"), "subtask": ("new subtask", "new subtasks")}
@@ -25,12 +26,16 @@ def summary_line(report, *, dry_run: bool = False) -> str:
     by_rules = sum(n for reason, n in report.skipped.items() if reason not in NOT_RULES)
     if dry_run:
         counts: dict[str, int] = {}
+        items = 0
         for mirror in report.planned:
-            counts[mirror.marker.kind] = counts.get(mirror.marker.kind, 0) + 1
+            kind = "digest" if mirror.covers else mirror.marker.kind
+            counts[kind] = counts.get(kind, 0) + 1
+            items += len(mirror.covers)
         verb = "would be mirrored"
     else:
-        counts, verb = report.posted, "mirrored"
-    done = ", ".join(_count(n, kind) for kind, n in sorted(counts.items())) or "nothing new"
+        counts, items, verb = report.posted, report.digest_items, "mirrored"
+    done = ", ".join(_count(n, kind) + (f" ({plural(items, 'item')})" if kind == "digest" else "")
+                     for kind, n in sorted(counts.items())) or "nothing new"
     parts = [f"group {report.group_id}: {done} {verb}" if counts else f"group {report.group_id}: nothing new"]
     if by_rules:
         parts.append(f"{by_rules} skipped by rules")
@@ -46,7 +51,7 @@ def summary_line(report, *, dry_run: bool = False) -> str:
     if report.held_back:
         parts.append(f"{report.held_back} held back by max_posts; run sync again or raise --max-posts")
     if report.digest_held:
-        parts.append(f"{report.digest_held} held for the digest due {report.digest_due}")
+        parts.append(f"{report.digest_held} held for the digest due {format_date(report.digest_due)}")
     if report.checklist:
         parts.append("checklist: " + ", ".join(f"{n} {action}" for action, n in sorted(report.checklist.items())))
     return "; ".join(parts)
@@ -65,8 +70,11 @@ def print_sync_reports(reports, *, dry_run: bool, as_json: bool, quiet: bool = F
             for mirror in report.planned:
                 out.write(f"--- group {report.group_id}, {mirror.marker}\n{mirror.text}\n\n")
         warnings = report.warnings if shown is None else shown.get(report.group_id, report.warnings)
-        for warning in warnings:
+        for warning in grouped(warnings):
             err.write(f"group {report.group_id}: warning: {warning}\n")
+        if not quiet:
+            for note in grouped(report.notes):
+                err.write(f"group {report.group_id}: {note}\n")
         if not quiet or not report.ok:
             err.write(summary_line(report, dry_run=dry_run) + "\n")
     if as_json:
@@ -103,10 +111,13 @@ def print_statuses(statuses, *, as_json: bool, out: TextIO | None = None) -> Non
     for row in rows:
         out.write("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() + "\n")
     for s in statuses:
-        for notice in s.notices:
+        for notice in grouped(s.notices):
             out.write(f"group {s.group_id}: warning: {notice}\n")
         for item in s.quarantined:
             out.write(f"group {s.group_id}: quarantined: {item['marker']}, refused {item.get('count')} times "
                       f"({item.get('error', '')}); fix the cause, then run `b24mirror repair --group {s.group_id}`\n")
+        if s.digest_held:
+            out.write(f"group {s.group_id}: {plural(s.digest_held, 'item')} held for the digest due "
+                      f"{format_date(s.digest_due)}\n")
         if s.pending:
             out.write(f"group {s.group_id}: {plural(s.pending, 'task')} partly done; the next run goes on with them\n")

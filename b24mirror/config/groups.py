@@ -6,6 +6,7 @@ from typing import Any
 from b24mirror.config.digest import parse_digest
 from b24mirror.config.settings import (
     COMMENT_SOURCES,
+    DEFAULT_HIDE,
     DELETE_POLICIES,
     EDIT_POLICIES,
     EVENT_KINDS,
@@ -84,7 +85,7 @@ def _rules(v: "Validator", rules: Any, prefix: str) -> Rules:
         exclude_extranet=v.boolean(rules, "exclude_extranet", False, prefix),
         include_authors=v.id_list(rules, "include_authors", prefix),
         exclude_authors=v.id_list(rules, "exclude_authors", prefix),
-        hide_patterns=v.patterns(rules, "hide", prefix),
+        hide_patterns=v.patterns(rules, "hide", prefix, default=DEFAULT_HIDE),
         redact_patterns=v.patterns(rules, "redact", prefix),
         events=events_tuple,
         mirror_comments=v.boolean(rules, "comments", True, prefix),

@@ -16,6 +16,12 @@ DELETE_POLICIES = ("ignore", "mark")
 PLANS = ("standard", "enterprise")
 
 
+# Out unless a group's `rules.hide` says otherwise (a list given replaces this one): any comment with a
+# line that starts with #internal (a quoted line is judged without its "» " lead too). One default for the code,
+# init and the README.
+DEFAULT_HIDE = (r"^#internal",)
+
+
 @dataclass(frozen=True)
 class Rules:
     """Who and what of a group may reach its master task."""
@@ -23,7 +29,7 @@ class Rules:
     exclude_extranet: bool = False  # extranet members are project participants: membership decides
     include_authors: tuple[int, ...] = ()  # when set, only these authors are mirrored
     exclude_authors: tuple[int, ...] = ()
-    hide_patterns: tuple[re.Pattern, ...] = ()  # a comment matching any of these is not mirrored
+    hide_patterns: tuple[re.Pattern, ...] = tuple(re.compile(p, re.MULTILINE) for p in DEFAULT_HIDE)  # not mirrored
     redact_patterns: tuple[re.Pattern, ...] = ()  # the matching parts are replaced in the mirror
     events: tuple[str, ...] = DEFAULT_EVENTS
     mirror_comments: bool = True

@@ -80,8 +80,8 @@ class Validator:
             "a list of user ids (positive integers)",
         ))
 
-    def patterns(self, mapping, key, prefix) -> tuple[re.Pattern, ...]:
-        texts = self.string_list(mapping, key, [], prefix) or []
+    def patterns(self, mapping, key, prefix, default=()) -> tuple[re.Pattern, ...]:
+        texts = self.string_list(mapping, key, list(default), prefix) or []
         compiled = []
         for i, text in enumerate(texts):
             try:

@@ -1,18 +1,25 @@
 """python -m b24mirror.fakeportal --port N [--seed FILE] [--limits standard|enterprise] [--time-scale X]
-                                 [--reading NAME[=VALUE]]... [--list-readings]
+                                 [--activity SECONDS] [--reading NAME[=VALUE]]... [--list-readings]
 
 Prints the webhook base URL (http://127.0.0.1:N/rest/USER_ID/SECRET/) as the first line, then serves
-until killed."""
+until killed. On stderr: the webhooks of people (what they post through them is mirrored; the first
+webhook's own posts are not), and with --activity what the seeded people do."""
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+import threading
 
 from b24mirror.fakeportal import readings
+from b24mirror.fakeportal.activity import Activity
 from b24mirror.fakeportal.demo import build_demo_portal
 from b24mirror.fakeportal.portal import FakePortal
 from b24mirror.fakeportal.server import PortalServer
+
+
+def _log(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reading", action="append", default=[], metavar="NAME[=VALUE]",
                     help="take another reading where the platform is not settled (repeatable); a bare NAME takes "
                          "its one non-default value. See --list-readings")
+    ap.add_argument("--activity", type=float, metavar="SECONDS", default=None,
+                    help="every SECONDS, a member of the group comments, changes a status or moves a deadline")
     ap.add_argument("--list-readings", action="store_true", help="list the readings, their values and defaults")
     args = ap.parse_args(argv)
     if args.list_readings:
@@ -49,11 +58,19 @@ def main(argv: list[str] | None = None) -> int:
     print(server.webhook_url(info["user_id"], info["secret"]), flush=True)
     if args.info:
         print(json.dumps(info), flush=True)
+    for hook in info.get("people_webhooks", []):
+        print(f"a person's webhook (user {hook['user_id']}; what it posts is mirrored): "
+              f"{server.webhook_url(hook['user_id'], hook['secret'])}", file=sys.stderr, flush=True)
+    stop = threading.Event()
+    if args.activity:
+        people = Activity(portal, info["group_id"], info["master_task_id"], info["user_id"], seed=args.demo_seed)
+        threading.Thread(target=people.run_every, args=(args.activity, stop, _log), daemon=True).start()
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
+        stop.set()
         server.httpd.server_close()
     return 0
 

@@ -136,6 +136,10 @@ def build_demo_portal(seed: int = 0, **portal_kwargs: Any) -> tuple[FakePortal, 
         p.add_comment(tid, people[31], "Начинаем на следующей неделе.")
     # Catch the clock up with the present, so new activity during a run comes after the seeded history.
     p.advance(max(0.0, time.time() - p.now_ts()) if portal_kwargs.get("clock") is None else 0.0)
+    # A second webhook, a person's: what the robot's own webhook posts is never mirrored, this one's is.
+    person_secret = p.add_webhook(manager, secret=f"person{seed:04d}" + "".join(
+        rng.choice("abcdefghjkmnpqrstuvwxyz23456789") for _ in range(12)))
     info = {"user_id": admin, "secret": secret, "group_id": gid, "master_task_id": master, "second_group_id": gid2,
-            "webhook_path": f"/rest/{admin}/{secret}/"}
+            "webhook_path": f"/rest/{admin}/{secret}/",
+            "people_webhooks": [{"user_id": manager, "secret": person_secret}]}
     return p, info

@@ -86,4 +86,6 @@ def load_seed(path: str, **portal_kwargs: Any) -> tuple[FakePortal, dict]:
             "second_group_id": groups[1] if len(groups) > 1 else None}
     if hooks:
         info["webhook_path"] = f"/rest/{hooks[0][0]}/{hooks[0][1]}/"
+    # The first webhook is the robot's; any further one is a person's, whose posts are mirrored.
+    info["people_webhooks"] = [{"user_id": uid, "secret": secret} for uid, secret in hooks[1:]]
     return p, info

@@ -14,8 +14,10 @@ from datetime import datetime, timezone
 from b24mirror import bitrix
 from b24mirror.config.settings import Config, GroupConfig
 from b24mirror.errors import UsageProblem
+from b24mirror.ops.rows import finding_rows
 from b24mirror.ops.sources import read_sources, resolve_worlds
 from b24mirror.policy import rules
+from b24mirror.sync.digest import HELD
 from b24mirror.policy.checklist import DUPLICATE_ITEM, MISSING_ITEM, STALE_ITEM, audit_checklist
 from b24mirror.policy.digest import trusted_in
 from b24mirror.policy.entries import LEFT_SINCE, entry_dates, latest
@@ -66,6 +68,7 @@ class GroupAudit:
     master_task: int
     findings: list[AuditFinding] = field(default_factory=list)
     mirrors: int = 0  # mirrors found in the master
+    held: int = 0  # eligible items waiting for the group's digest: sync posts them when it is due, not a finding
     error: str | None = None
     master: Task | None = None  # as read, for `repair`
     comments: dict[int, list[Comment]] = field(default_factory=dict)  # the sources read, for `repair`
@@ -84,6 +87,7 @@ class GroupAudit:
     def to_dict(self) -> dict:
         return {
             "group": self.group_id, "master_task": self.master_task, "mirrors": self.mirrors, "error": self.error,
+            "held_for_digest": self.held,
             "counts": {kind: self.count(kind) for kind in FINDING_KINDS},
             "findings": [f.to_dict() for f in self.findings], "notes": [n.to_dict() for n in self.notes],
         }
@@ -173,8 +177,12 @@ def repair_fix(group_id: int) -> str:
 def _judge_missing(result: GroupAudit, group: GroupConfig, gstate: GroupState | None, mirrors, present) -> None:
     ledger = gstate.ledger if gstate is not None else {}
     refused = gstate.meta.get(REJECTED, {}) if gstate is not None else {}
+    held = set(gstate.meta.get(HELD) or ()) if gstate is not None else set()
     for mirror in mirrors:
         if _is_present(mirror.marker, present):
+            continue
+        if str(mirror.marker) in held:
+            result.held += 1
             continue
         rejection = refused.get(str(mirror.marker)) or {}
         if rejection.get("count", 0) >= QUARANTINE_AFTER:
@@ -272,14 +280,15 @@ def render_audit(audits: list[GroupAudit]) -> str:
             lines.append(f"group {audit.group_id} (master {audit.master_task}): FAILED: {audit.error}")
             continue
         counts = ", ".join(f"{audit.count(k)} {k}" for k in FINDING_KINDS)
-        lines.append(f"group {audit.group_id} (master {audit.master_task}): {audit.mirrors} mirrors; {counts}")
+        held = f"; {audit.held} held for the digest (sync posts them when it is due)" if audit.held else ""
+        lines.append(f"group {audit.group_id} (master {audit.master_task}): {audit.mirrors} mirrors; {counts}{held}")
         if audit.findings:
-            width = max(len(f.subject) for f in audit.findings)
+            rows = finding_rows(audit.findings)
+            width = max(len(subject) for _, subject, _, _ in rows)
             lines.append(f"  {'finding':<11}  {'marker':<{width}}  detail")
-            for f in audit.findings:
-                ids = f" (mirror {', '.join(map(str, f.mirror_ids))})" if f.mirror_ids else ""
-                lines.append(f"  {f.kind:<11}  {f.subject:<{width}}  {f.detail}{ids}")
-                lines.append(f"  {'':<11}  {'':<{width}}  fix: {f.fix}")
+            for kind, subject, detail, fix in rows:
+                lines.append(f"  {kind:<11}  {subject:<{width}}  {detail}")
+                lines.append(f"  {'':<11}  {'':<{width}}  fix: {fix}")
         if audit.notes:
             lines.append(f"  {len(audit.notes)} mirror(s) whose source left the project after it was posted "
                          f"(not leaks; they stay):")

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
+from b24mirror.ops.rows import finding_rows
 from b24mirror.policy.words import plural
 from b24mirror import bitrix
 from b24mirror.ops.audit import (
@@ -54,7 +55,8 @@ class RepairAction:
 
     def to_dict(self) -> dict:
         return {"action": self.action, "marker": str(self.marker), "reason": self.reason,
-                "comment_id": self.comment_id, "done": self.done, "error": self.error}
+                "comment_id": self.comment_id, "done": self.done, "error": self.error,
+                "text": self.mirror.text if self.mirror is not None else None}
 
 
 @dataclass
@@ -251,8 +253,10 @@ def render_repair(repairs: list[GroupRepair], *, dry_run: bool) -> str:
             target = f" comment {a.comment_id}" if a.comment_id else ""
             why = f": {a.error}" if a.error and not dry_run else ""
             lines.append(f"  {verb:<16} {a.marker}{target} ({a.reason}){why}")
+            if dry_run and a.mirror is not None:  # the text it would post, as sync --dry-run shows it
+                lines.extend(f"  {'':<16} | {line}" for line in a.mirror.text.split("\n"))
         if repair.error:
             lines.append(f"  error: {repair.error}")
-        for f in repair.left:
-            lines.append(f"  left {f.kind:<11} {f.subject}: {f.detail}; fix: {f.fix}")
+        for kind, subject, detail, fix in finding_rows(repair.left):
+            lines.append(f"  left {kind:<11} {subject}: {detail}; fix: {fix}")
     return "\n".join(lines)

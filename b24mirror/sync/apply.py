@@ -107,7 +107,7 @@ def settle_chunk(ctx: Context, run: GroupRun, chunk: list[PlannedMirror], items:
         mirror_id = posted_id(item)
         if mirror_id is not None:
             posted.extend((marker, mirror_id, local_now()) for marker in mirror.markers)  # a digest: each item
-            run.report.count_post(mirror.marker.kind)
+            run.report.count_post(mirror)
             continue
         if item is not None and getattr(item.error, "code", "") == "BATCH_HALTED":
             _record(run, posted, chunk[:index])
@@ -136,7 +136,7 @@ def settle_chunk(ctx: Context, run: GroupRun, chunk: list[PlannedMirror], items:
     for index, mirror in enumerate(chunk):
         answered = items is not None and posted_id(items[index]) is not None
         if not answered and mirror.marker in landed:
-            run.report.count_post(mirror.marker.kind)
+            run.report.count_post(mirror)
     missing = [m for m in chunk if not run.state.has(m.marker)]
     if missing and failure is not None and not isinstance(failure, bitrix.OutcomeUnknown) \
             and len(missing[0].covers) <= 1:  # a digest's failure is none of its items' own

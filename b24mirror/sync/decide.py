@@ -37,7 +37,7 @@ def plan_against_master(ctx: Context, run: GroupRun) -> None:
     postable = hold_for_digest(ctx, run, [m for m in plan.mirrors if m not in decision.quarantined], out)
     cap = ctx.options.max_posts or run.config.max_posts
     todo, decision.held = postable[:cap], postable[cap:]
-    run.report.planned = list(plan.mirrors)
+    run.report.planned = list(todo)  # what this run posts (a dry run: would post): due digests, not held items
     run.report.held_back = len(decision.held)
     run.report.quarantined = len(decision.quarantined)
     for mirror in decision.quarantined:

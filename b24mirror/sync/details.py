@@ -214,7 +214,8 @@ def _read_failed(ctx: Context, run: GroupRun, task: Task, error: bitrix.BitrixEr
     if isinstance(error, bitrix.PermissionDenied) and world(run, task) == WORLD_CHAT:
         if run.config.auto_observe and not ctx.options.dry_run:
             ctx.portal.add_auditor(task, ctx.me)
-            run.report.warnings.append(f"task {task.id}: added user {ctx.me} as an observer to read its chat")
+            run.report.notes.append(f"task {task.id}: added user {ctx.me} as an observer to read its chat "
+                                    f"(auto_observe)")
         else:
             run.report.warnings.append(
                 f"task {task.id}: user {ctx.me} is not a participant of its chat; add user {ctx.me} as an observer "

@@ -227,9 +227,13 @@ def _master_of(run: GroupRun, answer) -> Task:
             f"master task {run.config.master_task} of group {run.gid} does not exist or the webhook's user cannot "
             f"see it; check groups[].master_task, or add the user to the task")
     if master.group_id != run.gid:
+        # Either key may be the wrong one: a mistyped group id is as likely as a mistyped task id.
+        home = f"group {master.group_id}" if master.group_id else "no group"
         raise GroupFailed(
-            f"master task {master.id} belongs to group {master.group_id or 'none'}, not to group {run.gid}; "
-            f"fix groups[].master_task")
+            f"master task {master.id} is in {home}, not in group {run.gid}: if group {run.gid} is not the "
+            f"project's group, fix groups[].id{f' (group {master.group_id}?)' if master.group_id else ''}; "
+            f"otherwise set groups[].master_task to a task of group {run.gid}. `b24mirror check` says whether "
+            f"group {run.gid} exists")
     return master
 
 

@@ -33,10 +33,12 @@ class GroupReport:
     quarantined: int = 0  # mirrors the portal refused QUARANTINE_AFTER times: left out until repaired
     refused: int = 0  # posts the portal refused this run (the rest went on): the run exits 1
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what was done because the config asked (not a warning)
     error: str | None = None
     first_sync: bool = False
     out_of_time: bool = False  # run_deadline came first: what is done is kept, the rest waits (not an error)
     digest_held: int = 0  # items held for the next digest
+    digest_items: int = 0  # items carried by the digests posted this run (posted["digest"] counts the digests)
     digest_due: str | None = None  # when that digest is due (the portal's clock), if anything is held
     checklist: dict[str, int] = field(default_factory=dict)  # checklist action -> count
 
@@ -44,17 +46,24 @@ class GroupReport:
     def ok(self) -> bool:
         return self.error is None
 
-    def count_post(self, kind: str) -> None:
+    def count_post(self, mirror: "PlannedMirror | str") -> None:
+        """One post: a mirror (a digest counts as one digest of its items) or a kind ("update")."""
+        kind = mirror if isinstance(mirror, str) else (DIGEST if mirror.covers else mirror.marker.kind)
         self.posted[kind] = self.posted.get(kind, 0) + 1
+        if not isinstance(mirror, str) and mirror.covers:
+            self.digest_items += len(mirror.covers)
 
     def to_dict(self) -> dict:
         return {
             "group": self.group_id, "ok": self.ok, "error": self.error, "posted": self.posted,
             "planned": len(self.planned), "skipped": self.skipped, "held_back": self.held_back,
             "quarantined": self.quarantined, "refused": self.refused, "out_of_time": self.out_of_time,
-            "digest": {"held": self.digest_held, "due": self.digest_due}, "checklist": self.checklist,
-            "warnings": self.warnings, "first_sync": self.first_sync,
+            "digest": {"held": self.digest_held, "due": self.digest_due, "items_posted": self.digest_items}, "checklist": self.checklist,
+            "warnings": self.warnings, "notes": self.notes, "first_sync": self.first_sync,
         }
+
+
+DIGEST = "digest"  # the kind a posted digest is counted under
 
 
 class GroupFailed(Exception):

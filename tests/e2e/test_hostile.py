@@ -279,30 +279,26 @@ def _rows_of(value):
 ITEM_ANSWERS = {
     "comments: wrong types": ("task.commentitem.getlist", lambda old: [
         {**row, "ID": "abc", "AUTHOR_ID": {"x": 1}, "POST_DATE": 12} for row in _rows_of(old)] or [{"ID": "abc"}],
-        0, ["warning: task {design}: task.commentitem.getlist: BAD_ANSWER: malformed answer (ValueError: invalid "
-            "literal for int() with base 10: 'abc')", "warning: task {drawings}: task.commentitem.getlist"]),
+        0, ["warning: tasks {design}, {drawings}: task.commentitem.getlist: BAD_ANSWER: malformed answer (ValueError: invalid "
+            "literal for int() with base 10: 'abc')"]),
     "comments: missing keys": ("task.commentitem.getlist", lambda old: [{"POST_MESSAGE": "who am I"}],
-                               0, ["warning: task {design}: task.commentitem.getlist: BAD_ANSWER: malformed answer "
-                                   "(KeyError: 'ID')", "warning: task {drawings}: task.commentitem.getlist"]),
+                               0, ["warning: tasks {design}, {drawings}: task.commentitem.getlist: BAD_ANSWER: malformed answer "
+                                   "(KeyError: 'ID')"]),
     "comments: a string": ("task.commentitem.getlist", lambda old: "comments",
-                           0, ["warning: task {design}: task.commentitem.getlist: BAD_ANSWER: malformed answer "
-                               "(ValueError: comments is str, not a list)",
-                               "warning: task {drawings}: task.commentitem.getlist"]),
+                           0, ["warning: tasks {design}, {drawings}: task.commentitem.getlist: BAD_ANSWER: malformed answer "
+                               "(ValueError: comments is str, not a list)"]),
     "comments: rows are lists": ("task.commentitem.getlist", lambda old: [[1, 2], [3]],
-                                 0, ["warning: task {design}: task.commentitem.getlist: BAD_ANSWER: malformed answer "
-                                     "(ValueError: comments holds rows that are not objects)",
-                                     "warning: task {drawings}: task.commentitem.getlist"]),
+                                 0, ["warning: tasks {design}, {drawings}: task.commentitem.getlist: BAD_ANSWER: malformed answer "
+                                     "(ValueError: comments holds rows that are not objects)"]),
     "history: missing ids": ("tasks.task.history.list", lambda old: {"list": [{"field": "STATUS"}]},
-                             0, ["warning: task {design}: tasks.task.history.list: BAD_ANSWER: malformed answer "
-                                 "(KeyError: 'id')", "warning: task {drawings}: tasks.task.history.list"]),
+                             0, ["warning: tasks {design}, {drawings}: tasks.task.history.list: BAD_ANSWER: malformed answer "
+                                 "(KeyError: 'id')"]),
     "history: wrong shape": ("tasks.task.history.list", lambda old: {"list": "nothing"},
-                             0, ["warning: task {design}: tasks.task.history.list: BAD_ANSWER: malformed answer "
-                                 "(ValueError: history is str, not a list)",
-                                 "warning: task {drawings}: tasks.task.history.list"]),
+                             0, ["warning: tasks {design}, {drawings}: tasks.task.history.list: BAD_ANSWER: malformed answer "
+                                 "(ValueError: history is str, not a list)"]),
     "history: a number": ("tasks.task.history.list", lambda old: 42,
-                          0, ["warning: task {design}: tasks.task.history.list: BAD_ANSWER: malformed answer "
-                              "(ValueError: a history answer is int, not an object)",
-                              "warning: task {drawings}: tasks.task.history.list"]),
+                          0, ["warning: tasks {design}, {drawings}: tasks.task.history.list: BAD_ANSWER: malformed answer "
+                              "(ValueError: a history answer is int, not an object)"]),
     "tasks: rows without ids": ("tasks.task.list", lambda old: {"tasks": [{"title": "no id"}]},
                                 1, ["FAILED: tasks.task.list: BAD_ANSWER: malformed answer (KeyError: 'id')"]),
     "tasks: a string": ("tasks.task.list", lambda old: "tasks",

@@ -104,7 +104,7 @@ def test_status_after_success_and_after_failure(world):
     failed = world.run("sync", check=False)
     assert failed.returncode == 1
     status = json.loads(world.run("status", "--json").stdout)["groups"][0]
-    assert "belongs to group" in status["last_error"]["message"]
+    assert "is in group" in status["last_error"]["message"]
     assert status["last_success"] == after["last_success"]
 
 

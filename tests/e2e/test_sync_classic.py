@@ -186,7 +186,7 @@ def test_a_failing_group_does_not_stop_the_others(world):
     c = p.add_comment(world.design, world.anna, "still mirrored")
     result = world.run("sync", check=False)
     assert result.returncode == 1
-    assert f"group {world.other_group}: FAILED: master task {world.master} belongs to group {world.group}" in result.stderr
+    assert f"group {world.other_group}: FAILED: master task {world.master} is in group {world.group}, not in group {world.other_group}" in result.stderr
     assert world.mirrors() == [f"b24m:comment:{world.design}:{c}"]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable
 
+from b24mirror.policy.words import task_list
 from b24mirror.bitrix import mask_text
 
 OK, WARNING, BLOCKER = "ok", "warning", "blocker"
@@ -64,8 +65,6 @@ def _truthy(value: Any) -> bool:
 
 
 def _task_list(ids: list[int]) -> str:
-    shown = ", ".join(str(i) for i in ids[:LISTED_TASKS])
-    more = len(ids) - LISTED_TASKS
-    return f"{shown} (+{more} more)" if more > 0 else shown
+    return task_list(ids, LISTED_TASKS)
 
 

@@ -62,6 +62,11 @@ class GroupChecks:
                      f"move task {mid} into group {gid}, or set groups[{i}].master_task to a task of group {gid}")
             return None
         self.add(OK, subject, f"task {mid} ({master.title}) is in group {gid}")
+        if master.parent_id:
+            self.add(WARNING, subject, f"task {mid} is itself a subtask of task {master.parent_id}: its own parent's "
+                     "readers see the mirrors too, and the project's other subtasks may hang elsewhere",
+                     f"check that groups[{i}].master_task is the project's top task (task {master.parent_id}?), "
+                     f"or detach task {mid} from its parent")
         self._posting(group, master)
         return master
 

@@ -8,6 +8,8 @@ from datetime import datetime, timedelta, timezone, tzinfo
 from .safety import plain
 
 ISO_RE = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2}))?")
+# The site format classic comments and history rows carry: "03.12.2026 03:47:13" (the portal's zone).
+SITE_RE = re.compile(r"^\s*(\d{2})\.(\d{2})\.(\d{4})(?:\s+(\d{2}):(\d{2})(?::\d{2})?)?\s*$")
 
 
 def offset_of(value: str | None) -> tzinfo:
@@ -31,9 +33,11 @@ def wall_clock(value: str | None, tz: tzinfo | None = None) -> datetime | None:
         moment = datetime.fromtimestamp(int(text), tz=tz or timezone.utc)
         return moment.replace(tzinfo=None)
     match = ISO_RE.match(text)
-    if not match:
+    site = None if match else SITE_RE.match(text)
+    if not match and not site:
         return None
-    year, month, day, hour, minute = match.groups()
+    year, month, day, hour, minute = match.groups() if match else (site.group(3), site.group(2), site.group(1),
+                                                                   site.group(4), site.group(5))
     try:
         return datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0))
     except ValueError:
@@ -46,6 +50,7 @@ def format_date(value: str | None, tz: tzinfo | None = None) -> str:
     if moment is None:
         return plain(value, 40) if value else ""
     text = str(value).strip()
-    if ISO_RE.match(text) and ISO_RE.match(text).group(4) is None:
+    day_only = ISO_RE.match(text) or SITE_RE.match(text)
+    if day_only and day_only.group(4) is None:
         return moment.strftime("%d.%m.%Y")
     return moment.strftime("%d.%m.%Y %H:%M")

@@ -29,7 +29,15 @@ _EMPTY_QUOTE_LINE = re.compile(r"(?:» ?)+")
 
 
 def _tidy(text: str) -> str:
-    lines = [line.rstrip() for line in text.split("\n") if not _EMPTY_QUOTE_LINE.fullmatch(line.rstrip())]
+    lines: list[str] = []
+    for line in text.split("\n"):
+        line = line.rstrip()
+        if _EMPTY_QUOTE_LINE.fullmatch(line):
+            continue
+        if line.strip() and lines and lines[-1].startswith("»") and not line.startswith("»"):
+            lines.append("")  # a reply under a quote is set apart from it, and starts at the margin
+            line = line.lstrip()
+        lines.append(line)
     value = "\n".join(lines).strip("\n")
     return re.sub(r"\n{3,}", "\n\n", value)
 
@@ -62,7 +70,8 @@ def _quote(body: str, flavour: str) -> str:
 
 
 def _header(task: Task, marker: Marker, portal_url: str, flavour: str, *parts: str) -> str:
-    anchor = link(task_url(portal_url, task.id, marker), f"#{task.id} {plain(task.title)}".rstrip(), flavour)
+    anchor = link(task_url(portal_url, task.id, marker, task.group_id), f"#{task.id} {plain(task.title)}".rstrip(),
+                  flavour)
     return SEPARATOR.join([anchor, *[part for part in parts if part]])
 
 
@@ -107,7 +116,7 @@ def render_comment(
     if body:
         parts.append(_quote(body, flavour))
         if was_cut:
-            parts.append(link(task_url(portal_url, task.id), labels["read_full"], flavour))
+            parts.append(link(task_url(portal_url, task.id, group_id=task.group_id), labels["read_full"], flavour))
     if comment.attachments:
         parts.append(_attachments(comment, portal_url, labels, flavour))
     return "\n".join(parts)
@@ -128,9 +137,18 @@ def _attachments(comment: Comment, portal_url: str, labels: Mapping[str, str], f
     return "\n".join(lines)
 
 
+def _blank(value) -> bool:
+    """No value on this side of a change: the portal writes none as "", 0, false or null, by field."""
+    return value is None or value is False or str(value).strip().lower() in ("", "0", "false", "null", "none")
+
+
+def _side(value, limit: int = MAX_VALUE) -> str:
+    return EMPTY_SIDE if _blank(value) else (plain(value, limit) or EMPTY_SIDE)
+
+
 def _status_name(value: str | None, language: str) -> str:
     text = str(value if value is not None else "").strip()
-    if not text:
+    if _blank(value):
         return EMPTY_SIDE
     try:
         return statuses_for(language).get(int(text), plain(text, MAX_VALUE))
@@ -141,7 +159,7 @@ def _status_name(value: str | None, language: str) -> str:
 def user_name(value: str | int | None, users: Mapping[int, User], language: str = "ru") -> str:
     """A person's name from their id; "(name unknown)" rather than a bare ``#id``."""
     text = str(value if value is not None else "").strip()
-    if not text or text == "0":
+    if _blank(value):
         return EMPTY_SIDE
     try:
         user_id = int(text)
@@ -161,7 +179,7 @@ def _deadline_sides(before: str | None, after: str | None, event_date: str, tz: 
     for raw, moment in zip((before, after), moments):
         if moment is not None:
             sides.append(moment.strftime("%d.%m.%Y" if with_year else "%d.%m"))
-        elif str(raw or "").strip() in ("", "0"):
+        elif _blank(raw):
             sides.append(EMPTY_SIDE)
         else:
             sides.append(plain(raw, MAX_VALUE))
@@ -185,10 +203,10 @@ def describe_change(
         before, after = user_name(event.before, users, language), user_name(event.after, users, language)
     elif field == "TITLE":
         label = labels["title"]
-        before, after = plain(event.before, MAX_VALUE) or EMPTY_SIDE, plain(event.after, MAX_VALUE) or EMPTY_SIDE
+        before, after = _side(event.before), _side(event.after)
     else:
         label = plain(field, 60)
-        before, after = plain(event.before, MAX_VALUE) or EMPTY_SIDE, plain(event.after, MAX_VALUE) or EMPTY_SIDE
+        before, after = _side(event.before), _side(event.after)
     return f"{label}: {before} → {after}"
 
 
@@ -237,10 +255,11 @@ def render_subtask(
     labels = labels_for(language)
     parent_id = task.parent_id or (parent.id if parent else 0)
     marker = Marker(KIND_SUBTASK, parent_id, task.id)
-    anchor = link(task_url(portal_url, task.id, marker), f"#{task.id} {plain(task.title)}".rstrip(), flavour)
+    anchor = link(task_url(portal_url, task.id, marker, task.group_id), f"#{task.id} {plain(task.title)}".rstrip(),
+                  flavour)
     lead = labels["moved_subtask" if moved else "new_subtask"]
     if parent is not None and parent.id != master_id:
-        parent_link = link(task_url(portal_url, parent.id), f"#{parent.id} {plain(parent.title)}".rstrip(), flavour)
+        parent_link = link(task_url(portal_url, parent.id, group_id=parent.group_id), f"#{parent.id} {plain(parent.title)}".rstrip(), flavour)
         lead = f"{lead} {labels['in_task']} {parent_link}"
     parts = [f"{lead}: {anchor}", _person(creator_name, flavour),
              format_date(date or task.created_date, tz or offset_of(date or task.created_date))]
