@@ -27,6 +27,7 @@ from b24mirror.policy.models import (
     parse_date,
     readable_date,
 )
+from b24mirror.policy.results import REASON_IS_RESULT
 from b24mirror.policy.plan import REASON_ALREADY, REASON_BEFORE_BASELINE, GroupSnapshot, plan_group, subtree_verdict
 from b24mirror.portal import (
     PAGE,
@@ -35,6 +36,7 @@ from b24mirror.portal import (
     q_classic_comments,
     q_history,
     q_members,
+    q_results,
     q_task,
     q_task_chat_id,
     q_tasks_by_ids,
@@ -145,7 +147,7 @@ def audit_group(group: GroupConfig, portal: Portal, gstate: GroupState | None) -
             tasks[task.id] = task
     tasks[master.id] = master
     unreadable = _resolve_worlds(portal, group, gstate, tasks)
-    comments, history = _read_sources(portal, group, master, tasks, unreadable)
+    comments, history, results = _read_sources(portal, group, master, tasks, unreadable)
     result.comments = comments
     users = {}
     authors = sorted({c.author_id for cs in comments.values() for c in cs if c.author_id})
@@ -161,7 +163,7 @@ def audit_group(group: GroupConfig, portal: Portal, gstate: GroupState | None) -
     plan = plan_group(GroupSnapshot(
         group=group, master=master, tasks=tasks, comments=comments, history=history, announce=announce,
         members=members, users=users, own_user_id=portal.own_user_id, baseline=baseline, known=frozenset(),
-        portal_url=portal.portal_url,
+        portal_url=portal.portal_url, results=results,
     ))
     for task_id, why in sorted(unreadable.items()):
         result.add(UNREADABLE, None, why[0], why[1], task_id=task_id)
@@ -213,7 +215,8 @@ def _judge_present(result: GroupAudit, group: GroupConfig, plan, present, unread
             result.add(ORPHANED, marker, "its source is gone",
                        f"delete comment {', '.join(map(str, ids))} of task {result.master_task} by hand if it is "
                        f"unwanted (on_delete: {group.on_delete} decides for later deletes)", ids)
-        elif decision not in (ELIGIBLE, REASON_ALREADY, REASON_BEFORE_BASELINE):
+        # A comment mirrored before it became the result stays: its result's mirror points back at it.
+        elif decision not in (ELIGIBLE, REASON_ALREADY, REASON_BEFORE_BASELINE, REASON_IS_RESULT):
             result.add(LEAKED, marker, f"the rules now exclude it: {decision}",
                        f"{repair_fix(group.id)} (deletes it)", ids)
 
@@ -290,23 +293,25 @@ def _read_sources(portal: Portal, group: GroupConfig, master: Task, tasks: dict[
     queries = {}
     for task in wanted:
         queries[("history", task.id)] = q_history(task.id)
+        queries[("results", task.id)] = q_results(task.id)
         if reading_world(group.comments_source, task) == WORLD_CHAT:
             queries[("talk", task.id)] = q_chat_messages(task.id, task.chat_id)
         else:
             queries[("talk", task.id)] = q_classic_comments(task.id)
     answers = portal.run(queries)
     comments: dict[int, list[Comment]] = {}
-    history = {}
+    history, results = {}, {}
     for task in wanted:
-        rows, talk = answers[("history", task.id)], answers[("talk", task.id)]
-        failed = next((a for a in (talk, rows) if isinstance(a, bitrix.BitrixError)), None)
+        rows, talk, outcomes = answers[("history", task.id)], answers[("talk", task.id)], answers[("results", task.id)]
+        failed = next((a for a in (talk, rows, outcomes) if isinstance(a, bitrix.BitrixError)), None)
         if failed is not None:
             unreadable[task.id] = _unreadable(portal, group, task, failed)
             continue
         history[task.id] = rows
+        results[task.id] = outcomes
         comments[task.id] = _whole_chat(portal, task, talk) if reading_world(
             group.comments_source, task) == WORLD_CHAT else talk
-    return comments, history
+    return comments, history, results
 
 
 def _unreadable(portal: Portal, group: GroupConfig, task: Task, error: bitrix.BitrixError) -> tuple[str, str]:

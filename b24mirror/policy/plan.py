@@ -57,6 +57,8 @@ class GroupSnapshot:
     known: frozenset[Marker] = frozenset()  # ledger and trusted master markers
     portal_url: str = ""
     entered: Mapping[int, str] = field(default_factory=dict)  # task id -> when it entered the subtree
+    results: Mapping[int, list] = field(default_factory=dict)  # task id -> its results (policy/results.py)
+    hashes: Mapping[str, str] = field(default_factory=dict)  # comment marker -> hash of the text it mirrored
 
 
 def subtree_verdict(task: Task, master: Task, tasks: Mapping[int, Task], depth: int) -> str | None:
@@ -160,11 +162,12 @@ def plan_group(snap: GroupSnapshot) -> Plan:
     plan = Plan()
     group, master = snap.group, snap.master
     flavour = _flavour(master)
-    for task_id in sorted(set(snap.comments) | set(snap.history) | set(snap.announce)):
+    for task_id in sorted(set(snap.comments) | set(snap.history) | set(snap.announce) | set(snap.results)):
         task = snap.tasks.get(task_id)
         if task is None:
             continue
         where = subtree_verdict(task, master, snap.tasks, group.depth)
+        _plan_results(plan, snap, task, flavour, where)
         _plan_comments(plan, snap, task, flavour, where)
         _plan_events(plan, snap, task, flavour, where)
         if task_id in snap.announce:
@@ -195,10 +198,30 @@ def _add(plan: Plan, snap: GroupSnapshot, marker: Marker, text_of, date: str, ta
         plan.mirrors.append(PlannedMirror(marker, text_of(), date, task_id))
 
 
+def _plan_results(plan: Plan, snap: GroupSnapshot, task: Task, flavour: str, where: str | None) -> None:
+    from b24mirror.policy.results import plan_results  # it builds on edits, which builds on this module
+
+    def judge(comment: Comment) -> str | None:
+        return where or comment_reason(comment, task, group=snap.group, master=snap.master, tasks=snap.tasks,
+                                       members=snap.members, users=snap.users, own_user_id=snap.own_user_id)
+
+    names = {uid: user.name for uid, user in people(snap.users, snap.tasks).items()}
+    plan_results(task, snap.results.get(task.id, []), judge=judge,
+                 add=lambda marker, text_of, date: _add(plan, snap, marker, text_of, date, task.id),
+                 skip=lambda reason, marker: plan.skip(reason, marker), known=snap.known, hashes=snap.hashes,
+                 names=names, portal_url=snap.portal_url, group=snap.group, flavour=flavour)
+
+
 def _plan_comments(plan: Plan, snap: GroupSnapshot, task: Task, flavour: str, where: str | None) -> None:
+    from b24mirror.policy.results import REASON_IS_RESULT, result_comments
+
     group = snap.group
+    are_results = result_comments(snap.results.get(task.id, []), snap.comments.get(task.id, []))
     for comment in snap.comments.get(task.id, []):
         if _too_early(plan, snap, Marker(KIND_COMMENT, task.id, comment.id), comment.date):
+            continue
+        if comment.id in are_results and not _is_known(Marker(KIND_COMMENT, task.id, comment.id), snap.known):
+            plan.skip(REASON_IS_RESULT, Marker(KIND_COMMENT, task.id, comment.id))
             continue
         reason = where or comment_reason(
             comment, task, group=group, master=snap.master, tasks=snap.tasks, members=snap.members,
