@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from b24mirror.config.digest import parse_digest
+from b24mirror.config.report import parse_report
 
 from b24mirror.config.settings import (
     COMMENT_SOURCES,
@@ -43,7 +44,7 @@ TOP_KEYS = ("portal", "state_file", "language", "sweep_every", "metrics_file", "
 PORTAL_KEYS = ("webhook", "webhook_file", "plan", "burst", "per_second", "connect_timeout", "read_timeout", "run_deadline")
 GROUP_KEYS = (
     "id", "master_task", "depth", "language", "comments", "auto_observe", "on_edit", "on_delete",
-    "max_posts", "backfill", "max_chars", "rules", "name", "digest", "checklist",
+    "max_posts", "backfill", "max_chars", "rules", "name", "digest", "checklist", "report",
 )
 RULE_KEYS = ("exclude_extranet", "include_authors", "exclude_authors", "hide", "redact", "events", "comments")
 
@@ -286,6 +287,7 @@ def _groups(v: "_Validator", groups: Any, default_language: str) -> list[GroupCo
             max_chars=v.integer(group, "max_chars", 2000, prefix, minimum=200),
             digest=parse_digest(v, group.get("digest"), f"{prefix}digest"),
             checklist=v.boolean(group, "checklist", False, prefix),
+            report=parse_report(v, group.get("report"), f"{prefix}report"),
         )
         result.append(config)
     return result

@@ -26,6 +26,7 @@ from b24mirror.sync.digest import prune_posted
 from b24mirror.sync.listings import backfill_starts, read_listings
 from b24mirror.sync.masters import read_masters_back
 from b24mirror.sync.records import GroupReport, GroupRun, Listing, SyncOptions
+from b24mirror.sync.report import post_report
 from b24mirror.sync.updates import apply_edits, apply_result_edits
 
 
@@ -52,6 +53,7 @@ class Syncer:
         each([r for r in live if r.decision.todo is not None], lambda run: apply_result_edits(ctx, run))
         each([r for r in live if r.config.checklist and r.decision.todo is not None],
              lambda run: sync_checklist(ctx, run))
+        each([r for r in live if r.config.report and r.decision.todo is not None], lambda run: post_report(ctx, run))
         for run in runs:
             commit(run)
             if run.report.out_of_time:
