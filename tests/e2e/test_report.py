@@ -91,3 +91,64 @@ def test_a_weekly_report_on_60_subtasks_says_what_the_portal_holds_once(any_worl
     w.state_path.unlink()  # a lost state: the master's token says the period is reported
     w.run("sync")
     assert len(reports(w)) == 1
+
+
+def reported_period(world, *, rules=None, every="1w"):
+    """A project whose first sync lies before a whole period: the world, and the period's first moment."""
+    p = world.portal
+    world.write_config(report={"every": every}, **({"rules": rules} if rules else {}))
+    week = next_monday(p.now())
+    go_to(p, week - timedelta(days=1))
+    world.run("sync")
+    go_to(p, week + timedelta(hours=2))
+    return week
+
+
+def test_a_report_due_during_a_lost_answer_is_posted_once(any_world):
+    w, p = any_world, any_world.portal
+    week = reported_period(w)
+    p.set_status(w.design, 5, by=w.boris)
+    w.run("sync")
+    go_to(p, week + timedelta(days=7, hours=1))
+    post = "im.message.add" if p.tasks[w.master].new_card else "task.commentitem.add"
+    p.faults.add("lost_response", method="batch", contains="b24m-report", count=1)
+    w.run("sync", check=False)
+    assert p.stats.faults_by_kind["lost_response"] == 1
+    assert len(reports(w)) == 1  # the post landed; its answer did not
+    w.run("sync")
+    w.run("sync")
+    assert len(reports(w)) == 1 and p.stats.commands[post] >= 1
+
+
+def test_a_quiet_period_posts_one_line_and_runs_without_a_due_report_send_nothing_for_it(world):
+    w, p = world, world.portal
+    week = reported_period(w)
+    p.request_log.clear()
+    w.run("sync")  # quiet, no report due
+    assert not [e for e in p.request_log if e.method in ("tasks.task.history.list", "task.commentitem.getlist")]
+    go_to(p, week + timedelta(days=7, minutes=5))
+    w.run("sync")
+    [report] = reports(w)
+    assert "\n" not in report and "no changes" in report and "0 of 1 done" in report
+    p.request_log.clear()
+    w.run("sync")  # reported: the next one is a week away
+    assert not [e for e in p.request_log if "history" in e.method or "getlist" in e.method]
+
+
+def test_the_rules_apply_hidden_subtasks_are_not_listed_and_redacted_titles_stay_redacted(world):
+    w, p = world, world.portal
+    week = reported_period(w, rules={"hide": ["^Secret"], "redact": [r"ACME-\d+"]})
+    secret = p.add_task("Secret bid", created_by=w.anna, responsible_id=w.boris, group_id=w.group,
+                        parent_id=w.master, auditors=(w.me,))
+    shown = p.add_task("Contract ACME-2291 review", created_by=w.anna, responsible_id=w.boris, group_id=w.group,
+                       parent_id=w.master, auditors=(w.me,))
+    outside = p.add_task("Loose end", created_by=w.anna, responsible_id=w.boris, group_id=w.group,
+                         parent_id=w.loose, auditors=(w.me,))
+    w.run("sync")
+    go_to(p, week + timedelta(days=7, minutes=5))
+    w.run("sync")
+    [report] = reports(w)
+    assert sections(report)["New subtasks"] == [shown]
+    assert "ACME-2291" not in report and "[redacted]" in report
+    assert "Secret" not in report and str(secret) not in report and str(outside) not in report
+    assert "0 of 3 done" in report  # counted, not named

@@ -44,7 +44,7 @@ def render_report(facts, period, *, token: str, master_id: int, portal_url: str,
         return f"{header}{SEPARATOR}{words['quiet']}{SEPARATOR}{progress}"
 
     def name(task: Task) -> str:
-        title = plain(redact(task.title, rules.redact_patterns, language=language), MAX_TITLE)
+        title = redact(plain(task.title, MAX_TITLE), rules.redact_patterns, language=language)
         return link(task_url(portal_url, task.id), f"#{task.id} {title}".rstrip(), flavour)
 
     def deadline(task: Task) -> str:
