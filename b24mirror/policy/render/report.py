@@ -3,6 +3,7 @@ section per kind of news, each line linking its subtask. Titles are redacted as 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 
 from ..models import Task, User, parse_date
 from b24mirror.config.settings import Rules
@@ -37,7 +38,8 @@ def render_report(facts, period, *, token: str, master_id: int, portal_url: str,
                   rules: Rules = Rules(), users: Mapping[int, User] | None = None) -> str:
     words = WORDS.get(language, WORDS["ru"])
     users = users or {}
-    span = f"{period.start.strftime('%d.%m')}–{period.end.strftime('%d.%m.%Y')}"
+    last_day = period.end - timedelta(seconds=1)  # a period ends where the next begins: name its last day
+    span = f"{period.start.strftime('%d.%m')}–{last_day.strftime('%d.%m.%Y')}"
     header = link(task_url(portal_url, master_id) + "#" + token, f"{words['title']} {span}", flavour)
     progress = f"{words['progress']}: {words['of'].format(done=facts.done, total=facts.total)} {bar(facts.done, facts.total)}"
     if facts.quiet:
