@@ -31,3 +31,14 @@ def test_demo_shows_the_digest_and_the_checklist_as_a_manager_sees_them(tmp_path
     assert f"[x] #{closed} " in closing and "3 held for the digest" in closing and "1 event mirrored" in closing
     digest = part.split("6. ")[1]
     assert "Digest · 3 new" in digest and digest.count("Progress note on task") == 3
+
+
+def test_demo_shows_a_result_and_a_status_report(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "b24mirror", "demo"], capture_output=True, text=True,
+                            timeout=120, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    part = result.stdout.split("7. With `report: {every: 1d}`")[1]
+    closed = part.split("task ")[1].split(" ")[0]
+    assert "✅ Result" in part and "the customer signed the report" in part
+    report = part.split("Status report ")[1]
+    assert "Progress:" in report and f"Completed (1)\n  • #{closed} " in report and "Deadlines moved (1)" in report

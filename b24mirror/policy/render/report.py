@@ -39,7 +39,8 @@ def render_report(facts, period, *, token: str, master_id: int, portal_url: str,
     words = WORDS.get(language, WORDS["ru"])
     users = users or {}
     last_day = period.end - timedelta(seconds=1)  # a period ends where the next begins: name its last day
-    span = f"{period.start.strftime('%d.%m')}–{last_day.strftime('%d.%m.%Y')}"
+    span = (last_day.strftime('%d.%m.%Y') if last_day.date() == period.start.date()
+            else f"{period.start.strftime('%d.%m')}–{last_day.strftime('%d.%m.%Y')}")
     header = link(task_url(portal_url, master_id) + "#" + token, f"{words['title']} {span}", flavour)
     progress = f"{words['progress']}: {words['of'].format(done=facts.done, total=facts.total)} {bar(facts.done, facts.total)}"
     if facts.quiet:
