@@ -1,26 +1,11 @@
 """report: read into periods and moments, with errors that say what to write; the periods it makes."""
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
-import pytest
-
-from b24mirror.config.load import ConfigError, validate
 from b24mirror.config.settings import ReportConfig
 from b24mirror.policy.report import due, last_period
+from tests.test_configdigest import group_config, problems
 
-HOOK = "https://example.bitrix24.ru/rest/1/s3cr3tcode/"
 MSK = timezone(timedelta(hours=3))
-
-
-def group_config(**keys):
-    data = {"portal": {"webhook": HOOK}, "groups": [{"id": 4, "master_task": 1001, **keys}]}
-    return validate(data, base_dir=Path("/tmp"), environ={}).groups[0]
-
-
-def problems(**keys) -> str:
-    with pytest.raises(ConfigError) as caught:
-        group_config(**keys)
-    return "\n".join(caught.value.problems)
 
 
 def test_periods_and_moments_are_read():

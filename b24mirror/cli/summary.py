@@ -11,7 +11,8 @@ from b24mirror.cli import jsonout
 from b24mirror.policy.plan import REASON_ALREADY, REASON_BEFORE_BASELINE
 
 NOT_RULES = {REASON_ALREADY, REASON_BEFORE_BASELINE}
-KIND_WORDS = {"comment": ("comment", "comments"), "event": ("event", "events"), "subtask": ("new subtask", "new subtasks")}
+KIND_WORDS = {"comment": ("comment", "comments"), "event": ("event", "events"), "subtask": ("new subtask", "new subtasks"),
+              "result": ("result", "results"), "report": ("status report", "status reports")}
 
 
 def _count(n: int, kind: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from b24mirror.config.digest import scheduled_keys
 from b24mirror.config.settings import ReportConfig
 
 REPORT_KEYS = ("every",)
@@ -18,12 +19,9 @@ EXAMPLE = 'e.g. report: {every: 1w}, {every: 1d} or {every: ["Mon 09:00"]}'
 
 def parse_report(v, raw: Any, where: str) -> ReportConfig | None:
     """`v` is config._Validator: every problem is collected, none stops the others."""
-    if raw is None or raw is False:
+    raw = scheduled_keys(v, raw, where, REPORT_KEYS, f"every:, {EXAMPLE}")
+    if raw is None:
         return None
-    if not isinstance(raw, dict):
-        v.problem(where, f"must be a mapping with every:, {EXAMPLE}")
-        return None
-    v.unknown_keys(raw, REPORT_KEYS, where + ".")
     value = raw.get("every")
     if value is None:
         v.problem(where + ".every", f"missing: say how often the report is posted, {EXAMPLE}")

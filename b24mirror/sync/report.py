@@ -22,8 +22,8 @@ META = "report"  # group meta: {"last": end of the last period reported, unix se
 
 
 def post_report(ctx: Context, run: GroupRun) -> None:
-    if run.config.report is None or not run.listing.now:
-        return
+    if run.config.report is None or not run.listing.now or run.report.out_of_time:
+        return  # out of time: the report waits for the next run, which finds it still due
     meta = run.state.meta.setdefault(META, {})
     period = due(run.config.report, parse_date(run.listing.now), meta.get("last"), run.listing.baseline)
     if period is None:
