@@ -18,7 +18,7 @@ from b24mirror.sync.apply import posted_id
 from b24mirror.sync.common import Context, describe, log
 from b24mirror.sync.records import GroupRun
 
-META = "report"  # group meta: {"last": end of the last period reported, unix seconds}
+META = "report"  # group meta: {"last": end of the last period reported (unix seconds), "id": its comment's id}
 
 
 def post_report(ctx: Context, run: GroupRun) -> None:
@@ -40,7 +40,7 @@ def post_report(ctx: Context, run: GroupRun) -> None:
             [item] = ctx.portal.post_comments(run.master, [text])
             if posted_id(item) is None:
                 raise item.error or bitrix.OutcomeUnknown("OUTCOME_UNKNOWN", "the post was answered without an id")
-            meta["last"] = end
+            meta["last"], meta["id"] = end, posted_id(item)
             ctx.state.save()
     except bitrix.OutcomeUnknown:
         if not _in_master(ctx, run, end):
@@ -57,7 +57,10 @@ def post_report(ctx: Context, run: GroupRun) -> None:
 
 
 def _in_master(ctx: Context, run: GroupRun, end: int) -> bool:
-    ours = [c.text for c in ctx.portal.master_comments(run.master, 0) if c.author_id == ctx.me]
+    """Whether the master holds our report for the period ending at `end`: read from the last report the
+    state knows of (from the first comment when it knows none)."""
+    after = int(run.state.meta.get(META, {}).get("id") or 0)
+    ours = [c.text for c in ctx.portal.master_comments(run.master, after) if c.author_id == ctx.me]
     return end in reported_ends(run.master.id, ours)
 
 
