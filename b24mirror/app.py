@@ -90,7 +90,7 @@ def sync_run(config: Config, options: SyncOptions, run: SyncRun, *, rebuild_stat
     finally:
         client.close()
     if run.stats.requests and not run.stats.answered:
-        raise PortalUnreachable(config.masked_webhook, run.stats.requests)
+        raise PortalUnreachable(config.masked_webhook, run.stats.requests, config.webhook_key)
     return run
 
 

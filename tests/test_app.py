@@ -66,4 +66,4 @@ def test_status_shows_quarantined_mirrors_and_pending_tasks(tmp_path):
     print_statuses([status], as_json=False, out=out)
     assert ("group 1: quarantined: b24m:comment:5:6, refused 3 times (MESSAGE_TOO_LONG); fix the cause, then run "
             "`b24mirror repair --group 1`") in out.getvalue()
-    assert "group 1: 2 task(s) partly done" in out.getvalue()
+    assert "group 1: 2 tasks partly done" in out.getvalue()

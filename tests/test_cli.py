@@ -56,7 +56,7 @@ def test_version():
 
 
 def test_progress_bar_draws_on_long_runs_and_ends_its_line(capsys):
-    from b24mirror.cli.commands import ProgressBar
+    from b24mirror.cli.progress import ProgressBar
 
     bar = ProgressBar(width=10)
     bar(42, 1, 3)  # a few posts: no bar

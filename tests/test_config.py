@@ -183,6 +183,31 @@ def test_webhook_file_must_be_private(tmp_path):
     assert load_config(write(tmp_path, text), environ={}).webhook == HOOK
 
 
+
+@pytest.mark.parametrize("mode", [0o640, 0o620, 0o610, 0o604, 0o602], ids=lambda m: f"{m:o}")
+def test_webhook_file_readable_or_writable_by_its_group_or_others_is_refused(tmp_path, mode):
+    """The file holds the secret: only its owner may touch it (0600 or 0400)."""
+    secret_file = tmp_path / "hook"
+    secret_file.write_text(HOOK + "\n")
+    secret_file.chmod(mode)
+    found = problems(tmp_path, """
+        portal: {webhook_file: hook}
+        groups: [{id: 1, master_task: 2}]
+    """)
+    assert found == [f"portal.webhook_file: {secret_file} is readable by others (mode {mode:o}); "
+                     f"run: chmod 600 {secret_file}"]
+    assert "s3cr3tcode" not in " ".join(found)
+
+
+@pytest.mark.parametrize("value", [0, -1])
+def test_max_posts_of_zero_or_less_is_refused(tmp_path, value):
+    """A cap of 0 would post nothing, ever, and exit 0."""
+    found = problems(tmp_path, f"""
+        portal: {{webhook: "{HOOK}"}}
+        groups: [{{id: 1, master_task: 2, max_posts: {value}}}]
+    """)
+    assert found == [f"groups[0].max_posts: must be an integer >= 1, got {value}"]
+
 def test_webhook_and_webhook_file_together(tmp_path):
     found = problems(tmp_path, f"""
         portal: {{webhook: "{HOOK}", webhook_file: hook}}
@@ -256,7 +281,7 @@ def test_yaml_alias_bomb_is_refused_quickly(tmp_path):
 def test_missing_file_names_the_fix(tmp_path):
     with pytest.raises(ConfigError) as info:
         load_config(tmp_path / "nope.yaml", environ={})
-    assert "config.example.yaml" in str(info.value) and "--config" in str(info.value)
+    assert "b24mirror init" in str(info.value) and "--config" in str(info.value)
 
 
 def test_mask_webhook():

@@ -102,7 +102,7 @@ def test_all_ok_on_a_classic_portal(world):
     readings = [f.message for f in findings if f.subject == f"group {g} portal readings"]
     assert readings == ["dates come in the site format (DD.MM.YYYY, the portal's zone): read as such "
                         f"({world.portal.out_date(world.portal.tasks[world.master].created)})",
-                        "task lists carry no chatId and none of the 2 subtask(s) has a chat: classic comments"]
+                        "task lists carry no chatId and none of the 2 subtasks has a chat: classic comments"]
     who = only(findings, "webhook").message
     assert f"user {world.me} (Mirror Robot)" in who and "admin no" in who
     assert all(f.fix == "" for f in findings)
@@ -145,7 +145,7 @@ def test_the_readings_of_a_portal_whose_lists_carry_chat_ids(world):
     assert readings[0].startswith("dates come in ISO 8601") and readings[1:] == [
         "task lists carry chatId: yes; no look-ups needed"]
     assert p.stats.requests == 2
-    assert "takes part in all 1 subtask chat(s)" in only(findings, f"group {world.group} subtask chats").message
+    assert "takes part in all 1 subtask chat" in only(findings, f"group {world.group} subtask chats").message
 
 
 def test_subtask_chats_found_when_lists_leave_chat_ids_out(world):
@@ -154,9 +154,9 @@ def test_subtask_chats_found_when_lists_leave_chat_ids_out(world):
     for n in range(3):
         p.add_task(f"Chat sub {n}", created_by=world.anna, group_id=world.group, parent_id=master, new_card=True)
     findings = world.check(world.config(master_task=master))
-    assert "cannot read the chats of 3 subtask(s)" in only(findings, f"group {world.group} subtask chats").message
-    assert ("task lists carry chatId: no; chats are looked up, 1 request per 50 new tasks (here 3 subtask(s), "
-            "1 request(s), once per task)") in [f.message for f in findings]
+    assert "cannot read the chats of 3 subtasks" in only(findings, f"group {world.group} subtask chats").message
+    assert ("task lists carry chatId: no; chats are looked up, 1 request per 50 new tasks (here 3 subtasks, "
+            "1 request, once per task)") in [f.message for f in findings]
 
 
 # --- the webhook ---------------------------------------------------------------------------------------------------

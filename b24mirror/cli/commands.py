@@ -1,161 +1,20 @@
 """The command line: parse options, call one library function, render its result.
 
-No sync logic lives here. Errors from the layers below arrive as exceptions and leave as
-one clear message and a documented exit code (see exitcodes.py and the README).
+No sync logic lives here; the global options and the error contract are in options.py.
 """
 from __future__ import annotations
 
-import functools
-import logging
 import sys
 
 import click
 
 from b24mirror import __version__
-from b24mirror.config.load import ENV_CONFIG, ConfigError, default_config_path, load_config, webhook_secret
+from b24mirror.config.load import webhook_secret
 from b24mirror.exitcodes import ExitCode
-from b24mirror.cli.logsetup import mask, register_secret, setup_logging
-
-EPILOG_EXIT_CODES = (
-    "Exit codes: 0 ok; 1 a group failed, drift found or a blocking finding; 2 usage or config error; "
-    "3 another run holds the lock; 4 corrupt state file; 5 portal refused the webhook or is unreachable; "
-    "130/143 sync stopped by SIGINT/SIGTERM (the next run goes on)."
-)
-GLOBALS = "b24mirror.globals"  # ctx.meta key: the global options, from before or after the command
-
-
-def _remember(ctx: click.Context, param: click.Parameter, value):
-    if value:  # a flag left off, or no --config, must not undo one given on the other side of the command
-        ctx.meta.setdefault(GLOBALS, {})[param.name] = value
-    return value
-
-
-def global_options(show_default: bool):
-    """--config, -v and -q, accepted both before the command (`b24mirror -q sync`) and after it."""
-    config_default = f"./b24mirror.yaml, or ${ENV_CONFIG}" if show_default else None
-
-    def decorate(func):
-        for option in reversed((
-            click.option("--config", "config_path", metavar="PATH", expose_value=False, callback=_remember,
-                         show_default=config_default, help="The YAML configuration file."),
-            click.option("-v", "--verbose", is_flag=True, expose_value=False, callback=_remember,
-                         help="Log every request (secrets masked)."),
-            click.option("-q", "--quiet", is_flag=True, expose_value=False, callback=_remember,
-                         help="Print only what needs a person: for cron."),
-        )):
-            func = option(func)
-        return func
-
-    return decorate
-
-
-class Context:
-    """The global options, read when the command runs (they may follow its name)."""
-
-    def __init__(self, meta: dict) -> None:
-        self._meta = meta
-
-    @property
-    def _globals(self) -> dict:
-        return self._meta.get(GLOBALS, {})
-
-    @property
-    def config_path(self) -> str:
-        return self._globals.get("config_path") or default_config_path()
-
-    @property
-    def verbosity(self) -> int:
-        return 1 if self._globals.get("verbose") else (-1 if self._globals.get("quiet") else 0)
-
-    @property
-    def quiet(self) -> bool:
-        return self.verbosity < 0
-
-    def start(self) -> None:
-        if self._globals.get("verbose") and self._globals.get("quiet"):
-            raise click.UsageError("-v and -q contradict each other: pick one")
-        setup_logging(self.verbosity)
-
-    def config(self):
-        try:
-            config = load_config(self.config_path)
-        except ConfigError as exc:
-            fail(str(exc), ExitCode.USAGE)
-        register_secret(webhook_secret(config.webhook))
-        return config
-
-
-def fail(message: str, code: ExitCode) -> None:
-    click.echo(f"b24mirror: {mask(message)}", err=True)
-    sys.exit(int(code))
-
-
-class ProgressBar:
-    """One line on a terminal while a group posts many mirrors (a backfill); nothing under cron."""
-
-    def __init__(self, width: int = 30) -> None:
-        self.width = width
-        self.shown = False
-
-    def __call__(self, group_id: int, done: int, total: int) -> None:
-        if total < 5:
-            return  # a few posts finish before a bar is worth reading
-        filled = self.width * done // total
-        bar = "#" * filled + "." * (self.width - filled)
-        click.echo(f"\rgroup {group_id}: posting [{bar}] {done}/{total}", err=True, nl=False)
-        self.shown = True
-        if done == total:
-            self.close()
-
-    def close(self) -> None:
-        if self.shown:
-            click.echo("", err=True)
-            self.shown = False
-
-
-def common_errors(func):
-    """Turn the library's known failures into one line and an exit code, never a traceback.
-
-    With --json the failure is also a JSON document on stdout, so a monitor always gets JSON."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        from b24mirror.errors import to_exit
-        from b24mirror.stopping import Stopped
-
-        obj = click.get_current_context().find_object(Context)
-        if obj is not None:
-            obj.start()
-        try:
-            return func(*args, **kwargs)
-        except Stopped as stop:
-            _stopped(stop, as_json=kwargs.get("as_json", False))
-        except click.ClickException:
-            raise  # a usage error: click prints it with the usage line and exits 2
-        except Exception as exc:  # noqa: BLE001 - mapped below, unknown ones re-raised
-            mapped = to_exit(exc)
-            if mapped is None:
-                if logging.getLogger("b24mirror").isEnabledFor(logging.DEBUG):
-                    raise  # -v: the whole traceback, for a bug report
-                mapped = (f"unexpected error: {type(exc).__name__}: {exc} (run with -v to see where; "
-                          f"nothing was posted twice — the next run resumes from the ledger)"), ExitCode.FAILED
-            message, code = mapped
-            if kwargs.get("as_json"):
-                from b24mirror.cli import jsonout
-
-                jsonout.write(sys.stdout, jsonout.error_document(code, mask(message)))
-            fail(message, code)
-
-    return wrapper
-
-
-def _stopped(stop, *, as_json: bool) -> None:
-    message = f"stopped by {stop}: {stop.posted} posted; the next run goes on"
-    if as_json:
-        from b24mirror.cli import jsonout
-
-        jsonout.write(sys.stdout, jsonout.error_document(stop.exit_code, message))
-    fail(message, stop.exit_code)
+from b24mirror.cli.logsetup import register_secret
+from b24mirror.cli.options import EPILOG_EXIT_CODES, Context, common_errors, fail, global_options
+from b24mirror.cli.progress import ProgressBar
+from b24mirror.policy.words import plural
 
 
 @click.group(epilog=EPILOG_EXIT_CODES, context_settings={"help_option_names": ["-h", "--help"]})
@@ -349,7 +208,8 @@ def check(obj: Context) -> None:
     from b24mirror.ops.doctor.host import local_checks
 
     config = obj.config()
-    click.echo(f"config {config.source_path}: ok ({len(config.groups)} groups, webhook {config.masked_webhook})")
+    click.echo(f"config {config.source_path}: ok ({plural(len(config.groups), 'group')}, "
+               f"webhook {config.masked_webhook})")
     with make_client(config) as client:
         findings = local_checks(config) + run_checks(config, client)
     click.echo(render_findings(findings))
@@ -362,8 +222,10 @@ def check(obj: Context) -> None:
 @click.option("--webhook", metavar="URL", help="The inbound webhook URL (default: a placeholder to edit).")
 @click.option("--group", "groups", multiple=True, metavar="ID:MASTER",
               help="A workgroup id and its master task id (repeatable).")
+@click.option("--state-file", metavar="PATH",
+              help="Where the ledger lives: a folder the service user may write (default: next to the config).")
 @common_errors
-def init(path, webhook, groups) -> None:
+def init(path, webhook, groups, state_file) -> None:
     """Write a commented configuration file (mode 0600) to PATH; never overwrite one.
 
     PATH defaults to --config, $B24MIRROR_CONFIG or ./b24mirror.yaml. Every key is listed with its
@@ -371,7 +233,8 @@ def init(path, webhook, groups) -> None:
 
     \b
     Example:
-      b24mirror init /etc/b24mirror.yaml --webhook https://x.bitrix24.ru/rest/1/SECRET/ --group 42:1001
+      b24mirror init /etc/b24mirror/b24mirror.yaml --webhook https://x.bitrix24.ru/rest/1/SECRET/ --group 42:1001 \\
+          --state-file /var/lib/b24mirror/state.json
     """
     from b24mirror.cli.initconfig import InitRefused, parse_group, write_config
 
@@ -383,7 +246,7 @@ def init(path, webhook, groups) -> None:
         raise click.BadParameter(str(exc), param_hint="--group") from None
     register_secret(webhook_secret(webhook or ""))
     try:
-        written = write_config(target, webhook=webhook, groups=pairs)
+        written = write_config(target, webhook=webhook, groups=pairs, state_file=state_file)
     except InitRefused as exc:
         fail(str(exc), ExitCode.USAGE)
     click.echo(f"wrote {written}; edit it, then run: b24mirror --config {written} check", err=True)

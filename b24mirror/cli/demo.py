@@ -83,8 +83,12 @@ def run_demo(language: str = "en", echo: Callable[[str], None] = print) -> int:
             echo(f"Kept out of the master, and why: {reasons}.")
             third = _manager_view(portal, info, path, language, echo)
             third += results_and_report(portal, info, path, plain, echo)
-            echo("\nRun it again and nothing is posted twice; point a config at your portal to do it for real.")
-        return 0 if all(r.ok for r in first + second + third) else 1
+            portal.advance(300)
+            again = run_sync(config, SyncOptions())
+            echo("8. The next cron run, with nothing new in the subtasks: " + summary_line(again[0]) + ".")
+            echo("\nThis portal and its config vanish now; each demo starts afresh. "
+                 "Point a config at your portal (`b24mirror init`) to do it for real.")
+        return 0 if all(r.ok for r in first + second + third + again) else 1
     finally:
         server.shutdown()
 
@@ -102,9 +106,9 @@ def _manager_view(portal, info, path: Path, language: str, echo: Callable[[str],
     path.write_text(path.read_text() + MANAGER_KEYS)
     config = load_config(path)
     echo("\n4. Now with `digest: {every: 1h, now: [completed]}` and `checklist: true`.")
-    echo("   The master's checklist before:\n" + _checklist(portal, master))
     reports = run_sync(config, SyncOptions())
-    echo("   After a sync, b24mirror keeps one item per first-level subtask:\n" + _checklist(portal, master))
+    echo("   After a sync, b24mirror keeps one item per first-level subtask; the master's checklist:\n"
+         + _checklist(portal, master))
     level1 = sorted(t.id for t in portal.tasks.values()  # open classic subtasks the robot can read
                     if t.parent_id == master and not t.new_card and t.status != 5)
     members = sorted(uid for uid in portal.groups[info["group_id"]].members
@@ -116,10 +120,12 @@ def _manager_view(portal, info, path: Path, language: str, echo: Callable[[str],
     portal.set_status(level1[2], 5, by=members[1])
     portal.advance(300)
     before = {c["id"] for c in portal.comments(master)}
+    checklist_before = _checklist(portal, master).splitlines()
     reports += run_sync(config, SyncOptions())
     echo(f"5. Three notes and task {level1[2]} closed; next sync: " + summary_line(reports[-1]))
-    echo("   The closing went out at once; the notes wait for the hourly digest. The checklist:\n"
-         + _checklist(portal, master))
+    changed = [line for line in _checklist(portal, master).splitlines() if line not in checklist_before]
+    echo("   The closing went out at once; the notes wait for the hourly digest. In the checklist:\n"
+         + "\n".join(changed))
     portal.advance(3600)
     reports += run_sync(config, SyncOptions())
     echo("6. An hour later: " + summary_line(reports[-1]) + ". The master reads (new comments):\n")

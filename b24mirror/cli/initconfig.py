@@ -16,6 +16,7 @@ from b24mirror.config.load import ConfigError, validate
 
 PLACEHOLDER_WEBHOOK = "https://example.bitrix24.ru/rest/1/SECRET/"
 EXAMPLE_GROUPS = ((42, 1001),)
+DEFAULT_STATE_FILE = "b24mirror-state.json"
 GROUP_RE = re.compile(r"^\s*(\d+)\s*:\s*(\d+)\s*$")
 
 HEAD = """# b24mirror configuration. Copy to b24mirror.yaml (or point --config / $B24MIRROR_CONFIG at it).
@@ -79,9 +80,11 @@ def parse_group(text: str) -> tuple[int, int]:
     return int(match.group(1)), int(match.group(2))
 
 
-def render(webhook: str | None = None, groups=()) -> str:
-    # A given URL is quoted (a JSON string is a YAML string): nothing in it can change the file's meaning.
+def render(webhook: str | None = None, groups=(), state_file: str | None = None) -> str:
+    # A given URL or path is quoted (a JSON string is a YAML string): nothing in it can change the file's meaning.
     text = HEAD.replace("{webhook}", json.dumps(webhook.strip()) if webhook else PLACEHOLDER_WEBHOOK)
+    if state_file:
+        text = text.replace(f"state_file: {DEFAULT_STATE_FILE}\n", f"state_file: {json.dumps(state_file)}\n")
     for gid, master in groups or EXAMPLE_GROUPS:
         text += f"  - {f'id: {gid}':<22}# workgroup id (from /workgroups/group/{gid}/)\n"
         text += f"    {f'master_task: {master}':<22}# master task id\n"
@@ -89,10 +92,11 @@ def render(webhook: str | None = None, groups=()) -> str:
     return text
 
 
-def write_config(path: str | os.PathLike, *, webhook: str | None = None, groups=()) -> Path:
+def write_config(path: str | os.PathLike, *, webhook: str | None = None, groups=(),
+                 state_file: str | None = None) -> Path:
     """Create the file, mode 0600 (it holds the webhook's secret); refuse to replace an existing one."""
     path = Path(path)
-    rendered = render(webhook, groups)
+    rendered = render(webhook, groups, state_file)
     try:  # what init writes must load: a bad --webhook is said now, not at the first sync
         validate(yaml.safe_load(rendered), base_dir=path.resolve().parent, environ={})
     except ConfigError as exc:

@@ -9,6 +9,7 @@ from typing import TextIO
 
 from b24mirror.cli import jsonout
 from b24mirror.policy.plan import REASON_ALREADY, REASON_BEFORE_BASELINE
+from b24mirror.policy.words import plural
 
 NOT_RULES = {REASON_ALREADY, REASON_BEFORE_BASELINE}
 KIND_WORDS = {"comment": ("comment", "comments"), "event": ("event", "events"), "subtask": ("new subtask", "new subtasks"),
@@ -16,8 +17,7 @@ KIND_WORDS = {"comment": ("comment", "comments"), "event": ("event", "events"), 
 
 
 def _count(n: int, kind: str) -> str:
-    one, many = KIND_WORDS.get(kind, (kind, kind + "s"))
-    return f"{n} {one if n == 1 else many}"
+    return plural(n, *KIND_WORDS.get(kind, (kind,)))
 
 
 def summary_line(report, *, dry_run: bool = False) -> str:
@@ -36,9 +36,10 @@ def summary_line(report, *, dry_run: bool = False) -> str:
     if by_rules:
         parts.append(f"{by_rules} skipped by rules")
     if report.first_sync and not counts:
-        parts.append("first sync: baseline recorded, older items are not mirrored (use --backfill to import them)")
+        recorded = "the baseline would be recorded by a real run" if dry_run else "baseline recorded"
+        parts.append(f"first sync: {recorded}, older items are not mirrored (use --backfill to import them)")
     if report.refused:
-        parts.append(f"{report.refused} post(s) refused by the portal, tried again next run (set aside after 3)")
+        parts.append(f"{plural(report.refused, 'post')} refused by the portal, tried again next run (set aside after 3)")
     if report.quarantined:
         parts.append(f"{report.quarantined} quarantined: see `b24mirror status`, then `b24mirror repair`")
     if report.out_of_time:
@@ -109,4 +110,4 @@ def print_statuses(statuses, *, as_json: bool, out: TextIO | None = None) -> Non
             out.write(f"group {s.group_id}: quarantined: {item['marker']}, refused {item.get('count')} times "
                       f"({item.get('error', '')}); fix the cause, then run `b24mirror repair --group {s.group_id}`\n")
         if s.pending:
-            out.write(f"group {s.group_id}: {s.pending} task(s) partly done; the next run goes on with them\n")
+            out.write(f"group {s.group_id}: {plural(s.pending, 'task')} partly done; the next run goes on with them\n")

@@ -17,7 +17,7 @@ EXAMPLE = 'e.g. digest: {every: 1h}, {every: 30m}, {every: 1d} or {every: ["09:0
 
 def scheduled_keys(v, raw: Any, where: str, keys: tuple[str, ...], shape: str) -> dict | None:
     """A key such as `digest:` or `report:`: None when left out or false, its mapping when it is one (unknown
-    keys named), else a problem saying `shape`. `v` is config._Validator: every problem is collected."""
+    keys named), else a problem saying `shape`. `v` is config.validator.Validator: every problem is collected."""
     if raw is None or raw is False:
         return None
     if not isinstance(raw, dict):
@@ -28,7 +28,7 @@ def scheduled_keys(v, raw: Any, where: str, keys: tuple[str, ...], shape: str) -
 
 
 def parse_digest(v, raw: Any, where: str) -> DigestConfig | None:
-    """`v` is config._Validator: every problem is collected, none stops the others."""
+    """`v` is config.validator.Validator: every problem is collected, none stops the others."""
     raw = scheduled_keys(v, raw, where, DIGEST_KEYS, f"every: (and optionally now:), {EXAMPLE}")
     if raw is None:
         return None

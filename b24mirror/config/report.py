@@ -18,7 +18,7 @@ EXAMPLE = 'e.g. report: {every: 1w}, {every: 1d} or {every: ["Mon 09:00"]}'
 
 
 def parse_report(v, raw: Any, where: str) -> ReportConfig | None:
-    """`v` is config._Validator: every problem is collected, none stops the others."""
+    """`v` is config.validator.Validator: every problem is collected, none stops the others."""
     raw = scheduled_keys(v, raw, where, REPORT_KEYS, f"every:, {EXAMPLE}")
     if raw is None:
         return None

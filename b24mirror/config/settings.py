@@ -90,6 +90,7 @@ class Config:
     sweep_every: int = 12  # runs between full sweeps of a group (12 x 5 min = hourly)
     source_path: str = ""
     metrics_file: str | None = None  # a Prometheus textfile written after each sync
+    webhook_key: str = "portal.webhook"  # where the URL was set: the key, the file key or B24MIRROR_WEBHOOK
 
     def __repr__(self) -> str:  # the dataclass repr would print the secret
         return f"Config(webhook={self.masked_webhook!r}, state_file={self.state_file!r}, groups={len(self.groups)})"

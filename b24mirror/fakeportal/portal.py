@@ -2,7 +2,7 @@
 
 Readings where the platform is not settled are switches (readings.py; FakePortal(readings=...), --reading):
 list_chat_id, date_format, chat_history_for_new_members, history_default_order, deadline_history_values,
-status_history_rows. Each defaults to the reading harder for a client.
+status_history_rows, chat_for_switched_task. Each defaults to the reading harder for a client.
 
 Facts taken from the platform's own source (see where-the-docs-are-silent.md), always on:
 - Dates: a new comment or chat message moves activityDate, never changedDate; a field change moves both; a new
@@ -23,6 +23,8 @@ Facts taken from the platform's own source (see where-the-docs-are-silent.md), a
   rest_provider.php, rest.php and socialnetwork rest.php have them.
 - Results (results.py): tasks.task.result.list on both cards, commentId 0 on the new card; a change moves
   activityDate and, on the new card, posts a system notice.
+- The card switch (cardswitch.py): switch_to_new_card(group) at any moment; old tasks get their chat lazily,
+  with system notices, and keep their forum comments; new comments land in the chat.
 - Edited chat messages carry params IS_EDITED=Y; deleted ones keep their row with IS_DELETED=Y and empty text.
 - Visibility: an admin, a task participant or an active member of the task's group sees the task. Editing
   takes an admin, the creator, the responsible person, or the group's owner/moderator.
@@ -37,6 +39,7 @@ from typing import Any, Callable
 
 from b24mirror.fakeportal import dates
 from b24mirror.fakeportal import readings as readings_mod
+from b24mirror.fakeportal.cardswitch import CardSwitchMixin
 from b24mirror.fakeportal.checklists import ChecklistMixin
 from b24mirror.fakeportal.faults import Faults
 from b24mirror.fakeportal.limits import PLANS, LeakyBucket, OperatingBudget
@@ -49,7 +52,8 @@ from b24mirror.fakeportal.taskops import TaskActionsMixin, TaskMixin
 
 
 
-class FakePortal(PeopleMixin, TaskMixin, TaskActionsMixin, TalkMixin, ChecklistMixin, ResultMixin):
+class FakePortal(PeopleMixin, TaskMixin, TaskActionsMixin, TalkMixin, ChecklistMixin, CardSwitchMixin,
+                 ResultMixin):
     def __init__(self, seed: int | None = 0, limits: str | None = None, time_scale: float = 1.0,
                  tz: str = "+03:00", domain: str = "demo.bitrix24.test", clock: Callable[[], float] | None = None,
                  start: float | datetime | None = None, operating_limit: float = 480.0,
@@ -90,8 +94,11 @@ class FakePortal(PeopleMixin, TaskMixin, TaskActionsMixin, TalkMixin, ChecklistM
         self.groups: dict[int, Group] = {}
         self.tasks: dict[int, Task] = {}
         self.chats: dict[int, Chat] = {}
+        self.chat_files: dict[int, dict] = {}  # disk file id -> the file as a chat lists it (files[])
         self.checklist: dict[int, ChecklistItem] = {}
         self.results: dict[int, Result] = {}
+        self.new_card_groups: set[int] = set()  # switch_to_new_card (cardswitch.py)
+        self.new_card_everywhere = False
         # Separate id spaces, so a client that confuses a comment id with a message id gets caught.
         self._ids = {"user": 0, "group": 0, "task": 100, "comment": 3000, "message": 84000, "chat": 1400,
                      "history": 16000, "checklist": 400, "attachment": 970, "file": 4700, "topic": 1400,

@@ -50,6 +50,11 @@ READINGS: dict[str, Reading] = {r.name: r for r in (
             "a status change writes a STATUS row; some portals also write a REAL_STATUS row with the same values, "
             "so one change can come back as two rows",
             "tasks classes/general/tasklog.php (tracked fields STATUS, REAL_STATUS)"),
+    Reading("chat_for_switched_task", ("on_get", "on_open"), "on_get",
+            "after the switch to the new card, a task created before it gets its chat lazily: the task provider "
+            "creates it on the first tasks.task.get (reading CHAT_ID writes a chat and its system notices), or only "
+            "when a person opens the task",
+            "tasks lib/V2/Internal/Service/.../TaskProvider (createChatForExistingTask); lib/V2/FormV2Feature.php"),
 )}
 
 ReadingsSpec = Union[None, Mapping[str, str], Iterable[str]]

@@ -35,10 +35,14 @@ class TalkMixin:
         """Classic task: a forum comment (-> comment id). New-card task: a chat message (-> message id)."""
         with self.lock:
             task = self.tasks[tid]
+            self.open_card(task)  # a person writing opens the card: a switched task gets its chat first
             if task.new_card:
                 params: dict = {}
                 if attachments:
-                    params["FILE_ID"] = [int(a["FILE_ID"]) for a in self._attachments(attachments).values()]
+                    files = self._attachments(attachments).values()
+                    params["FILE_ID"] = [int(a["FILE_ID"]) for a in files]
+                    for a in files:  # the chat lists a message's files beside its messages (files[])
+                        self.chat_files[int(a["FILE_ID"])] = {"chat": task.chat_id, "author": uid, **a}
                 return self.post_message(self.chats[task.chat_id], uid, text, params).id
             comment = self._forum_post(task, uid, text, attachments=self._attachments(attachments))
             self._watch_from_comment(task, uid, text)
@@ -68,6 +72,7 @@ class TalkMixin:
         history row. New card: a system chat message, author 0, params.CODE."""
         with self.lock:
             task = self.tasks[tid]
+            self.open_card(task)
             if task.new_card:
                 return self._system_message(task, text, code).id
             return self._forum_post(task, by or task.created_by, text, service=True).id
@@ -98,7 +103,7 @@ class TalkMixin:
     def edit_comment(self, tid: int, cid: int, text: str) -> None:
         with self.lock:
             task = self.tasks[tid]
-            if task.new_card:
+            if task.new_card and self.find_comment(task, cid) is None:  # a switched task keeps its forum rows
                 self.edit_message(self.find_message(cid), text)
                 return
             comment = self.find_comment(task, cid)
@@ -122,7 +127,7 @@ class TalkMixin:
     def delete_comment(self, tid: int, cid: int) -> None:
         with self.lock:
             task = self.tasks[tid]
-            if task.new_card:
+            if task.new_card and self.find_comment(task, cid) is None:
                 self.delete_message(self.find_message(cid))
                 return
             comment = self.find_comment(task, cid)
@@ -132,13 +137,14 @@ class TalkMixin:
             self._history(task, "COMMENT_DEL", None, str(comment.id), comment.author_id)
 
     def comments(self, tid: int) -> list[dict]:
-        """The judge's view of a task's comments, oldest first, the same for both worlds."""
+        """The judge's view of a task's comments, the same for both worlds: its forum comments, then its chat
+        (a task switched to the new card has both), each oldest first."""
         with self.lock:
             task = self.tasks[tid]
-            if task.new_card:
-                return [{"id": m.id, "author_id": m.author_id, "text": m.text, "date": self.iso(m.date),
-                         "system": m.author_id == 0, "edited": m.edited, "deleted": m.deleted}
-                        for m in self.chats[task.chat_id].messages]
-            return [{"id": c.id, "author_id": c.author_id, "text": c.text, "date": self.iso(c.date),
-                     "system": c.service, "edited": c.edited, "deleted": c.deleted}
-                    for c in task.comments if not c.topic_start]
+            forum = [{"id": c.id, "author_id": c.author_id, "text": c.text, "date": self.iso(c.date),
+                      "system": c.service, "edited": c.edited, "deleted": c.deleted, "world": "forum"}
+                     for c in task.comments if not c.topic_start]
+            chat = [{"id": m.id, "author_id": m.author_id, "text": m.text, "date": self.iso(m.date),
+                     "system": m.author_id == 0, "edited": m.edited, "deleted": m.deleted, "world": "chat"}
+                    for m in self.chats[task.chat_id].messages] if task.new_card else []
+            return forum + chat

@@ -35,7 +35,7 @@ class TaskMixin:
                 task.closed_by, task.closed = created_by, now
             self.tasks[tid] = task
             self._history(task, "NEW", None, None, created_by)
-            if new_card:
+            if new_card or self.card_is_new(group_id):
                 chat = Chat(self._next("chat"), tid)
                 self.chats[chat.id] = chat
                 task.chat_id = chat.id
@@ -69,6 +69,7 @@ class TaskMixin:
         """Apply UPPER_CASE field changes with history rows, date moves and chat system messages."""
         with self.lock:
             task = self.tasks[tid]
+            self.open_card(task)  # whoever changes a task of a switched group opens its card
             changed = False
             for key, value in fields.items():
                 changed |= self._apply(task, key.upper(), value, by)

@@ -172,6 +172,18 @@ def message(p: "FakePortal", m: Message, unread: bool = False) -> dict:
             "disappearing_date": None}
 
 
+def chat_file(p: "FakePortal", file_id: int, f: dict) -> dict:
+    """One entry of im.dialog.messages.get's files[] (the sample's shape): a message names it in
+    params.FILE_ID."""
+    name = str(f.get("NAME", ""))
+    url = f"https://{p.domain}/bitrix/services/main/ajax.php?action=disk.api.file.download&fileId={file_id}"
+    return {"id": file_id, "chatId": f["chat"], "date": p.iso(p.now_ts()), "type": "file", "name": name,
+            "extension": name.rsplit(".", 1)[-1] if "." in name else "", "size": int(f.get("SIZE") or 0),
+            "image": False, "status": "done", "progress": 100, "authorId": f["author"],
+            "authorName": p.users[f["author"]].full_name if f["author"] in p.users else "",
+            "urlPreview": "", "urlShow": url, "urlDownload": url + "&fileName=" + name, "viewerAttrs": {}}
+
+
 _COLORS = ("#4ba984", "#df532d", "#1eb4aa", "#ab7761", "#29619b", "#e64a19")
 
 

@@ -170,7 +170,8 @@ def audit_group(group: GroupConfig, portal: Portal, gstate: GroupState | None) -
     _judge_missing(result, group, gstate, sorted(plan.mirrors, key=lambda m: m.sort_key), present)
     _judge_present(result, group, plan, present, set(unreadable))
     if group.checklist:
-        for problem in audit_checklist(tasks, master, checklist_items(portal, master.id), portal.own_user_id):
+        for problem in audit_checklist(tasks, master, checklist_items(portal, master.id), portal.own_user_id,
+                                       rules=group.rules, language=group.language):
             result.add(problem.kind, None, problem.detail, repair_fix(group.id), problem.item_ids,
                        task_id=problem.task_id, title=problem.title)
     return result

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
+from b24mirror.policy.words import plural
 from b24mirror import bitrix
 from b24mirror.ops.audit import (
     DUPLICATED,
@@ -237,7 +238,7 @@ def render_repair(repairs: list[GroupRepair], *, dry_run: bool) -> str:
             continue
         verdict = ("would be clean" if repair.clean else "would not be clean") if dry_run else (
             "clean" if repair.clean else "NOT clean")
-        lines.append(f"{head}: {len(repair.actions) + len(repair.checklist)} action(s); {verdict}")
+        lines.append(f"{head}: {plural(len(repair.actions) + len(repair.checklist), 'action')}; {verdict}")
         for f in repair.checklist:
             verb = "would fix" if dry_run else "fixed"
             lines.append(f"  {verb:<16} {f.kind} for subtask #{f.task_id}: {f.detail}")

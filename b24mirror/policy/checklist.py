@@ -10,8 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
+from b24mirror.config.settings import Rules
 from b24mirror.policy.models import Task
 from b24mirror.policy.render.safety import plain
+from b24mirror.policy.shown import shown_task, title_hidden
 
 STATUS_COMPLETED = 5
 ADD, COMPLETE, RENEW, RENAME, REMOVE = "added", "checked", "unchecked", "renamed", "removed"
@@ -42,15 +44,25 @@ def is_first_level(task: Task, master: Task) -> bool:
     return task.id != master.id and task.parent_id == master.id and task.group_id == master.group_id
 
 
-def wanted(tasks: Mapping[int, Task], master: Task, mapped: Mapping[str, dict], *, full: bool) -> dict[int, Task | None]:
-    """Subtask -> the task its item should show, or None where the item should go (it left the subtree).
+def shown_first_level(tasks: Mapping[int, Task], master: Task, rules: Rules, language: str) -> dict[int, Task]:
+    """The first-level subtasks an item may show, as it may show them: a title a `hide` rule covers has
+    no item, a `redact` match is replaced."""
+    return {t.id: shown_task(t, rules, language) for t in tasks.values()
+            if is_first_level(t, master) and not title_hidden(t, rules)}
+
+
+def wanted(tasks: Mapping[int, Task], master: Task, mapped: Mapping[str, dict], *, full: bool,
+           rules: Rules = Rules(), language: str = "ru") -> dict[int, Task | None]:
+    """Subtask -> the task its item should show, or None where the item should go (it left the subtree,
+    or a rule now hides its title).
 
     `tasks`: the tasks this run knows of; `full`: they are every task of the group, so a mapped
     subtask missing among them has left the group (or was deleted)."""
-    found: dict[int, Task | None] = {t.id: t for t in tasks.values() if is_first_level(t, master)}
+    found: dict[int, Task | None] = dict(shown_first_level(tasks, master, rules, language))
     for key in mapped:
         task = tasks.get(int(key))
-        if (task is not None and not is_first_level(task, master)) or (task is None and full):
+        if (task is not None and (not is_first_level(task, master) or title_hidden(task, rules))) or (
+                task is None and full):
             found[int(key)] = None
     return found
 
@@ -116,7 +128,8 @@ class ChecklistProblem:
     title: str = ""  # what the item should read (MISSING_ITEM, and STALE_ITEM when renamed); "" to remove
 
 
-def audit_checklist(tasks: Mapping[int, Task], master: Task, items: list[ChecklistItem], me: int) -> list[ChecklistProblem]:
+def audit_checklist(tasks: Mapping[int, Task], master: Task, items: list[ChecklistItem], me: int, *,
+                    rules: Rules = Rules(), language: str = "ru") -> list[ChecklistProblem]:
     """What the master's checklist lacks or holds too much of, judged afresh (no state): one item of ours per
     first-level subtask, showing its title; none for a task that left. Ticks are not judged: a person may
     untick an item, and b24mirror leaves that alone. People's items are never judged at all."""
@@ -126,7 +139,7 @@ def audit_checklist(tasks: Mapping[int, Task], master: Task, items: list[Checkli
         if item.created_by == me and head.startswith("#") and head[1:].isdigit():
             mine.setdefault(int(head[1:]), []).append(item)
     problems = []
-    first = {t.id: t for t in tasks.values() if is_first_level(t, master)}
+    first = shown_first_level(tasks, master, rules, language)
     for task_id, task in sorted(first.items()):
         found = mine.get(task_id, [])
         if not found:

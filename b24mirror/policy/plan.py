@@ -12,6 +12,7 @@ from typing import Collection, Mapping
 from b24mirror.policy import render
 
 from b24mirror.policy import rules
+from b24mirror.policy.shown import hides, shown_comment, shown_task, title_hidden
 from b24mirror.policy.models import (
     KIND_COMMENT,
     KIND_EVENT,
@@ -167,6 +168,8 @@ def plan_group(snap: GroupSnapshot) -> Plan:
         if task is None:
             continue
         where = subtree_verdict(task, master, snap.tasks, group.depth)
+        if where is None and title_hidden(task, group.rules):
+            where = rules.REASON_HIDDEN  # its title shows in every mirror of it: nothing of it goes in
         _plan_results(plan, snap, task, flavour, where)
         _plan_comments(plan, snap, task, flavour, where)
         _plan_events(plan, snap, task, flavour, where)
@@ -232,8 +235,9 @@ def _plan_comments(plan: Plan, snap: GroupSnapshot, task: Task, flavour: str, wh
             continue
         if comment.author_name == "" and comment.author_id in snap.users:
             comment = _with_author_name(comment, snap.users[comment.author_id])
+        comment = shown_comment(comment, group.rules, group.language)
         _add(plan, snap, Marker(KIND_COMMENT, task.id, comment.id), lambda c=comment: render.render_comment(
-            task, c, portal_url=snap.portal_url, language=group.language, rules=group.rules,
+            shown_task(task, group.rules, group.language), c, portal_url=snap.portal_url, language=group.language, rules=group.rules,
             max_chars=group.max_chars, flavour=flavour,
         ), comment.date, task.id)
 
@@ -251,14 +255,21 @@ def _plan_events(plan: Plan, snap: GroupSnapshot, task: Task, flavour: str, wher
             continue  # COMMENT, CHECKLIST_* and the like are not events we mirror at all
         if _too_early(plan, snap, Marker(KIND_EVENT, task.id, event.id), event.date):
             continue
-        reason = where or rules.event_verdict(event, rules=group.rules)
+        named = people(snap.users, snap.tasks)
+        reason = where or rules.event_verdict(event, rules=group.rules) or _hidden_value(event, group, named)
         if reason is not None:
             plan.skip(reason, Marker(KIND_EVENT, task.id, event.id))
             continue
         _add(plan, snap, Marker(KIND_EVENT, task.id, event.id), lambda e=event: render.render_event(
-            task, e, portal_url=snap.portal_url, language=group.language, flavour=flavour,
-            users=people(snap.users, snap.tasks),
+            shown_task(task, group.rules, group.language), e, portal_url=snap.portal_url, language=group.language,
+            flavour=flavour, users=named, redact_patterns=group.rules.redact_patterns,
         ), event.date, task.id)
+
+
+def _hidden_value(event: HistoryEvent, group: GroupConfig, named: Mapping[int, User]) -> str | None:
+    """A `hide` rule judges an event's values as the mirror would show them (an old title, a name)."""
+    change = render.describe_change(event, language=group.language, users=named)
+    return rules.REASON_HIDDEN if hides(change, group.rules) else None
 
 
 def _plan_subtask(plan: Plan, snap: GroupSnapshot, task: Task, flavour: str, where: str | None) -> None:
@@ -271,6 +282,9 @@ def _plan_subtask(plan: Plan, snap: GroupSnapshot, task: Task, flavour: str, whe
         plan.skip(rules.REASON_EVENT_KIND, marker)
         return
     parent = snap.tasks.get(task.parent_id or 0)
+    if parent is not None:  # named in the announcement: its title judged like the task's own
+        parent = replace(parent, title="") if title_hidden(parent, group.rules) else shown_task(
+            parent, group.rules, group.language)
     named = people(snap.users, snap.tasks)
     creator = named.get(task.created_by)
     entered = snap.entered.get(task.id)
@@ -281,7 +295,7 @@ def _plan_subtask(plan: Plan, snap: GroupSnapshot, task: Task, flavour: str, whe
     else:
         date = task.created_date if _after_baseline(task.created_date, snap.baseline) else task.changed_date
     _add(plan, snap, marker, lambda: render.render_subtask(
-        task, portal_url=snap.portal_url, language=group.language, flavour=flavour, parent=parent,
+        shown_task(task, group.rules, group.language), portal_url=snap.portal_url, language=group.language, flavour=flavour, parent=parent,
         creator_name=creator.name if creator else "", users=named, date=date, master_id=snap.master.id,
         moved=moved,
     ), date, task.id)

@@ -16,6 +16,7 @@ from typing import Iterable, Mapping
 from b24mirror.config.settings import ReportConfig, Rules
 from b24mirror.policy.models import HistoryEvent, Task, parse_date, readable_date
 from b24mirror.policy.plan import subtree_verdict
+from b24mirror.policy.shown import title_hidden
 
 STATUS_COMPLETED, STATUS_DECLINED = 5, 7
 CLOSED = (STATUS_COMPLETED, STATUS_DECLINED)
@@ -97,11 +98,6 @@ def _set(value: str | None) -> bool:
     return str(value or "").strip() not in ("", "0")
 
 
-def hidden(task: Task, rules: Rules) -> bool:
-    """A subtask whose title a hide rule matches is counted, never named."""
-    return any(re.search(pattern, task.title or "") for pattern in rules.hide_patterns)
-
-
 def facts(master: Task, tasks: Mapping[int, Task], history: Mapping[int, list[HistoryEvent]], period: Period, *,
           depth: int, rules: Rules) -> Facts:
     """The report's figures for the master's subtree (within `depth`), as of the period's end."""
@@ -116,8 +112,8 @@ def facts(master: Task, tasks: Mapping[int, Task], history: Mapping[int, list[Hi
         return bool(date) and readable_date(date) and since <= parse_date(date) < until
 
     for task in sorted(inside, key=lambda t: t.id):
-        if hidden(task, rules):
-            continue
+        if title_hidden(task, rules):
+            continue  # counted, never named
         rows = sorted(history.get(task.id, []), key=lambda e: (parse_date(e.date), e.id))
         in_period = [e for e in rows if within(e.date, start, end)]
         if task.status == STATUS_COMPLETED and any(

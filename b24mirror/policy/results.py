@@ -14,6 +14,7 @@ from typing import Callable, Iterable, Mapping
 from b24mirror.policy import render
 from b24mirror.policy.edits import DELETED, FINAL, WITHDRAWN, PlannedUpdate, source_hash
 from b24mirror.policy.models import KIND_COMMENT, KIND_RESULT, Comment, Marker, Result, Task
+from b24mirror.policy.shown import shown_task
 
 REASON_IS_RESULT = "mirrored as the subtask's result"
 
@@ -57,7 +58,7 @@ def plan_results(task: Task, results: Iterable[Result], *, judge: Callable[[Comm
         already = mirrored_source(result, task.id, known, hashes) is not None
 
         def text(result=result, already=already) -> str:
-            return render.render_result(task, result, author_name=names.get(result.author_id, ""),
+            return render.render_result(shown_task(task, group.rules, group.language), result, author_name=names.get(result.author_id, ""),
                                         portal_url=portal_url, language=group.language, rules=group.rules,
                                         max_chars=group.max_chars, flavour=flavour, already_mirrored=already)
 
@@ -93,7 +94,7 @@ def plan_result_updates(task: Task, results: Iterable[Result], *, ledger: Mappin
         if judge(result.as_comment(author)) is not None:
             updates.append(PlannedUpdate(marker, mirror_id, render.render_withdrawn_note(marker, **note), WITHDRAWN))
             continue
-        text = render.render_result(task, result, author_name=author, portal_url=portal_url, language=group.language,
+        text = render.render_result(shown_task(task, group.rules, group.language), result, author_name=author, portal_url=portal_url, language=group.language,
                                     rules=group.rules, max_chars=group.max_chars, flavour=flavour,
                                     already_mirrored=already)
         updates.append(PlannedUpdate(marker, mirror_id, text, new_hash))

@@ -15,6 +15,7 @@ from collections.abc import Collection, Iterable, Mapping
 
 from .models import WORLD_CHAT, Comment, HistoryEvent, User, parse_date
 from .render import reader_text
+from .shown import hides, only_hidden_files
 from b24mirror.config.settings import Rules
 
 REASON_NOT_MEMBER = "not a group member"
@@ -139,10 +140,9 @@ def comment_verdict(
     if comment.author_id in rules.exclude_authors:
         return REASON_EXCLUDED_AUTHOR
     text = reader_text(comment.text)
-    # The reader text, its quoted lines without their "» " lead, and the raw source: a rule
-    # written against the BBCode keeps working, and `^` finds a quoted line's start.
-    judged = (text, reader_text(comment.text, quote_prefix=""), comment.text or "")
-    if any(re.search(pattern, value) for pattern in rules.hide_patterns for value in judged):
+    # Judged on the reader text, its quoted lines without their "» " lead (`^` finds a quoted line's
+    # start), and the raw source; a comment left with nothing but hidden files is hidden whole.
+    if hides(comment.text, rules) or only_hidden_files(comment, rules):
         return REASON_HIDDEN
     if not rules.mirror_comments:
         return REASON_HIDDEN

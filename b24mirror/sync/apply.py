@@ -8,6 +8,7 @@ reading the master back — never by posting again blindly.
 """
 from __future__ import annotations
 
+from b24mirror.policy.words import plural
 from b24mirror import bitrix
 from b24mirror.policy.edits import source_hash
 from b24mirror.policy.models import KIND_COMMENT, KIND_RESULT, Marker, PlannedMirror
@@ -136,7 +137,7 @@ def settle_chunk(ctx: Context, run: GroupRun, chunk: list[PlannedMirror], items:
         _count_rejection(run, missing[0], failure)  # the first missing one is the post that was refused
     if missing:
         reason = describe(failure) if failure is not None else "the portal's answer was lost"
-        raise GroupFailed(f"{len(missing)} mirror(s) not posted ({reason}); they will be posted next run")
+        raise GroupFailed(f"{plural(len(missing), 'mirror')} not posted ({reason}); they will be posted next run")
     return len(chunk)
 
 

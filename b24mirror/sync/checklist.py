@@ -21,7 +21,8 @@ MAPPED = "checklist"  # group meta: subtask id -> {"item": id, "title": shown ti
 
 def sync_checklist(ctx: Context, run: GroupRun) -> None:
     mapped = run.state.meta.setdefault(MAPPED, {})
-    want = wanted(run.listing.tasks, run.master, mapped, full=run.listing.full)
+    want = wanted(run.listing.tasks, run.master, mapped, full=run.listing.full, rules=run.config.rules,
+                  language=run.config.language)
     if not needs_work(want, mapped):
         return
     items = read_checklist(ctx, run)

@@ -75,10 +75,13 @@ def entry_dates(run: GroupRun) -> dict[int, str]:
     (moved in, moved up within depth, moved into the group, or carried in by an ancestor). Nothing of a
     task dated before its entry is mirrored; commit keeps the date in the task's snapshot (`entered`).
 
-    A snapshot's recorded date stands. Else the task's own history says (plan.entry_from_history); a task
-    the state knew to hang outside, whose history does not say, entered after the state's cursor.
+    The latest of what the snapshot recorded and what the task's own history says
+    (plan.entry_from_history), read whenever the task was read: a task the state knew as inside may have
+    left and come back between two runs, and what was written while it was away stays out. A task the
+    state knew to hang outside, whose history does not say, entered after the state's cursor.
     """
     everything, master = run.all_tasks(), run.master
+    remembered = _remembered_tasks(run, everything)
     known: dict[int, str | None] = {}
 
     def entry(task_id: int, hops: int = 0) -> str | None:
@@ -86,13 +89,14 @@ def entry_dates(run: GroupRun) -> dict[int, str]:
         if task is None or task_id == master.id or hops > MAX_WALK:
             return None
         if task_id not in known:
-            snap = run.state.tasks.get(str(task_id))
-            own = (snap or {}).get("entered")
-            if not own and not (snap or {}).get("inside"):
-                history = run.details.history.get(task_id) if task_id in run.details.read_ok else None
-                own = entry_from_history(task, history or [], master, everything, run.config.depth)
-                if own is None and snap is not None and snap.get("inside") is False:
-                    own = run.state.cursor or None
+            snap = run.state.tasks.get(str(task_id)) or {}
+            history = run.details.history.get(task_id) if task_id in run.details.read_ok else None
+            own = snap.get("entered")
+            if history or not snap.get("inside"):
+                moved_in = entry_from_history(task, history or [], master, remembered, run.config.depth)
+                if moved_in is None and snap.get("inside") is False and not own:
+                    moved_in = run.state.cursor or None
+                own = _latest(own, moved_in)
             known[task_id] = _latest(own, entry(task.parent_id, hops + 1) if task.parent_id else None)
         return known[task_id]
 
@@ -105,19 +109,33 @@ def entry_dates(run: GroupRun) -> dict[int, str]:
     return found
 
 
+def _remembered_tasks(run: GroupRun, everything: dict[int, Task]) -> dict[int, Task]:
+    """The tasks read this run, and stand-ins from the snapshots for those it did not read: undoing a move
+    within the subtree asks where a former parent hangs, and a quiet run reads only what changed. A
+    stand-in carries only the parent and the group, all a subtree verdict looks at."""
+    remembered = dict(everything)
+    for key, snap in run.state.tasks.items():
+        if key.isdigit() and int(key) not in remembered and "group" in snap:
+            remembered[int(key)] = Task(int(key), "", snap.get("group"), snap.get("parent"), 0, 0, 0, "", "")
+    return remembered
+
+
 def _latest(*dates: str | None) -> str | None:
     present = [d for d in dates if d]
     return max(present, key=parse_date) if present else None
 
 
 def newcomers(run: GroupRun) -> set[int]:
-    """Tasks that entered the master's subtree since the last run: created, or moved in."""
+    """Tasks that entered the master's subtree since the last run: created, or moved in. While a backfill
+    imports the history, every task inside is: its announcement is part of that history (the ledger and the
+    master's markers keep one already posted from going out again)."""
     found = set()
     everything = run.all_tasks()
+    importing = run.listing.baseline is None and run.state.meta.get("backfill") == "running"
     for task_id in run.listing.dirty:
         task = run.listing.tasks[task_id]
         snap = run.state.tasks.get(str(task_id))
-        was_inside = bool(snap and snap.get("inside"))
+        was_inside = bool(snap and snap.get("inside")) and not importing
         if not was_inside and subtree_verdict(task, run.master, everything, run.config.depth) is None:
             if (snap is None or "inside" not in snap) and not _entered_since_baseline(run, task):
                 continue  # the state forgot it (lost or rebuilt), or never settled it: not a newcomer

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from b24mirror.policy.digest import HeldItem, digests, due_at, is_urgent
 from b24mirror.policy.models import PlannedMirror, parse_date, readable_date
+from b24mirror.policy.shown import shown_title
 from b24mirror.sync.common import Context
 from b24mirror.sync.masters import read_master_markers
 from b24mirror.sync.records import GroupRun
@@ -38,8 +39,9 @@ def hold_for_digest(ctx: Context, run: GroupRun, postable: list[PlannedMirror]) 
             at_once.append(mirror)
             continue
         task = tasks.get(mirror.task_id)
+        title = shown_title(task.title, run.config.rules, run.config.language) if task else ""
         held.setdefault(str(mirror.marker), HeldItem(mirror.marker, mirror.text, mirror.source_date,
-                                                     mirror.task_id, task.title if task else ""))
+                                                     mirror.task_id, title))
     due = due_at(config, held.values())
     now = run.listing.now
     posting: list[PlannedMirror] = []

@@ -176,8 +176,9 @@ def _find_changed(ctx: Context, run: GroupRun) -> None:
         elif not importing:
             listing.baseline = parse_date(listing.now) if listing.now else EPOCH
     listing.first_sync = first
-    if listing.backfill_starts and not ctx.options.dry_run:
+    if listing.backfill_starts:
         run.state.meta[BACKFILL] = "running"  # every task is read once; what the cap holds back stays pending
+        _read_from_the_start(run)  # a dry run's state is never saved: it only promises what the backfill posts
     pending = set(pending_tasks(run)) | (set(listing.tasks) if listing.backfill_starts else set())
     for task in listing.tasks.values():
         if task.id == master.id:
@@ -190,6 +191,15 @@ def _find_changed(ctx: Context, run: GroupRun) -> None:
         # Edits and deletes move no date a listing shows: a sweep looks at mirrored chats and comments again.
         mirrored = {Marker.parse(key).task_id for key in run.state.ledger if key.startswith("b24m:comment:")}
         listing.dirty |= {t.id for t in listing.tasks.values() if t.id in mirrored}
+
+
+def _read_from_the_start(run: GroupRun) -> None:
+    """A backfill imports a task's whole history, also of a task whose news since the first sync moved its
+    cursors: they go back to the start (the ledger and the master's markers keep what is there from being
+    posted twice), and commit moves them up again as the history goes out."""
+    for snap in run.state.tasks.values():
+        snap["last_comment_id"] = snap["last_message_id"] = 0
+        snap.pop("walk_back", None)
 
 
 def _moved_since(task: Task, baseline: datetime) -> bool:

@@ -1,12 +1,23 @@
 """`b24mirror demo` tells the whole story with no portal and no config."""
+import re
 import subprocess
 import sys
 
+import pytest
 
-def test_demo_shows_mirrored_comments_and_keeps_out_the_rest(tmp_path):
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """One demo run shared by the file's tests: it is the slowest thing they do."""
+    folder = tmp_path_factory.mktemp("demo")
     result = subprocess.run([sys.executable, "-m", "b24mirror", "demo"], capture_output=True, text=True,
-                            timeout=120, cwd=tmp_path)
+                            timeout=120, cwd=folder)
     assert result.returncode == 0, result.stderr
+    return result, folder
+
+
+def test_demo_shows_mirrored_comments_and_keeps_out_the_rest(demo):
+    result, tmp_path = demo
     out = result.stdout
     master_view = out.split("now reads")[1].split("Kept out")[0]
     assert "Чертежи согласованы с заказчиком" in master_view
@@ -19,13 +30,11 @@ def test_demo_shows_mirrored_comments_and_keeps_out_the_rest(tmp_path):
     assert list(tmp_path.iterdir()) == []  # nothing left behind in the working folder
 
 
-def test_demo_shows_the_digest_and_the_checklist_as_a_manager_sees_them(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "b24mirror", "demo"], capture_output=True, text=True,
-                            timeout=120, cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
+def test_demo_shows_the_digest_and_the_checklist_as_a_manager_sees_them(demo):
+    result, _ = demo
     part = result.stdout.split("4. Now with")[1]
-    before, after = part.split("After a sync")[0], part.split("After a sync")[1].split("5. ")[0]
-    assert "#10" not in before and "[ ] #102 " in after  # one item per first-level subtask, added by the sync
+    after = part.split("After a sync")[1].split("5. ")[0]
+    assert "[ ] #102 " in after  # one item per first-level subtask, added by the sync
     closing = part.split("5. ")[1].split("6. ")[0]
     closed = closing.split("Three notes and task ")[1].split(" ")[0]
     assert f"[x] #{closed} " in closing and "3 held for the digest" in closing and "1 event mirrored" in closing
@@ -33,12 +42,18 @@ def test_demo_shows_the_digest_and_the_checklist_as_a_manager_sees_them(tmp_path
     assert "Digest · 3 new" in digest and digest.count("Progress note on task") == 3
 
 
-def test_demo_shows_a_result_and_a_status_report(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "b24mirror", "demo"], capture_output=True, text=True,
-                            timeout=120, cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    part = result.stdout.split("7. With `report: {every: 1d}`")[1]
+def test_demo_shows_a_result_and_a_status_report(demo):
+    part = demo[0].stdout.split("7. With `report: {every: 1d}`")[1].split("8. ")[0]
     closed = part.split("task ")[1].split(" ")[0]
     assert "✅ Result" in part and "the customer signed the report" in part
     report = part.split("Status report ")[1]
     assert "Progress:" in report and f"Completed (1)\n  • #{closed} " in report and "Deadlines moved (1)" in report
+
+
+def test_demo_prints_the_checklist_once_and_ends_on_what_it_showed(demo):
+    out = demo[0].stdout
+    items = re.findall(r"^ +\[[ x]\] (.+)$", out, re.M)
+    assert len(items) > 10 and len(items) == len(set(items)) + 1  # the whole list once, then the one that changed
+    last_run = out.split("8. ")[1]
+    assert "nothing new" in last_run.splitlines()[0]
+    assert "nothing is posted twice" not in out  # each demo is a fresh portal: it cannot show that across runs

@@ -56,6 +56,9 @@ def _probe(name: str, p, api: Http):
         p.set_status(p.master, 3, by=p.admin)
         rows = api.call("tasks.task.history.list", {"taskId": p.master})[1]["result"]["list"]
         return sorted(h["field"] for h in rows)
+    if name == "chat_for_switched_task":
+        p.switch_to_new_card(p.tasks[p.master].group_id)
+        return api.call("tasks.task.get", {"taskId": p.master})[1]["result"]["task"]["chatId"]
     raise AssertionError(f"no probe for reading {name}")
 
 

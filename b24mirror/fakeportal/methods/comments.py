@@ -64,8 +64,7 @@ def getlist(p, caller: Caller, params: Any) -> Any:
             else (lambda c, p=p: p.users[c.author_id].full_name if c.author_id in p.users else "") \
             if name == "AUTHOR_NAME" else (lambda c: "") if name == "AUTHOR_EMAIL" else (lambda c: c.id)
         keys.append((getter, str(direction).lower() == "desc"))
-    if task.new_card:
-        return []
+    # A task born on the new card has no forum rows ([]); a switched one keeps its old ones, still listed.
     rows = [c for c in task.comments if not c.deleted and not c.topic_start]  # the topic's first message: never
     fields = dict(COMMENT_FIELDS, AUTHOR_NAME=(
         lambda c: p.users[c.author_id].full_name if c.author_id in p.users else "", "str"))
@@ -174,6 +173,7 @@ def chat_message_send(p, caller: Caller, params: Any) -> Any:
     task = p.tasks.get(tid)
     if task is None or not p.can_see(task, caller.user_id):
         raise V3Error("BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION", "Access denied", status=403)
+    p.open_card(task)
     if not task.new_card:
         raise V3Error("BITRIX_REST_V3_EXCEPTION_ENTITYNOTFOUNDEXCEPTION", "Task chat not found", status=400)
     # Any user who can read the task may post; no message id comes back.

@@ -42,7 +42,9 @@ def dialog_messages_get(p, caller: Caller, params: dict) -> Any:
     authors = sorted({m.author_id for m in rows if m.author_id})
     return {"chat_id": chat.id,
             "messages": [views.message(p, m, chatpages.is_unread(chat, caller.user_id, m)) for m in rows],
-            "users": [views.im_user(p, p.users[u]) for u in authors if u in p.users], "files": []}
+            "users": [views.im_user(p, p.users[u]) for u in authors if u in p.users],
+            "files": [views.chat_file(p, fid, p.chat_files[fid]) for m in rows
+                      for fid in m.params.get("FILE_ID", []) if fid in p.chat_files]}
 
 
 @method("im.message.add", "im")

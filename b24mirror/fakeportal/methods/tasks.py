@@ -99,6 +99,7 @@ def task_get(p, caller: Caller, params: dict) -> Any:
     task = p.tasks.get(tid)
     if task is None or not p.can_see(task, caller.user_id):
         return []  # not an error: the portal answers result: [] for a missing or hidden task
+    p.opened_by_reading(task)  # the provider gives a switched task its chat when it answers chatId
     return {"task": views.task_selected(p, task, caller.user_id, select, ci_get(params, "params"))}
 
 

@@ -83,11 +83,11 @@ class _Doctor(GroupChecks, ChatChecks):
             return self.client.batch(commands)
         except AuthError as exc:
             self.add(BLOCKER, "webhook", f"the portal refused the webhook {where}: {_describe(exc)}",
-                     "check portal.webhook: copy the URL again from the portal (" + WEBHOOK_EDIT + "); the secret "
+                     f"check {self.config.webhook_key}: copy the URL again from the portal (" + WEBHOOK_EDIT + "); the secret "
                      "changes when an admin edits the webhook, and an expired or deleted webhook must be recreated")
         except (TransportError, DeadlineExceeded) as exc:
             self.add(BLOCKER, "webhook", f"the portal did not answer at {where}: {_describe(exc)}",
-                     "check the portal address in portal.webhook, DNS and the network or proxy between this host "
+                     f"check the portal address in {self.config.webhook_key}, DNS and the network or proxy between this host "
                      "and the portal; then run check again")
         except ScopeError as exc:
             self.add(BLOCKER, "webhook", f"the portal refused the webhook {where}: {_describe(exc)}",
@@ -97,7 +97,7 @@ class _Doctor(GroupChecks, ChatChecks):
                      "REST needs a commercial plan (or a trial) and an active user behind the webhook; check both")
         except BitrixError as exc:
             self.add(BLOCKER, "webhook", f"the webhook {where} could not be used: {_describe(exc)}",
-                     "check portal.webhook and run check again; if it persists, the portal may be down")
+                     f"check {self.config.webhook_key} and run check again; if it persists, the portal may be down")
         return None
 
     # --- 1. reachable, and whose ---------------------------------------------------------------------------------
@@ -117,7 +117,7 @@ class _Doctor(GroupChecks, ChatChecks):
         elif isinstance(profile.error, (AuthError, PermissionDenied)) and not isinstance(profile.error, ScopeError):
             self.add(BLOCKER, "webhook", f"the portal refused the webhook {self.config.masked_webhook}: "
                      f"{_describe(profile.error)}",
-                     "check portal.webhook and that the user behind it is active; the secret changes when an "
+                     f"check {self.config.webhook_key} and that the user behind it is active; the secret changes when an "
                      "admin edits the webhook")
             return False
         if not row and current.ok and isinstance(current.result, dict):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from b24mirror.policy.words import plural
 from b24mirror.bitrix import BitrixError
 from b24mirror.ops.doctor.findings import OK, WARNING, _describe, _task_list
 from b24mirror.policy.models import Task
@@ -29,19 +30,19 @@ class ChatChecks:
         with_chat = [t for t in inside if t.chat_id]
         if group.comments_source == "classic":
             if with_chat:
-                self.add(OK, subject, f"{len(with_chat)} subtask(s) have a chat, but comments: classic reads only "
+                self.add(OK, subject, f"{plural(len(with_chat), 'subtask')} have a chat, but comments: classic reads only "
                          "classic comments")
             return False
         unreadable = sorted(t.id for t in with_chat if uid not in t.participants)
         if not with_chat:
-            self.add(OK, subject, f"none of the {len(inside)} subtask(s) within depth {group.depth} has a chat")
+            self.add(OK, subject, f"none of the {plural(len(inside), 'subtask')} within depth {group.depth} has a chat")
         elif not unreadable:
-            self.add(OK, subject, f"user {uid} takes part in all {len(with_chat)} subtask chat(s)")
+            self.add(OK, subject, f"user {uid} takes part in all {plural(len(with_chat), 'subtask chat')}")
         elif group.auto_observe:
-            self.add(OK, subject, f"user {uid} is not in the chats of task(s) {_task_list(unreadable)}; with "
+            self.add(OK, subject, f"user {uid} is not in the chats of {'task' if len(unreadable) == 1 else 'tasks'} {_task_list(unreadable)}; with "
                      f"auto_observe: true the sync adds it as an observer (this needs the right to edit those tasks)")
         else:
-            self.add(WARNING, subject, f"user {uid} cannot read the chats of {len(unreadable)} subtask(s): "
+            self.add(WARNING, subject, f"user {uid} cannot read the chats of {plural(len(unreadable), 'subtask')}: "
                      f"{_task_list(unreadable)}; their comments will not be mirrored",
                      f"add user {uid} as an observer of these tasks, or set auto_observe: true for group {gid}")
         return bool(with_chat)
@@ -65,9 +66,9 @@ class ChatChecks:
         requests = -(-len(asked) // 50)
         if chats or (row is not None and master.chat_id and not row.chat_id):
             self.add(OK, subject, f"task lists carry chatId: no; chats are looked up, 1 request per 50 new tasks "
-                     f"(here {len(asked)} subtask(s), {requests} request(s), once per task)")
+                     f"(here {plural(len(asked), 'subtask')}, {plural(requests, 'request')}, once per task)")
         else:
-            self.add(OK, subject, f"task lists carry no chatId and none of the {len(asked)} subtask(s) has a chat: "
+            self.add(OK, subject, f"task lists carry no chatId and none of the {plural(len(asked), 'subtask')} has a chat: "
                      "classic comments")
         return [replace(t, chat_id=chats.get(t.id) or t.chat_id) for t in inside]
 

@@ -15,8 +15,8 @@ from b24mirror.config.settings import Rules
 from .dates import format_date, offset_of, wall_clock
 from .language import labels_for, statuses_for
 from .links import CHAT, FORUM, bold, link, safe_url, strip_auth_params, task_url
-from .reader import cut_pieces, reader_pieces, redact_pieces, visible, write_pieces
-from .safety import MAX_TITLE, plain
+from .reader import cut_pieces, reader_pieces, redact, redact_pieces, visible, write_pieces
+from .safety import MAX_TITLE, inert, plain
 
 EMPTY_SIDE = "—"
 SEPARATOR = " · "
@@ -201,14 +201,19 @@ def render_event(
     flavour: str = FORUM,
     tz: tzinfo | None = None,
     users: Mapping[int, User] | None = None,
+    redact_patterns: tuple = (),
 ) -> str:
-    """One line: subtask link (marker kind event, source = the history row id) · who · when · what."""
+    """One line: subtask link (marker kind event, source = the history row id) · who · when · what.
+    The change's values (an old title, say) are redacted like comment text."""
     marker = Marker(KIND_EVENT, task.id, event.id)
+    change = describe_change(event, language=language, users=users, tz=tz)
+    if redact_patterns:
+        change = inert(redact(change, redact_patterns, language=language))
     return _header(
         task, marker, portal_url, flavour,
         _person(event.user_name, flavour),
         format_date(event.date, tz),
-        describe_change(event, language=language, users=users, tz=tz),
+        change,
     )
 
 

@@ -9,8 +9,8 @@ from ..models import Task, User, parse_date
 from b24mirror.config.settings import Rules
 from .links import FORUM, bold, link, task_url
 from .mirrors import SEPARATOR, describe_change, user_name
-from .reader import redact
 from .safety import MAX_TITLE, plain
+from ..shown import shown_title
 
 BAR_WIDTH = 10
 MAX_LINES = 30  # per section: a report stays a glance; the rest is counted
@@ -47,7 +47,7 @@ def render_report(facts, period, *, token: str, master_id: int, portal_url: str,
         return f"{header}{SEPARATOR}{words['quiet']}{SEPARATOR}{progress}"
 
     def name(task: Task) -> str:
-        title = redact(plain(task.title, MAX_TITLE), rules.redact_patterns, language=language)
+        title = plain(shown_title(task.title, rules, language), MAX_TITLE)
         return link(task_url(portal_url, task.id), f"#{task.id} {title}".rstrip(), flavour)
 
     def deadline(task: Task) -> str:
