@@ -67,7 +67,8 @@ def test_a_comment_marked_as_the_result_later_is_not_mirrored_twice(any_world):
 
 def test_results_are_judged_by_the_rules(any_world):
     w, p = any_world, any_world.portal
-    w.write_config(rules={"hide": ["^#internal"], "redact": [r"\d+ EUR"]})
+    w.write_config(rules={"hide": ["^#internal"], "redact": [r"\d+ EUR", r"ACME-\d+"]})
+    p.set_field(w.drawings, "TITLE", "Drawings for ACME-7")  # the title shows in the mirror's header
     w.run("sync")
     hidden = p.add_result(w.design, w.boris, "#internal margin is thin")
     shown = p.add_result(w.drawings, w.boris, "Drawings done, invoice of 4000 EUR sent")
@@ -75,9 +76,14 @@ def test_results_are_judged_by_the_rules(any_world):
     w.run("sync")
     assert result_mirrors(w) == [f"b24m:result:{w.drawings}:{shown}"]
     text = mirror_of(w, f"b24m:result:{w.drawings}:{shown}")
-    assert "4000 EUR" not in text and "Drawings done" in text
+    assert "4000 EUR" not in text and "Drawings done" in text and "ACME-7" not in text
     assert not any("margin" in t or "outside the master" in t for t in w.mirror_texts())
     assert hidden and outsider
+
+    p.update_result(shown, "Drawings done, invoice paid", by=w.boris)  # rewritten under the same rules
+    w.run("sync")
+    text = mirror_of(w, f"b24m:result:{w.drawings}:{shown}")
+    assert "invoice paid" in text and "ACME-7" not in text
 
     p.update_result(shown, "#internal now hidden", by=w.boris)  # a change the rules keep out is withdrawn
     w.run("sync")
