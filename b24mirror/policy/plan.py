@@ -202,17 +202,10 @@ def _add(plan: Plan, snap: GroupSnapshot, marker: Marker, text_of, date: str, ta
 
 
 def _plan_results(plan: Plan, snap: GroupSnapshot, task: Task, flavour: str, where: str | None) -> None:
-    from b24mirror.policy.results import plan_results  # it builds on edits, which builds on this module
+    from b24mirror.policy.results import plan_snapshot_results  # it builds on edits, which builds on this module
 
-    def judge(comment: Comment) -> str | None:
-        return where or comment_reason(comment, task, group=snap.group, master=snap.master, tasks=snap.tasks,
-                                       members=snap.members, users=snap.users, own_user_id=snap.own_user_id)
-
-    names = {uid: user.name for uid, user in people(snap.users, snap.tasks).items()}
-    plan_results(task, snap.results.get(task.id, []), judge=judge,
-                 add=lambda marker, text_of, date: _add(plan, snap, marker, text_of, date, task.id),
-                 skip=lambda reason, marker: plan.skip(reason, marker), known=snap.known, hashes=snap.hashes,
-                 names=names, portal_url=snap.portal_url, group=snap.group, flavour=flavour)
+    plan_snapshot_results(plan, snap, task, flavour, where,
+                          add=lambda marker, text_of, date: _add(plan, snap, marker, text_of, date, task.id))
 
 
 def _plan_comments(plan: Plan, snap: GroupSnapshot, task: Task, flavour: str, where: str | None) -> None:

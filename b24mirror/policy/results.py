@@ -14,6 +14,7 @@ from typing import Callable, Iterable, Mapping
 from b24mirror.policy import render
 from b24mirror.policy.edits import DELETED, FINAL, WITHDRAWN, PlannedUpdate, source_hash
 from b24mirror.policy.models import KIND_COMMENT, KIND_RESULT, Comment, Marker, Result, Task
+from b24mirror.policy.plan import comment_reason, people
 from b24mirror.policy.shown import shown_task
 
 REASON_IS_RESULT = "mirrored as the subtask's result"
@@ -42,6 +43,19 @@ def mirrored_source(result: Result, task_id: int, known: Iterable[Marker], hashe
         if not result.comment_id and hashes.get(str(marker)) == source_hash(result.text):
             return marker
     return None
+
+
+def plan_snapshot_results(plan, snap, task: Task, flavour: str, where: str | None, *,
+                          add: Callable[[Marker, Callable[[], str], str], None]) -> None:
+    """plan.plan_group's part for one subtask's results: `where` is the subtask's own verdict (None: inside)."""
+
+    def judge(comment: Comment) -> str | None:
+        return where or comment_reason(comment, task, group=snap.group, master=snap.master, tasks=snap.tasks,
+                                       members=snap.members, users=snap.users, own_user_id=snap.own_user_id)
+
+    names = {uid: user.name for uid, user in people(snap.users, snap.tasks).items()}
+    plan_results(task, snap.results.get(task.id, []), judge=judge, add=add, skip=plan.skip, known=snap.known,
+                 hashes=snap.hashes, names=names, portal_url=snap.portal_url, group=snap.group, flavour=flavour)
 
 
 def plan_results(task: Task, results: Iterable[Result], *, judge: Callable[[Comment], str | None],
