@@ -2,7 +2,8 @@
 
 Starts the demo project on 127.0.0.1, writes a throwaway config, syncs once (a baseline),
 lets people work (comments, a closed subtask, a moved deadline, an outsider's comment, an
-internal note), syncs again and prints the master task as a manager would read it.
+internal note), syncs again and prints the master task as a manager would read it; then the
+manager's view: a digest, the checklist, a subtask's result and the daily status report.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from b24mirror.config.load import load_config
 from b24mirror.fakeportal import serve
 from b24mirror.fakeportal.demo import build_demo_portal
 from b24mirror.policy.models import find_markers
+from b24mirror.cli.demo_report import results_and_report
 from b24mirror.cli.summary import NOT_RULES, summary_line
 from b24mirror.sync import SyncOptions
 
@@ -79,9 +81,10 @@ def run_demo(language: str = "en", echo: Callable[[str], None] = print) -> int:
             reasons = ", ".join(f"{n} × {reason}" for reason, n in sorted(skipped.items())) or "nothing"
             echo(f"Kept out of the master, and why: {reasons}.")
             third = _manager_view(portal, info, path, language, echo)
+            third += results_and_report(portal, info, path, plain, echo)
             portal.advance(300)
             again = run_sync(config, SyncOptions())
-            echo("7. The next cron run, with nothing new in the subtasks: " + summary_line(again[0]) + ".")
+            echo("8. The next cron run, with nothing new in the subtasks: " + summary_line(again[0]) + ".")
             echo("\nThis portal and its config vanish now; each demo starts afresh. "
                  "Point a config at your portal (`b24mirror init`) to do it for real.")
         return 0 if all(r.ok for r in first + second + third + again) else 1

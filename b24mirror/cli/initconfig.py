@@ -59,6 +59,8 @@ GROUP_KEYS = """    depth: 2              # subtask levels under the master that
     #   every: 1h         # 30m, 1h, 1d, or times of day in the portal's zone: ["09:00", "14:00"]
     #   now: [completed]  # kinds still posted at once (status, completed, deadline, subtask, responsible, title, comment, all)
     # checklist: false    # true: one master checklist item per first-level subtask, ticked when it is completed
+    # report:             # a status report in the master once per period: progress, completed, overdue,
+    #   every: 1w         # moved deadlines, new subtasks, coming deadlines; or every: ["Mon 09:00"] (portal's zone)
     rules:
       exclude_extranet: false     # true: comments of extranet users stay out even when they are group members
       include_authors: []         # when not empty, only these user ids are mirrored

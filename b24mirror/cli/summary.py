@@ -13,7 +13,8 @@ from b24mirror.policy.render.dates import format_date
 from b24mirror.policy.words import grouped, plural
 
 NOT_RULES = {REASON_ALREADY, REASON_BEFORE_BASELINE}
-KIND_WORDS = {"comment": ("comment", "comments"), "event": ("event", "events"), "subtask": ("new subtask", "new subtasks")}
+KIND_WORDS = {"comment": ("comment", "comments"), "event": ("event", "events"), "subtask": ("new subtask", "new subtasks"),
+              "result": ("result", "results"), "report": ("status report", "status reports")}
 
 
 def _count(n: int, kind: str) -> str:

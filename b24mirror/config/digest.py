@@ -15,14 +15,23 @@ MIN_PERIOD = 5 * 60  # shorter than a cron interval means nothing
 EXAMPLE = 'e.g. digest: {every: 1h}, {every: 30m}, {every: 1d} or {every: ["09:00", "14:00"]}'
 
 
-def parse_digest(v, raw: Any, where: str) -> DigestConfig | None:
-    """`v` is config.validator.Validator: every problem is collected, none stops the others."""
+def scheduled_keys(v, raw: Any, where: str, keys: tuple[str, ...], shape: str) -> dict | None:
+    """A key such as `digest:` or `report:`: None when left out or false, its mapping when it is one (unknown
+    keys named), else a problem saying `shape`. `v` is config.validator.Validator: every problem is collected."""
     if raw is None or raw is False:
         return None
     if not isinstance(raw, dict):
-        v.problem(where, f"must be a mapping with every: (and optionally now:), {EXAMPLE}")
+        v.problem(where, f"must be a mapping with {shape}")
         return None
-    v.unknown_keys(raw, DIGEST_KEYS, where + ".")
+    v.unknown_keys(raw, keys, where + ".")
+    return raw
+
+
+def parse_digest(v, raw: Any, where: str) -> DigestConfig | None:
+    """`v` is config.validator.Validator: every problem is collected, none stops the others."""
+    raw = scheduled_keys(v, raw, where, DIGEST_KEYS, f"every: (and optionally now:), {EXAMPLE}")
+    if raw is None:
+        return None
     every, times = _period(v, raw.get("every"), where + ".every")
     now = _now_kinds(v, raw.get("now"), where + ".now")
     if every is None and not times:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from b24mirror.config.digest import parse_digest
+from b24mirror.config.report import parse_report
 from b24mirror.config.settings import (
     COMMENT_SOURCES,
     DEFAULT_HIDE,
@@ -18,7 +19,7 @@ from b24mirror.config.validator import Validator, show
 
 GROUP_KEYS = (
     "id", "master_task", "depth", "language", "comments", "auto_observe", "on_edit", "on_delete",
-    "max_posts", "backfill", "max_chars", "rules", "name", "digest", "checklist",
+    "max_posts", "backfill", "max_chars", "rules", "name", "digest", "checklist", "report",
 )
 RULE_KEYS = ("exclude_extranet", "include_authors", "exclude_authors", "hide", "redact", "events", "comments")
 
@@ -61,6 +62,7 @@ def read_groups(v: "Validator", groups: Any, default_language: str) -> list[Grou
             max_chars=v.integer(group, "max_chars", 2000, prefix, minimum=200),
             digest=parse_digest(v, group.get("digest"), f"{prefix}digest"),
             checklist=v.boolean(group, "checklist", False, prefix),
+            report=parse_report(v, group.get("report"), f"{prefix}report"),
         )
         result.append(config)
     return result

@@ -49,6 +49,15 @@ class DigestConfig:
 
 
 @dataclass(frozen=True)
+class ReportConfig:
+    """A status report posted once per period: every `every` seconds (aligned to Monday 00:00 in the portal's
+    zone), or at `times` ((weekday 0=Monday or None for every day, hour, minute), the portal's zone)."""
+
+    every: int | None = None
+    times: tuple[tuple[int | None, int, int], ...] = ()
+
+
+@dataclass(frozen=True)
 class GroupConfig:
     id: int
     master_task: int
@@ -64,6 +73,7 @@ class GroupConfig:
     max_chars: int = 2000
     digest: DigestConfig | None = None  # None: every item is posted at once
     checklist: bool = False  # keep one master checklist item per first-level subtask
+    report: ReportConfig | None = None  # None: no status report
 
 
 @dataclass(frozen=True)

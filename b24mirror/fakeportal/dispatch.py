@@ -45,7 +45,7 @@ def method(name: str, scope: str | None, v3: bool = False) -> Callable[[Handler]
 
 def _load() -> None:
     # Importing the modules registers their methods.
-    from b24mirror.fakeportal.methods import checklist, comments, core, im, tasks, users  # noqa: F401
+    from b24mirror.fakeportal.methods import checklist, comments, core, im, results, tasks, users  # noqa: F401
 
 
 SCOPE_ALIASES = {"user": {"user", "user_basic", "user_brief"}, "sonet_group": {"sonet_group", "socialnetwork", "sonet"}}

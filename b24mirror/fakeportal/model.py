@@ -186,3 +186,18 @@ class Token:
     scopes: frozenset[str]
     client_id: str
     expires: float
+
+
+@dataclass
+class Result:
+    """A task's result (b_tasks_result): the text of a comment marked as the outcome. Classic tasks point at the
+    forum comment (COMMENT_ID); new-card results come from a chat message and carry COMMENT_ID 0."""
+    id: int
+    task_id: int
+    created_by: int
+    text: str
+    created: float
+    updated: float
+    comment_id: int = 0
+    message_id: int = 0
+    status: int = 0  # 0 open, 1 closed (the task was completed with it)

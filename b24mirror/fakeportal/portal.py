@@ -21,6 +21,8 @@ Facts taken from the platform's own source (see where-the-docs-are-silent.md), a
   (chatpages.py): unread messages shape a page without FIRST_ID/LAST_ID; posting marks read, reading never.
 - batch (batch.py), the REST core (dispatch.py, methods/core.py) and groups (methods/users.py) as
   rest_provider.php, rest.php and socialnetwork rest.php have them.
+- Results (results.py): tasks.task.result.list on both cards, commentId 0 on the new card; a change moves
+  activityDate and, on the new card, posts a system notice.
 - The card switch (cardswitch.py): switch_to_new_card(group) at any moment; old tasks get their chat lazily,
   with system notices, and keep their forum comments; new comments land in the chat.
 - Edited chat messages carry params IS_EDITED=Y; deleted ones keep their row with IS_DELETED=Y and empty text.
@@ -41,15 +43,17 @@ from b24mirror.fakeportal.cardswitch import CardSwitchMixin
 from b24mirror.fakeportal.checklists import ChecklistMixin
 from b24mirror.fakeportal.faults import Faults
 from b24mirror.fakeportal.limits import PLANS, LeakyBucket, OperatingBudget
-from b24mirror.fakeportal.model import Chat, ChecklistItem, Group, Task, Token, User, Webhook
+from b24mirror.fakeportal.model import Chat, ChecklistItem, Group, Result, Task, Token, User, Webhook
 from b24mirror.fakeportal.stats import LogEntry, Stats
 from b24mirror.fakeportal.people import PeopleMixin
+from b24mirror.fakeportal.results import ResultMixin
 from b24mirror.fakeportal.talk import TalkMixin
 from b24mirror.fakeportal.taskops import TaskActionsMixin, TaskMixin
 
 
 
-class FakePortal(PeopleMixin, TaskMixin, TaskActionsMixin, TalkMixin, ChecklistMixin, CardSwitchMixin):
+class FakePortal(PeopleMixin, TaskMixin, TaskActionsMixin, TalkMixin, ChecklistMixin, CardSwitchMixin,
+                 ResultMixin):
     def __init__(self, seed: int | None = 0, limits: str | None = None, time_scale: float = 1.0,
                  tz: str = "+03:00", domain: str = "demo.bitrix24.test", clock: Callable[[], float] | None = None,
                  start: float | datetime | None = None, operating_limit: float = 480.0,
@@ -92,12 +96,13 @@ class FakePortal(PeopleMixin, TaskMixin, TaskActionsMixin, TalkMixin, ChecklistM
         self.chats: dict[int, Chat] = {}
         self.chat_files: dict[int, dict] = {}  # disk file id -> the file as a chat lists it (files[])
         self.checklist: dict[int, ChecklistItem] = {}
+        self.results: dict[int, Result] = {}
         self.new_card_groups: set[int] = set()  # switch_to_new_card (cardswitch.py)
         self.new_card_everywhere = False
         # Separate id spaces, so a client that confuses a comment id with a message id gets caught.
         self._ids = {"user": 0, "group": 0, "task": 100, "comment": 3000, "message": 84000, "chat": 1400,
                      "history": 16000, "checklist": 400, "attachment": 970, "file": 4700, "topic": 1400,
-                     "relation": 500, "group_relation": 60}
+                     "relation": 500, "group_relation": 60, "result": 30}
 
     # ---- clock -------------------------------------------------------------------------------------
     def now_ts(self) -> float:

@@ -24,6 +24,7 @@ from b24mirror.policy.entries import LEFT_SINCE, entry_dates, latest
 from b24mirror.policy.models import (
     ELIGIBLE, KIND_COMMENT, KIND_EVENT, KIND_SUBTASK, Comment, Marker, PlannedMirror, Task, parse_date, readable_date,
 )
+from b24mirror.policy.results import REASON_IS_RESULT
 from b24mirror.policy.shown import title_hidden
 from b24mirror.policy.plan import (
     REASON_ALREADY, REASON_BEFORE_BASELINE, GroupSnapshot, entry_from_history, plan_group, subtree_verdict,
@@ -135,7 +136,7 @@ def audit_group(group: GroupConfig, portal: Portal, gstate: GroupState | None) -
             tasks[task.id] = task
     tasks[master.id] = master
     unreadable = resolve_worlds(portal, group, gstate, tasks)
-    comments, history = read_sources(portal, group, master, tasks, unreadable)
+    comments, history, results = read_sources(portal, group, master, tasks, unreadable)
     result.comments = comments
     users = {}
     authors = sorted({c.author_id for cs in comments.values() for c in cs if c.author_id})
@@ -156,6 +157,7 @@ def audit_group(group: GroupConfig, portal: Portal, gstate: GroupState | None) -
         group=group, master=master, tasks=tasks, comments=comments, history=history, announce=announce,
         members=members, users=users, own_user_id=portal.own_user_id, baseline=baseline, known=frozenset(),
         portal_url=portal.portal_url, entered=entered, admitted=admitted(gstate) if gstate is not None else frozenset(),
+        results=results,
     )
     plan = plan_group(snapshot)
     for task_id, why in sorted(unreadable.items()):
@@ -217,7 +219,8 @@ def _judge_present(result: GroupAudit, group: GroupConfig, plan, present, unread
         elif decision in LEFT_SINCE and _content_reason(marker, snapshot) is None:
             result.notes.append(AuditFinding(LEFT_SINCE_NOTE, marker, f"posted while eligible; since then: {decision}",
                                              "nothing to do: it stays", tuple(ids)))
-        elif decision not in (ELIGIBLE, REASON_ALREADY, REASON_BEFORE_BASELINE):
+        elif decision not in (ELIGIBLE, REASON_ALREADY, REASON_BEFORE_BASELINE, REASON_IS_RESULT):
+            # (a comment mirrored before it became the result stays: its result's mirror points back at it)
             reason = _content_reason(marker, snapshot) if decision in LEFT_SINCE else decision
             result.add(LEAKED, marker, f"the rules now exclude it: {reason}",
                        f"{repair_fix(group.id)} (deletes it)", ids)

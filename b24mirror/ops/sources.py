@@ -7,7 +7,8 @@ from dataclasses import replace
 from b24mirror import bitrix
 from b24mirror.config.settings import GroupConfig
 from b24mirror.policy.models import WORLD_CHAT, Comment, Task
-from b24mirror.portal import PAGE, Portal, q_chat_messages, q_classic_comments, q_history, q_task_chat_id, reading_world
+from b24mirror.portal import (PAGE, Portal, q_chat_messages, q_classic_comments, q_history, q_results,
+                              q_task_chat_id, reading_world)
 from b24mirror.state import GroupState
 from b24mirror.sync.worlds import LISTS_CARRY_CHAT_ID
 
@@ -54,6 +55,7 @@ def read_sources(portal: Portal, group: GroupConfig, master: Task, tasks: dict[i
     queries = {}
     for task in wanted:
         queries[("history", task.id)] = q_history(task.id)
+        queries[("results", task.id)] = q_results(task.id)
         if reading_world(group.comments_source, task) == WORLD_CHAT:
             queries[("talk", task.id)] = q_chat_messages(task.id, task.chat_id)
             if task.comments_count:  # switched from the classic card: its forum comments stayed
@@ -62,17 +64,19 @@ def read_sources(portal: Portal, group: GroupConfig, master: Task, tasks: dict[i
             queries[("talk", task.id)] = q_classic_comments(task.id)
     answers = portal.run(queries)
     comments: dict[int, list[Comment]] = {}
-    history = {}
+    history, results = {}, {}
     for task in wanted:
         rows, talk, forum = answers[("history", task.id)], answers[("talk", task.id)], answers.get(("forum", task.id), [])
-        failed = next((a for a in (talk, rows, forum) if isinstance(a, bitrix.BitrixError)), None)
+        outcomes = answers[("results", task.id)]
+        failed = next((a for a in (talk, rows, forum, outcomes) if isinstance(a, bitrix.BitrixError)), None)
         if failed is not None:
             unreadable[task.id] = _unreadable(portal, group, task, failed)
             continue
         history[task.id] = rows
+        results[task.id] = outcomes
         comments[task.id] = forum + _whole_chat(portal, task, talk) if reading_world(
             group.comments_source, task) == WORLD_CHAT else talk
-    return comments, history
+    return comments, history, results
 
 
 def _unreadable(portal: Portal, group: GroupConfig, task: Task, error: bitrix.BitrixError) -> tuple[str, str]:

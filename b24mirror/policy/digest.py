@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Iterable, Mapping
 
-from b24mirror.policy.models import KIND_COMMENT, KIND_SUBTASK, HistoryEvent, Marker, MasterComment, PlannedMirror, parse_date
+from b24mirror.policy.models import KIND_COMMENT, KIND_RESULT, KIND_SUBTASK, HistoryEvent, Marker, MasterComment, PlannedMirror, parse_date
 from b24mirror.policy.render.links import bold, link, task_url
 from b24mirror.policy.render.safety import plain
 from b24mirror.policy.rules import event_kind
@@ -128,7 +128,9 @@ def render_digest(items: list[HeldItem], *, master_id: int, portal_url: str, lan
     header = link(header_url, title, flavour)
     lines = [f"{header} · {count.format(n=len(items))}"]
     by_task: dict[int, list[HeldItem]] = {}
-    for item in items:  # oldest first; a subtask's group sits where its oldest item falls
+    # Results first (the outcome before the chatter), then oldest first; a subtask's group sits where its
+    # first item falls.
+    for item in sorted(items, key=lambda item: item.marker.kind != KIND_RESULT):
         by_task.setdefault(item.task_id, []).append(item)
     for task_id, group in by_task.items():
         lines.append("")

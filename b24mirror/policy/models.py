@@ -16,9 +16,10 @@ from datetime import datetime, timezone, tzinfo
 KIND_COMMENT = "comment"
 KIND_EVENT = "event"
 KIND_SUBTASK = "subtask"
-KINDS = (KIND_COMMENT, KIND_EVENT, KIND_SUBTASK)
+KIND_RESULT = "result"  # a subtask's result: the source id is the result's own id
+KINDS = (KIND_COMMENT, KIND_EVENT, KIND_SUBTASK, KIND_RESULT)
 
-MARKER_RE = re.compile(r"b24m:(comment|event|subtask):(\d+):(\d+)")
+MARKER_RE = re.compile(r"b24m:(comment|event|subtask|result):(\d+):(\d+)")
 
 WORLD_CLASSIC = "classic"
 WORLD_CHAT = "chat"
@@ -108,6 +109,24 @@ class Comment:
     system: bool = False
     edited: bool = False
     deleted: bool = False
+
+
+@dataclass(frozen=True)
+class Result:
+    """A subtask's result (`tasks.task.result.list`): the text marked as its outcome. `comment_id` is the
+    forum comment it came from on a classic task, 0 on the new card (which names no chat message)."""
+
+    id: int
+    task_id: int
+    author_id: int
+    date: str
+    updated: str
+    text: str
+    comment_id: int = 0
+
+    def as_comment(self, author_name: str = "") -> Comment:
+        """The result as the rules and the renderer read a comment: its author, its date, its text."""
+        return Comment(self.id, self.task_id, self.author_id, author_name, self.date, self.text)
 
 
 @dataclass(frozen=True)

@@ -9,26 +9,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Collection, Mapping
 
-from b24mirror.policy import render
-
-from b24mirror.policy import rules
-from b24mirror.policy.shown import hides, shown_comment, shown_task, title_hidden
-from b24mirror.policy.models import (
-    KIND_COMMENT,
-    KIND_EVENT,
-    KIND_SUBTASK,
-    WORLD_CHAT,
-    ELIGIBLE,
-    Comment,
-    HistoryEvent,
-    Marker,
-    Plan,
-    PlannedMirror,
-    Task,
-    User,
-    parse_date,
-)
 from b24mirror.config.settings import GroupConfig
+from b24mirror.policy import render, rules
+from b24mirror.policy.models import (ELIGIBLE, KIND_COMMENT, KIND_EVENT, KIND_SUBTASK, WORLD_CHAT, Comment, HistoryEvent,
+                                     Marker, Plan, PlannedMirror, Task, User, parse_date)
+from b24mirror.policy.shown import hides, shown_comment, shown_task, title_hidden
 
 REASON_MASTER = "the master task itself"
 REASON_OTHER_GROUP = "task of another group"
@@ -59,6 +44,8 @@ class GroupSnapshot:
     portal_url: str = ""
     entered: Mapping[int, str] = field(default_factory=dict)  # task id -> when it entered the subtree
     admitted: frozenset[Marker] = frozenset()  # comments whose author was a member when first seen
+    results: Mapping[int, list] = field(default_factory=dict)  # task id -> its results (policy/results.py)
+    hashes: Mapping[str, str] = field(default_factory=dict)  # comment marker -> hash of the text it mirrored
 
 
 def subtree_verdict(task: Task, master: Task, tasks: Mapping[int, Task], depth: int) -> str | None:
@@ -172,13 +159,14 @@ def plan_group(snap: GroupSnapshot) -> Plan:
     plan = Plan()
     group, master = snap.group, snap.master
     flavour = _flavour(master)
-    for task_id in sorted(set(snap.comments) | set(snap.history) | set(snap.announce)):
+    for task_id in sorted(set(snap.comments) | set(snap.history) | set(snap.announce) | set(snap.results)):
         task = snap.tasks.get(task_id)
         if task is None:
             continue
         where = subtree_verdict(task, master, snap.tasks, group.depth)
         if where is None and title_hidden(task, group.rules):
             where = rules.REASON_HIDDEN  # its title shows in every mirror of it: nothing of it goes in
+        _plan_results(plan, snap, task, flavour, where)
         _plan_comments(plan, snap, task, flavour, where)
         _plan_events(plan, snap, task, flavour, where)
         if task_id in snap.announce:
@@ -209,10 +197,23 @@ def _add(plan: Plan, snap: GroupSnapshot, marker: Marker, text_of, date: str, ta
         plan.mirrors.append(PlannedMirror(marker, text_of(), date, task_id))
 
 
+def _plan_results(plan: Plan, snap: GroupSnapshot, task: Task, flavour: str, where: str | None) -> None:
+    from b24mirror.policy.results import plan_snapshot_results  # it builds on edits, which builds on this module
+
+    plan_snapshot_results(plan, snap, task, flavour, where,
+                          add=lambda marker, text_of, date: _add(plan, snap, marker, text_of, date, task.id))
+
+
 def _plan_comments(plan: Plan, snap: GroupSnapshot, task: Task, flavour: str, where: str | None) -> None:
+    from b24mirror.policy.results import REASON_IS_RESULT, result_comments
+
     group = snap.group
+    are_results = result_comments(snap.results.get(task.id, []), snap.comments.get(task.id, []))
     for comment in snap.comments.get(task.id, []):
         if _too_early(plan, snap, Marker(KIND_COMMENT, task.id, comment.id), comment.date):
+            continue
+        if comment.id in are_results and not _is_known(Marker(KIND_COMMENT, task.id, comment.id), snap.known):
+            plan.skip(REASON_IS_RESULT, Marker(KIND_COMMENT, task.id, comment.id))
             continue
         marker = Marker(KIND_COMMENT, task.id, comment.id)
         # Membership is judged when an item is first seen, and that verdict holds (sync/commit.py keeps it).

@@ -4,9 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generic, Hashable, TypeVar
 
-from b24mirror.policy.models import Comment, HistoryEvent, Task, User
+from b24mirror.policy.models import Comment, HistoryEvent, Result, Task, User
 from b24mirror.portal.wire import (ChatPage, _opt_int, parse_chat_messages, parse_classic_comments, parse_history,
-                                   parse_members, parse_task_get, parse_task_page, parse_users)
+                                   parse_members, parse_results, parse_task_get, parse_task_page, parse_users)
 
 T = TypeVar("T")
 K = TypeVar("K", bound=Hashable)
@@ -108,6 +108,11 @@ def q_task_chat_id(task_id: int) -> Query[int | None]:
 
 def q_history(task_id: int) -> Query[list[HistoryEvent]]:
     return Query("tasks.task.history.list", {"taskId": task_id, "order": {"ID": "asc"}}, parse_history(task_id))
+
+
+def q_results(task_id: int) -> Query[list[Result]]:
+    """A task's results: on both cards, with no paging (a task has few)."""
+    return Query("tasks.task.result.list", {"taskId": task_id}, parse_results(task_id))
 
 
 def q_members(group_id: int) -> Query[frozenset[int]]:

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from b24mirror import bitrix
-from b24mirror.policy.models import (WORLD_CHAT, WORLD_CLASSIC, Attachment, Comment, HistoryEvent, MasterComment, Task, User,
-                              find_markers)
+from b24mirror.policy.models import (WORLD_CHAT, WORLD_CLASSIC, Attachment, Comment, HistoryEvent, MasterComment, Result, Task,
+                              User, find_markers)
 
 if TYPE_CHECKING:  # pragma: no cover
     from b24mirror.portal.queries import Query
@@ -130,6 +130,18 @@ def parse_classic_comments(task_id: int) -> Callable[[Any], list[Comment]]:
             for row in _table(result, "comments")
         ]
         return sorted(comments, key=lambda c: c.id)
+
+    return parse
+
+
+def parse_results(task_id: int) -> Callable[[Any], list[Result]]:
+    """`tasks.task.result.list`: camelCase rows, ids as ints or strings, `commentId` 0 on the new card."""
+    def parse(result: Any) -> list[Result]:
+        rows = [Result(id=_int(row.get("id")), task_id=task_id, author_id=_int(row.get("createdBy")),
+                       date=str(row.get("createdAt") or ""), updated=str(row.get("updatedAt") or row.get("createdAt") or ""),
+                       text=str(row.get("text") or ""), comment_id=_int(row.get("commentId")))
+                for row in _table(result, "results")]
+        return sorted((r for r in rows if r.id), key=lambda r: r.id)
 
     return parse
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from b24mirror.policy.words import plural
 from b24mirror import bitrix
-from b24mirror.policy.edits import source_hash, watches_edits
-from b24mirror.policy.models import KIND_COMMENT, Marker, PlannedMirror
+from b24mirror.policy.edits import source_hash
+from b24mirror.policy.models import KIND_COMMENT, KIND_RESULT, Marker, PlannedMirror
 from b24mirror.stopping import write_in_flight
-from b24mirror.sync.common import Context, describe, guarded, local_now
+from b24mirror.sync.common import Context, describe, guarded, local_now, source_hashes
 from b24mirror.sync.decide import QUARANTINE_AFTER, rejections
 from b24mirror.sync.digest import split_refused
 from b24mirror.sync.masters import flag_digest_entries, read_master_markers, with_baseline
@@ -179,16 +179,12 @@ def posted_id(item) -> int | None:
     return mirror_id if mirror_id > 0 else None
 
 
-def source_hashes(run: GroupRun) -> dict:
-    """Marker -> hash of the source text a mirror shows: an edit is applied once, when the hash moves."""
-    return run.state.meta.setdefault("source_hashes", {})
-
-
 def _remember_sources(run: GroupRun, posted: list[PlannedMirror]) -> None:
-    if not watches_edits(run.config):
-        return
+    """Every comment's and result's source hash: edits follow them, and a result is matched to the comment it
+    was made from by it (policy/results.py)."""
     posted = [mirror for mirror in posted if not mirror.covers]  # a digest's items are not rewritten
     sources = {Marker(KIND_COMMENT, c.task_id, c.id): c for cs in run.details.comments.values() for c in cs}
+    sources.update((Marker(KIND_RESULT, r.task_id, r.id), r) for rs in run.details.results.values() for r in rs)
     for mirror in posted:
         if mirror.marker in sources:
             source_hashes(run)[str(mirror.marker)] = source_hash(sources[mirror.marker].text)

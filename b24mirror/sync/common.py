@@ -97,3 +97,9 @@ def local_now() -> str:
 
 def describe(exc: BaseException) -> str:
     return str(exc) or exc.__class__.__name__
+
+
+def source_hashes(run) -> dict:
+    """Marker -> hash of the source text a mirror shows: an edit is applied once, when the hash moves; a
+    result is matched to the comment it was made from by it."""
+    return run.state.meta.setdefault("source_hashes", {})

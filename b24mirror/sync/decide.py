@@ -8,7 +8,7 @@ from __future__ import annotations
 from b24mirror.policy.models import Marker, Task, parse_date
 from b24mirror.policy.entries import entry_dates as entries_of, latest
 from b24mirror.policy.plan import GroupSnapshot, entry_from_history, plan_group, subtree_verdict
-from b24mirror.sync.common import Context, log
+from b24mirror.sync.common import Context, log, source_hashes
 from b24mirror.sync.digest import hold_for_digest
 from b24mirror.sync.masters import read_master_markers
 from b24mirror.sync.records import GroupRun
@@ -70,6 +70,7 @@ def snapshot(ctx: Context, run: GroupRun, known: frozenset[Marker]) -> GroupSnap
         announce=frozenset(newcomers(run)), members=details.members, users=details.users,
         own_user_id=ctx.me, baseline=run.listing.baseline, known=known,
         portal_url=ctx.portal.portal_url, entered=entry_dates(run), admitted=admitted(run.state),
+        results={t: r for t, r in details.results.items() if t in readable}, hashes=source_hashes(run),
     )
 
 

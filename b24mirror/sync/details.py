@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from b24mirror import bitrix
 from b24mirror.policy.edits import watches_edits
-from b24mirror.policy.models import KIND_COMMENT, WORLD_CHAT, WORLD_CLASSIC, Comment, Marker, Task, parse_date
+from b24mirror.policy.models import (KIND_COMMENT, WORLD_CHAT, WORLD_CLASSIC, Comment, Marker, Task, parse_date,
+                                    readable_date)
 from b24mirror.portal import (PAGE, ChatPage, q_chat_messages, q_classic_comments, q_history, q_members,
-                              q_tasks_by_ids, q_users, reading_world)
+                              q_results, q_tasks_by_ids, q_users, reading_world)
 from b24mirror.policy.rules import mark_service_comments
 from b24mirror.sync.chats import dated, read_more, take_chat_page, take_classic_page
 from b24mirror.sync.common import Context, chunks, describe, each, log, ok, unwrap
@@ -72,6 +73,7 @@ def _queries(run: GroupRun) -> dict:
         task = tasks[task_id]
         snap = run.snap(task_id)
         queries[(run.gid, "history", task_id)] = q_history(task_id)
+        queries[(run.gid, "results", task_id)] = q_results(task_id)  # few per task: read whole, to see changes
         if world(run, task) == WORLD_CHAT and not snap.get("last_message_id") and snap.get("walk_back"):
             queries[(run.gid, "chat", task_id)] = q_chat_messages(task_id, task.chat_id, last_id=snap["walk_back"])
         elif world(run, task) == WORLD_CHAT:
@@ -130,6 +132,15 @@ def _take_task(ctx: Context, run: GroupRun, task_id: int, answers: dict, more: d
         read = _read_failed(ctx, run, task, history)
     else:
         details.history[task_id] = dated(run, task_id, history, "history row")
+    results = answers[(run.gid, "results", task_id)]
+    if isinstance(results, bitrix.BitrixError):
+        read = _read_failed(ctx, run, task, results)
+    elif all(readable_date(r.date) and readable_date(r.updated) for r in results):
+        details.results[task_id] = results
+    else:  # judged on a part of its results, a task could lose one: it waits whole
+        details.incomplete.add(task_id)
+        run.report.warnings.append(f"task {task_id}: a result has a date b24mirror cannot read; the task's results "
+                                   f"wait, and are read again next run")
     comments = answers.get((run.gid, "comments", task_id))
     page = answers.get((run.gid, "chat", task_id))
     answer = comments if (run.gid, "comments", task_id) in answers else page

@@ -26,7 +26,8 @@ from b24mirror.sync.digest import prune_posted
 from b24mirror.sync.listings import backfill_starts, read_listings
 from b24mirror.sync.masters import read_masters_back
 from b24mirror.sync.records import GroupReport, GroupRun, Listing, SyncOptions
-from b24mirror.sync.updates import apply_edits
+from b24mirror.sync.report import post_report
+from b24mirror.sync.updates import apply_edits, apply_result_edits
 
 
 class Syncer:
@@ -49,8 +50,10 @@ class Syncer:
             return [r.report for r in runs]
         each([r for r in live if watches_edits(r.config) and r.decision.todo is not None],
              lambda run: apply_edits(ctx, run))
+        each([r for r in live if r.decision.todo is not None], lambda run: apply_result_edits(ctx, run))
         each([r for r in live if r.config.checklist and r.decision.todo is not None],
              lambda run: sync_checklist(ctx, run))
+        each([r for r in live if r.config.report and r.decision.todo is not None], lambda run: post_report(ctx, run))
         for run in runs:
             commit(run)
             if run.report.out_of_time:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from b24mirror.policy.models import Comment, HistoryEvent, Marker, MasterComment, PlannedMirror, Task, User
+from b24mirror.policy.models import Comment, HistoryEvent, Marker, MasterComment, PlannedMirror, Result, Task, User
 from b24mirror.config.settings import GroupConfig
 from b24mirror.state import GroupState
 
@@ -100,6 +100,7 @@ class Details:
     comments: dict[int, list[Comment]] = field(default_factory=dict)  # new comments or chat messages
     revisited: dict[int, list[Comment]] = field(default_factory=dict)  # older messages read again for edits
     history: dict[int, list[HistoryEvent]] = field(default_factory=dict)
+    results: dict[int, list[Result]] = field(default_factory=dict)  # task -> its results, all of them
     members: frozenset[int] = frozenset()
     users: dict[int, User] = field(default_factory=dict)
     read_ok: set[int] = field(default_factory=set)  # changed tasks whose reads all succeeded

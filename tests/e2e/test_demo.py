@@ -42,10 +42,18 @@ def test_demo_shows_the_digest_and_the_checklist_as_a_manager_sees_them(demo):
     assert "Digest · 3 new" in digest and digest.count("Progress note on task") == 3
 
 
+def test_demo_shows_a_result_and_a_status_report(demo):
+    part = demo[0].stdout.split("7. With `report: {every: 1d}`")[1].split("8. ")[0]
+    closed = part.split("task ")[1].split(" ")[0]
+    assert "✅ Result" in part and "the customer signed the report" in part
+    report = part.split("Status report ")[1]
+    assert "Progress:" in report and f"Completed (1)\n  • #{closed} " in report and "Deadlines moved (1)" in report
+
+
 def test_demo_prints_the_checklist_once_and_ends_on_what_it_showed(demo):
     out = demo[0].stdout
     items = re.findall(r"^ +\[[ x]\] (.+)$", out, re.M)
     assert len(items) > 10 and len(items) == len(set(items)) + 1  # the whole list once, then the one that changed
-    last_run = out.split("7. ")[1]
+    last_run = out.split("8. ")[1]
     assert "nothing new" in last_run.splitlines()[0]
     assert "nothing is posted twice" not in out  # each demo is a fresh portal: it cannot show that across runs

@@ -28,11 +28,12 @@ from .mirrors import (
     user_name,
 )
 from .reader import neutralise, reader_text, redact
+from .results import render_result, render_result_removed
 from .safety import ZWSP, decode_entities, defang, plain, visible_only
 
 __all__ = [
     "CHAT", "FLAVOURS", "FORUM", "LABELS", "STATUS_NAMES", "ZWSP", "comment_body", "decode_entities", "defang",
-    "describe_change", "format_date", "neutralise", "plain", "reader_text", "redact", "render_comment",
+    "describe_change", "format_date", "neutralise", "plain", "reader_text", "redact", "render_comment", "render_result", "render_result_removed",
     "render_deleted_note", "render_event", "render_subtask", "render_withdrawn_note", "safe_url", "task_url",
     "user_name", "visible_only",
 ]
