@@ -450,3 +450,12 @@ def test_record_posts_writes_once_and_is_on_disk(tmp_path):
                             ("b24m:event:1:3", 11, "2026-01-01T00:00:00+00:00")])
         assert set(on_disk(path)["groups"]["42"]["ledger"]) == {"b24m:comment:1:2", "b24m:event:1:3"}
         assert group.has("b24m:event:1:3")
+
+
+def test_every_kind_of_mirror_has_a_code_in_the_ledger_table():
+    """A kind the policy adds (results came after the table) must be storable, or its first post fails."""
+    from b24mirror.policy import models
+    from b24mirror.state.store import KIND_CODES
+
+    kinds = {value for name, value in vars(models).items() if name.startswith("KIND_") and isinstance(value, str)}
+    assert kinds <= set(KIND_CODES), kinds - set(KIND_CODES)

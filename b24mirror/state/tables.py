@@ -259,8 +259,8 @@ class Ledger(Rows):
         return bool(self.markers_of(task_id, kind))
 
     def known_for(self, task_ids: Iterable[int]) -> frozenset[Marker]:
-        """Every recorded marker of these tasks' comments and events, and every subtask announced."""
-        keys = [k for task_id in sorted(set(task_ids)) for kind in ("comment", "event")
+        """Every recorded marker of these tasks, and every subtask announced."""
+        keys = [k for task_id in sorted(set(task_ids)) for kind in ("comment", "event", "result")
                 for k in self.markers_of(task_id, kind)]
         for key, row in list(self._rows(" AND kind = ?", (KIND_CODES["subtask"],))):
             self._remember(key, row)

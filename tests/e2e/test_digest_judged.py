@@ -9,6 +9,7 @@ import json
 import pytest
 
 from b24mirror.policy.models import find_markers
+from b24mirror.state import read_state
 
 pytestmark = pytest.mark.e2e
 
@@ -109,7 +110,7 @@ def test_an_item_the_portal_refuses_holds_back_no_other_and_is_quarantined_alone
     for _ in range(3):
         world.run("sync", check=False)
     assert blocked_m not in set(world.mirrors())
-    rejected = json.loads(world.state_path.read_text())["groups"][str(world.group)]["meta"]["rejected"]
+    rejected = read_state(world.state_path).to_dict()["groups"][str(world.group)]["meta"]["rejected"]
     assert set(rejected) == {blocked_m} and rejected[blocked_m]["count"] == 3
     status = world.run("status", check=False).stdout
     assert f"quarantined: {blocked_m}" in status and first_m not in status
