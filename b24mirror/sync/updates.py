@@ -45,8 +45,14 @@ def apply_result_edits(ctx: Context, run: GroupRun) -> None:
                                   members=details.members, users=details.users, own_user_id=ctx.me)
 
         write_updates(ctx, run, plan_result_updates(
-            task, details.results[task_id], ledger=run.state.ledger, hashes=source_hashes(run), judge=judge,
+            task, details.results[task_id], ledger=_results_of(run, task_id), hashes=source_hashes(run), judge=judge,
             names=names, portal_url=ctx.portal.portal_url, group=run.config, flavour=flavour))
+
+
+def _results_of(run: GroupRun, task_id: int) -> dict:
+    """The ledger's result mirrors of one task, looked up by task: a sweep never walks the whole history."""
+    ledger = run.state.ledger
+    return {key: ledger[key] for key in ledger.markers_of(task_id, "result")}
 
 
 def write_updates(ctx: Context, run: GroupRun, updates: list[PlannedUpdate]) -> None:
