@@ -18,7 +18,7 @@ from b24mirror.ops.doctor.host import state_folder_finding
 from b24mirror.policy.digest import HeldItem, due_at
 from b24mirror.policy.notices import current_notices, due_warnings
 from b24mirror.portal import Portal
-from b24mirror.config.settings import Config
+from b24mirror.config.settings import Config, lane_label
 from b24mirror.state import State, StateCorrupt, StateError, StateTooNew, open_state, read_state, rebuild_empty
 from b24mirror.stopping import Stopped
 from b24mirror.sync import GroupReport, Syncer, SyncOptions
@@ -83,7 +83,7 @@ def sync_run(config: Config, options: SyncOptions, run: SyncRun, *, rebuild_stat
             if rebuild_state and not options.dry_run:
                 for group in config.groups:
                     # read every marker back, in both worlds of a master switched to the new card
-                    state.group(group.id).meta.update(master_seen_id=0, master_seen_forum_id=0)
+                    state.group(group.lane).meta.update(master_seen_id=0, master_seen_forum_id=0)
             before = _ledger_size(state)
             try:
                 run.reports = Syncer(config, Portal(client), state, options, progress=progress).run()
@@ -123,11 +123,11 @@ def _ledger_size(state: State) -> int:
 def _settle_notices(state: State, run: SyncRun, *, dry_run: bool, secret: str | None) -> None:
     """Which warnings to show this time: all of them on a dry run, else the new and the day-old ones."""
     if dry_run:
-        run.due_warnings = {r.group_id: list(r.warnings) for r in run.reports}
+        run.due_warnings = {r.state_key: list(r.warnings) for r in run.reports}
         return
     now = datetime.now(timezone.utc)
     for report in run.reports:
-        run.due_warnings[report.group_id] = due_warnings(state.group(report.group_id).meta, report.warnings, now,
+        run.due_warnings[report.state_key] = due_warnings(state.group(report.state_key).meta, report.warnings, now,
                                                          secret)
     state.save()
 
@@ -147,7 +147,12 @@ class GroupStatus:
     pending: int = 0  # tasks left partly done, read again by the next run
     digest_held: int = 0  # items held for the group's next digest
     digest_due: str | None = None  # when that digest is due: ISO 8601 with the portal's offset
+    target: int | None = None  # a `targets:` entry's task; None: the master itself
+    target_name: str = ""
 
+    @property
+    def label(self) -> str:
+        return lane_label(self.group_id, self.target, self.target_name)
 
     def to_dict(self) -> dict:
         return {
@@ -156,6 +161,7 @@ class GroupStatus:
             "last_error": self.last_error, "synced_before": self.synced_before, "notices": list(self.notices),
             "quarantined": list(self.quarantined), "pending": self.pending,
             "digest": {"held": self.digest_held, "due": self.digest_due},
+            **({"target": self.target, "target_name": self.target_name} if self.target is not None else {}),
         }
 
 
@@ -166,9 +172,10 @@ def group_statuses(config: Config, now: datetime | None = None) -> list[GroupSta
     known = state.groups()
     result = []
     for group in config.groups:
-        gstate = known.get(group.id)
+        gstate = known.get(group.lane)
+        target = {"target": group.target_task if group.target else None, "target_name": group.target_name}
         if gstate is None:
-            result.append(GroupStatus(group.id, group.master_task, None, None, None, 0, None, False))
+            result.append(GroupStatus(group.id, group.master_task, None, None, None, 0, None, False, **target))
             continue
         ago = None
         if gstate.last_success:
@@ -179,7 +186,7 @@ def group_statuses(config: Config, now: datetime | None = None) -> list[GroupSta
             tuple({"marker": marker, **record} for marker, record in sorted(gstate.meta.get(REJECTED, {}).items())
                   if record.get("count", 0) >= QUARANTINE_AFTER),
             len(gstate.meta.get("pending", [])),
-            *_held_digest(group, gstate),
+            *_held_digest(group, gstate), **target,
         ))
     return result
 

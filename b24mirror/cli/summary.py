@@ -23,7 +23,7 @@ def _count(n: int, kind: str) -> str:
 
 def summary_line(report, *, dry_run: bool = False) -> str:
     if report.error:
-        return f"group {report.group_id}: FAILED: {report.error}"
+        return f"{report.label}: FAILED: {report.error}"
     by_rules = sum(n for reason, n in report.skipped.items() if reason not in NOT_RULES)
     if dry_run:
         counts: dict[str, int] = {}
@@ -37,7 +37,7 @@ def summary_line(report, *, dry_run: bool = False) -> str:
         counts, items, verb = report.posted, report.digest_items, "mirrored"
     done = ", ".join(_count(n, kind) + (f" ({plural(items, 'item')})" if kind == "digest" else "")
                      for kind, n in sorted(counts.items())) or "nothing new"
-    parts = [f"group {report.group_id}: {done} {verb}" if counts else f"group {report.group_id}: nothing new"]
+    parts = [f"{report.label}: {done} {verb}" if counts else f"{report.label}: nothing new"]
     if by_rules:
         parts.append(f"{by_rules} skipped by rules")
     if report.first_sync and not counts:
@@ -69,13 +69,13 @@ def print_sync_reports(reports, *, dry_run: bool, as_json: bool, quiet: bool = F
     for report in reports:
         if dry_run and not as_json:
             for mirror in report.planned:
-                out.write(f"--- group {report.group_id}, {mirror.marker}\n{mirror.text}\n\n")
-        warnings = report.warnings if shown is None else shown.get(report.group_id, report.warnings)
+                out.write(f"--- {report.label}, {mirror.marker}\n{mirror.text}\n\n")
+        warnings = report.warnings if shown is None else shown.get(report.state_key, report.warnings)
         for warning in grouped(warnings):
-            err.write(f"group {report.group_id}: warning: {warning}\n")
+            err.write(f"{report.label}: warning: {warning}\n")
         if not quiet:
             for note in grouped(report.notes):
-                err.write(f"group {report.group_id}: {note}\n")
+                err.write(f"{report.label}: {note}\n")
         if not quiet or not report.ok:
             err.write(summary_line(report, dry_run=dry_run) + "\n")
     if as_json:
@@ -106,19 +106,19 @@ def print_statuses(statuses, *, as_json: bool, out: TextIO | None = None) -> Non
     rows = [("group", "master", "last success", "cursor", "mirrors", "last error")]
     for s in statuses:
         error = s.last_error.get("message", "") if s.last_error else ""
-        rows.append((str(s.group_id), str(s.master_task), _ago(s.ago_seconds), s.cursor or "-", str(s.mirrors),
+        rows.append((s.label.removeprefix("group "), str(s.master_task), _ago(s.ago_seconds), s.cursor or "-", str(s.mirrors),
                      (error[:60] + "…") if len(error) > 60 else error))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for row in rows:
         out.write("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() + "\n")
     for s in statuses:
         for notice in grouped(s.notices):
-            out.write(f"group {s.group_id}: warning: {notice}\n")
+            out.write(f"{s.label}: warning: {notice}\n")
         for item in s.quarantined:
-            out.write(f"group {s.group_id}: quarantined: {item['marker']}, refused {item.get('count')} times "
+            out.write(f"{s.label}: quarantined: {item['marker']}, refused {item.get('count')} times "
                       f"({item.get('error', '')}); fix the cause, then run `b24mirror repair --group {s.group_id}`\n")
         if s.digest_held:
-            out.write(f"group {s.group_id}: {plural(s.digest_held, 'item')} held for the digest due "
+            out.write(f"{s.label}: {plural(s.digest_held, 'item')} held for the digest due "
                       f"{format_date(s.digest_due)}\n")
         if s.pending:
-            out.write(f"group {s.group_id}: {plural(s.pending, 'task')} partly done; the next run goes on with them\n")
+            out.write(f"{s.label}: {plural(s.pending, 'task')} partly done; the next run goes on with them\n")

@@ -15,11 +15,13 @@ from b24mirror.config.settings import (
     GroupConfig,
     Rules,
 )
+from b24mirror.config.targets import read_targets
 from b24mirror.config.validator import Validator, show
 
 GROUP_KEYS = (
     "id", "master_task", "depth", "language", "comments", "auto_observe", "on_edit", "on_delete",
     "max_posts", "backfill", "max_chars", "rules", "name", "digest", "checklist", "report",
+    "targets",
 )
 RULE_KEYS = ("exclude_extranet", "include_authors", "exclude_authors", "hide", "redact", "events", "comments")
 
@@ -33,6 +35,7 @@ def read_groups(v: "Validator", groups: Any, default_language: str) -> list[Grou
         return []
     result: list[GroupConfig] = []
     seen: dict[int, int] = {}
+    targets_seen: dict[int, str] = {}  # a target task of two lanes would mix their mirrors
     for index, group in enumerate(groups):
         prefix = f"groups[{index}]."
         if not isinstance(group, dict):
@@ -64,7 +67,7 @@ def read_groups(v: "Validator", groups: Any, default_language: str) -> list[Grou
             checklist=v.boolean(group, "checklist", False, prefix),
             report=parse_report(v, group.get("report"), f"{prefix}report"),
         )
-        result.append(config)
+        result.extend(read_targets(v, group, config, prefix, targets_seen, _rules))
     return result
 
 

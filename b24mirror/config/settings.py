@@ -74,6 +74,38 @@ class GroupConfig:
     digest: DigestConfig | None = None  # None: every item is posted at once
     checklist: bool = False  # keep one master checklist item per first-level subtask
     report: ReportConfig | None = None  # None: no status report
+    target: int = 0  # the task mirrors go to (a `targets:` entry); 0: the master task itself
+    target_name: str = ""  # the audience, as `targets[].name` calls it
+
+    @property
+    def target_task(self) -> int:
+        """Where mirrors, the read-back, the checklist and the report go; `master_task` is the source root."""
+        return self.target or self.master_task
+
+    @property
+    def lane(self) -> int:
+        """The state's key of this (group, target): the plain group id for the master itself, so a state
+        written before targets existed reads as it is; the target task in the high 32 bits otherwise."""
+        return self.id if self.target_task == self.master_task else self.id | (self.target_task << LANE_SHIFT)
+
+    @property
+    def label(self) -> str:
+        """How outputs name the lane: `group 42`, or `group 42 → task 900 "customer"` for a target."""
+        return lane_label(self.id, self.target_task if self.target else None, self.target_name)
+
+
+LANE_SHIFT = 32  # group and task ids fit 32 bits; SQLite integers hold 64
+
+
+def lane_label(group_id: int, target: int | None, name: str = "") -> str:
+    if target is None:
+        return f"group {group_id}"
+    return f"group {group_id} → task {target}" + (f' "{name}"' if name else "")
+
+
+def lane_group(lane: int) -> int:
+    """The group id of a state key (`GroupConfig.lane`)."""
+    return lane & ((1 << LANE_SHIFT) - 1)
 
 
 @dataclass(frozen=True)

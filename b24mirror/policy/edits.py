@@ -43,14 +43,14 @@ def plan_updates(
     group: GroupConfig, master: Task, task: Task, messages: Iterable[Comment], *,
     ledger: Mapping[str, dict], hashes: Mapping[str, str], users: Mapping[int, User], portal_url: str,
     members: Collection[int] | None = None, tasks: Mapping[int, Task] | None = None,
-    own_user_id: int | None = None,
+    own_user_id: int | None = None, target: Task | None = None,
 ) -> list[PlannedUpdate]:
     """Mirror updates for the edited or deleted messages among `messages` of one subtask.
 
     `members`, `tasks` (every task known, for the subtree) and `own_user_id` are what the
     verdict needs beyond the group's rules; pass them, or those rules go unchecked.
     """
-    flavour = "chat" if master.world == WORLD_CHAT else "forum"
+    flavour = "chat" if (target or master).world == WORLD_CHAT else "forum"
     updates = []
     for message in messages:
         marker = Marker(KIND_COMMENT, task.id, message.id)

@@ -46,6 +46,7 @@ class GroupSnapshot:
     admitted: frozenset[Marker] = frozenset()  # comments whose author was a member when first seen
     results: Mapping[int, list] = field(default_factory=dict)  # task id -> its results (policy/results.py)
     hashes: Mapping[str, str] = field(default_factory=dict)  # comment marker -> hash of the text it mirrored
+    target: Task | None = None  # where the mirrors go, when not the master: its world sets the links' flavour
 
 
 def subtree_verdict(task: Task, master: Task, tasks: Mapping[int, Task], depth: int) -> str | None:
@@ -158,7 +159,7 @@ def _after_baseline(date: str, baseline: datetime | None) -> bool:
 def plan_group(snap: GroupSnapshot) -> Plan:
     plan = Plan()
     group, master = snap.group, snap.master
-    flavour = _flavour(master)
+    flavour = _flavour(snap.target or master)
     for task_id in sorted(set(snap.comments) | set(snap.history) | set(snap.announce) | set(snap.results)):
         task = snap.tasks.get(task_id)
         if task is None:

@@ -32,7 +32,7 @@ def post_all(ctx: Context, runs: list[GroupRun]) -> None:
 
 def _post_request(ctx: Context, request: list, queue: dict, done: dict) -> None:
     try:
-        items = ctx.portal.post_many([(run.master, with_baseline(m.text, m.marker, run.listing.baseline))
+        items = ctx.portal.post_many([(run.target, with_baseline(m.text, m.marker, run.listing.baseline))
                                       for run, chunk in request for m in chunk])
     except bitrix.OutcomeUnknown:
         items = None

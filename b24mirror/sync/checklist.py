@@ -43,7 +43,7 @@ def sync_checklist(ctx: Context, run: GroupRun) -> None:
 def _add_many(ctx: Context, run: GroupRun, adds: list[Action], mapped: dict) -> None:
     """Add items in one request with halt, in order; each recorded as soon as its id is known. Whatever
     got no answer is looked for in the checklist itself (our prefix, our user), never added again blindly."""
-    master = run.master.id
+    master = run.target.id
     commands = {str(i): ("task.checklistitem.add", {"0": master, "1": {"TITLE": a.title}}) for i, a in enumerate(adds)}
     try:
         answers = ctx.portal.client.batch(commands, halt=True)
@@ -76,12 +76,12 @@ def _added(ctx: Context, run: GroupRun, action: Action, item_id: int, mapped: di
     key = str(action.task_id)
     mapped[key] = {"item": item_id, "title": action.title, "done": False}
     if run.listing.tasks[action.task_id].status == 5:
-        ctx.portal.client.call("task.checklistitem.complete", {"0": run.master.id, "1": item_id}, write=True)
+        ctx.portal.client.call("task.checklistitem.complete", {"0": run.target.id, "1": item_id}, write=True)
         mapped[key]["done"] = True
 
 
 def read_checklist(ctx: Context, run: GroupRun) -> list[ChecklistItem]:
-    return checklist_items(ctx.portal, run.master.id)
+    return checklist_items(ctx.portal, run.target.id)
 
 
 def checklist_items(portal, master_id: int) -> list[ChecklistItem]:
@@ -97,7 +97,7 @@ def checklist_items(portal, master_id: int) -> list[ChecklistItem]:
 
 
 def _apply(ctx: Context, run: GroupRun, action: Action, mapped: dict) -> None:
-    master, key = run.master.id, str(action.task_id)
+    master, key = run.target.id, str(action.task_id)
     call = ctx.portal.client.call
     if action.kind == ADD:
         item_id = _add(ctx, run, action)
@@ -120,7 +120,7 @@ def _apply(ctx: Context, run: GroupRun, action: Action, mapped: dict) -> None:
 
 def _add(ctx: Context, run: GroupRun, action: Action) -> int:
     try:
-        return int(ctx.portal.client.call("task.checklistitem.add", {"0": run.master.id, "1": {"TITLE": action.title}},
+        return int(ctx.portal.client.call("task.checklistitem.add", {"0": run.target.id, "1": {"TITLE": action.title}},
                                           write=True).result)
     except bitrix.OutcomeUnknown as exc:
         found = ours(read_checklist(ctx, run), action.task_id, ctx.me)  # did it land? the checklist says

@@ -64,7 +64,7 @@ def snapshot(ctx: Context, run: GroupRun, known: frozenset[Marker]) -> GroupSnap
     details = run.details
     readable = details.read_ok
     return GroupSnapshot(
-        group=run.config, master=run.master, tasks=run.all_tasks(),
+        group=run.config, master=run.master, target=run.target, tasks=run.all_tasks(),
         comments={t: c for t, c in details.comments.items() if t in readable},
         history={t: h for t, h in details.history.items() if t in readable},
         announce=frozenset(newcomers(run)), members=details.members, users=details.users,

@@ -38,14 +38,14 @@ def read_details(ctx: Context, runs: list[GroupRun]) -> None:
 
     def take(run: GroupRun) -> None:
         if run.listing.dirty:
-            run.details.members = unwrap(answers[(run.gid, "members")])
+            run.details.members = unwrap(answers[(run.lane, "members")])
             if not run.details.members:
                 # A group has at least its owner: an empty list is a bad answer, not "nobody is a member" —
                 # judged on it, every comment would stay out and the cursors would pass them for good.
                 raise GroupFailed(f"the portal answered an empty member list for group {run.gid}; nothing was "
                                   f"judged on it, the group is read again next run")
             for key, parents in answers.items():
-                if key[:2] == (run.gid, "parents"):
+                if key[:2] == (run.lane, "parents"):
                     run.details.parents.update((task.id, task) for task in unwrap(parents))
         for task_id in sorted(readable(run)):
             _take_task(ctx, run, task_id, answers, more)
@@ -64,35 +64,35 @@ def _queries(run: GroupRun) -> dict:
     queries = {}
     tasks = run.listing.tasks
     if run.listing.dirty:
-        queries[(run.gid, "members")] = q_members(run.gid)
+        queries[(run.lane, "members")] = q_members(run.gid)
         missing_parents = {t.parent_id for t in tasks.values()
                            if t.parent_id and t.parent_id not in tasks and t.parent_id != run.config.master_task}
         for i, chunk in enumerate(chunks(sorted(missing_parents))):
-            queries[(run.gid, "parents", i)] = q_tasks_by_ids(chunk)
+            queries[(run.lane, "parents", i)] = q_tasks_by_ids(chunk)
     for task_id in sorted(readable(run)):
         task = tasks[task_id]
         snap = run.snap(task_id)
-        queries[(run.gid, "history", task_id)] = q_history(task_id)
-        queries[(run.gid, "results", task_id)] = q_results(task_id)  # few per task: read whole, to see changes
+        queries[(run.lane, "history", task_id)] = q_history(task_id)
+        queries[(run.lane, "results", task_id)] = q_results(task_id)  # few per task: read whole, to see changes
         if world(run, task) == WORLD_CHAT and not snap.get("last_message_id") and snap.get("walk_back"):
-            queries[(run.gid, "chat", task_id)] = q_chat_messages(task_id, task.chat_id, last_id=snap["walk_back"])
+            queries[(run.lane, "chat", task_id)] = q_chat_messages(task_id, task.chat_id, last_id=snap["walk_back"])
         elif world(run, task) == WORLD_CHAT:
             last = int(snap.get("last_message_id") or 0)
             if last and watches_edits(run.config):
                 # Edits and deletes change old messages: look at the newest page again.
-                queries[(run.gid, "recent", task_id)] = q_chat_messages(task_id, task.chat_id)
-            queries[(run.gid, "chat", task_id)] = (
+                queries[(run.lane, "recent", task_id)] = q_chat_messages(task_id, task.chat_id)
+            queries[(run.lane, "chat", task_id)] = (
                 q_chat_messages(task_id, task.chat_id, first_id=last) if last
                 else q_chat_messages(task_id, task.chat_id))
         else:
             last = int(snap.get("last_comment_id") or 0)
             if last and watches_edits(run.config) and _revisit_classic(run, task, snap):
                 # Edits and deletes of forum comments move no date: read the whole list again.
-                queries[(run.gid, "recent", task_id)] = q_classic_comments(task_id, 0)
-            queries[(run.gid, "comments", task_id)] = q_classic_comments(task_id, last)
+                queries[(run.lane, "recent", task_id)] = q_classic_comments(task_id, 0)
+            queries[(run.lane, "comments", task_id)] = q_classic_comments(task_id, last)
         if world(run, task) == WORLD_CHAT and forum_has_news(task, snap):
             # Switched to the new card: its forum comments stayed where they were, and may hold news too.
-            queries[(run.gid, "forum", task_id)] = q_classic_comments(task_id, int(snap.get("last_comment_id") or 0))
+            queries[(run.lane, "forum", task_id)] = q_classic_comments(task_id, int(snap.get("last_comment_id") or 0))
     return queries
 
 
@@ -127,12 +127,12 @@ def _take_task(ctx: Context, run: GroupRun, task_id: int, answers: dict, more: d
     task = run.listing.tasks[task_id]
     details = run.details
     read = True
-    history = answers[(run.gid, "history", task_id)]
+    history = answers[(run.lane, "history", task_id)]
     if isinstance(history, bitrix.BitrixError):
         read = _read_failed(ctx, run, task, history)
     else:
         details.history[task_id] = dated(run, task_id, history, "history row")
-    results = answers[(run.gid, "results", task_id)]
+    results = answers[(run.lane, "results", task_id)]
     if isinstance(results, bitrix.BitrixError):
         read = _read_failed(ctx, run, task, results)
     elif all(readable_date(r.date) and readable_date(r.updated) for r in results):
@@ -141,23 +141,23 @@ def _take_task(ctx: Context, run: GroupRun, task_id: int, answers: dict, more: d
         details.incomplete.add(task_id)
         run.report.warnings.append(f"task {task_id}: a result has a date b24mirror cannot read; the task's results "
                                    f"wait, and are read again next run")
-    comments = answers.get((run.gid, "comments", task_id))
-    page = answers.get((run.gid, "chat", task_id))
-    answer = comments if (run.gid, "comments", task_id) in answers else page
+    comments = answers.get((run.lane, "comments", task_id))
+    page = answers.get((run.lane, "chat", task_id))
+    answer = comments if (run.lane, "comments", task_id) in answers else page
     if isinstance(answer, bitrix.BitrixError):
         _read_failed(ctx, run, task, answer)
         read = False
-    elif (run.gid, "comments", task_id) in answers:
+    elif (run.lane, "comments", task_id) in answers:
         take_classic_page(run, task_id, comments, more)
-        recent = answers.get((run.gid, "recent", task_id))
+        recent = answers.get((run.lane, "recent", task_id))
         if isinstance(recent, list):
             details.revisited.setdefault(task_id, []).extend(revisited_classic(run, task_id, recent))
     else:
         take_chat_page(run, task, page, more)
-        recent = answers.get((run.gid, "recent", task_id))
+        recent = answers.get((run.lane, "recent", task_id))
         if isinstance(recent, ChatPage):
             details.revisited.setdefault(task_id, []).extend(recent.messages)
-    forum = answers.get((run.gid, "forum", task_id))
+    forum = answers.get((run.lane, "forum", task_id))
     if isinstance(forum, bitrix.BitrixError):
         read = _read_failed(ctx, run, task, forum)
     elif forum is not None:

@@ -74,8 +74,9 @@ class Syncer:
         return [g for g in configured if not wanted or g.id in wanted]
 
     def _start(self, group: GroupConfig) -> GroupRun:
-        gstate = self.ctx.state.group(group.id)
-        report = GroupReport(group.id, first_sync=gstate.baseline is None)
+        gstate = self.ctx.state.group(group.lane)  # each (group, target) has its own ledger, cursors and meta
+        report = GroupReport(group.id, first_sync=gstate.baseline is None, lane=group.lane,
+                             target=group.target_task if group.target else None, target_name=group.target_name)
         sweep_due = (gstate.runs + group.id) % max(1, self.ctx.config.sweep_every) == 0
         backfill = backfill_starts(self.ctx, group, gstate)
         full = report.first_sync or sweep_due or not gstate.tasks or backfill

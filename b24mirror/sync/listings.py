@@ -38,31 +38,35 @@ def task_changed(task: Task, snap: dict | None) -> bool:
 def read_listings(ctx: Context, runs: list[GroupRun]) -> None:
     queries = {}
     for run in runs:
-        queries[(run.gid, "master")] = q_task(run.config.master_task)
+        queries[(run.lane, "master")] = q_task(run.config.master_task)
+        if run.config.target_task != run.config.master_task:
+            queries[(run.lane, "target")] = q_task(run.config.target_task)
         for i, chunk in enumerate(chunks(sorted(set(pending_tasks(run)) | held_tasks(run)))):
-            queries[(run.gid, "pending", i)] = q_tasks_by_ids(chunk)
+            queries[(run.lane, "pending", i)] = q_tasks_by_ids(chunk)
         if run.listing.full:
-            queries[(run.gid, "all")] = q_group_tasks(run.gid, 0)
+            queries[(run.lane, "all")] = q_group_tasks(run.gid, 0)
             continue
-        queries[(run.gid, "active")] = q_tasks_by_activity(run.gid, 0)
-        queries[(run.gid, "changed")] = q_tasks_changed_since(run.gid, wire_date(_since(run)))
+        queries[(run.lane, "active")] = q_tasks_by_activity(run.gid, 0)
+        queries[(run.lane, "changed")] = q_tasks_changed_since(run.gid, wire_date(_since(run)))
     answers = ctx.portal.run_pages(queries)
     # Full listings (first syncs, sweeps): the rest of every group's pages go out together.
     listed = ctx.portal.group_tasks_many(
-        {run.gid: (run.gid, answers[(run.gid, "all")]) for run in runs if run.listing.full})
+        {run.lane: (run.gid, answers[(run.lane, "all")]) for run in runs if run.listing.full})
     _read_masters_on_first_sync(ctx, runs, answers)
 
     def take(run: GroupRun) -> None:
-        answer = answers[(run.gid, "master")]
+        answer = answers[(run.lane, "master")]
         run.listing.master = _master_of(run, answer)
+        if (run.lane, "target") in answers:
+            run.listing.target = _target_of(run, answers[(run.lane, "target")])
         run.listing.now = str(answer.time.get("date_start") or "")  # the portal's "now", not ours
         if run.listing.full:
-            run.listing.tasks.update((task.id, task) for task in unwrap(listed[run.gid]))
+            run.listing.tasks.update((task.id, task) for task in unwrap(listed[run.lane]))
         else:
             _take_incremental(ctx, run, answers)
         answered = set()
         for key, page in answers.items():
-            if key[:2] == (run.gid, "pending"):
+            if key[:2] == (run.lane, "pending"):
                 for task in unwrap(page).items:
                     answered.add(task.id)
                     run.listing.tasks.setdefault(task.id, task)
@@ -98,20 +102,26 @@ def _since(run: GroupRun) -> datetime:
 
 
 def _read_masters_on_first_sync(ctx: Context, runs: list[GroupRun], answers: dict) -> None:
-    """A first sync looks for our own mirrors in the master (a lost state): all the masters in one batch."""
+    """A first sync looks for our own mirrors in the target (a lost state): all the targets in one batch."""
     masters = {}
     for run in runs:
-        page = answers[(run.gid, "master")]
-        if (run.report.first_sync and not isinstance(page, bitrix.BitrixError) and isinstance(page.items, Task)
-                and page.items.group_id == run.gid):
-            masters[run] = (page.items, 0)
+        master = answers[(run.lane, "master")]
+        if not (run.report.first_sync and _a_task(master) and master.items.group_id == run.gid):
+            continue
+        target = answers.get((run.lane, "target"), master)  # our mirrors are in the target
+        if _a_task(target):
+            masters[run] = (target.items, 0)
     for run, comments in ctx.portal.master_comments_many(masters).items():
         if not isinstance(comments, bitrix.BitrixError):  # else the group reads it by itself
             run.listing.master_read = comments
 
 
+def _a_task(page) -> bool:
+    return not isinstance(page, bitrix.BitrixError) and isinstance(page.items, Task)
+
+
 def _take_incremental(ctx: Context, run: GroupRun, answers: dict) -> None:
-    changed = unwrap(answers[(run.gid, "changed")])
+    changed = unwrap(answers[(run.lane, "changed")])
     while True:
         run.listing.tasks.update((task.id, task) for task in changed.items)
         if changed.next is None:
@@ -121,7 +131,7 @@ def _take_incremental(ctx: Context, run: GroupRun, answers: dict) -> None:
         changed = unwrap(ctx.portal.run_pages({0: query})[0])
     # Follow the activity order only while it still shows tasks we have not seen in
     # this state: the first unchanged task ends the walk.
-    page, start = unwrap(answers[(run.gid, "active")]), 0
+    page, start = unwrap(answers[(run.lane, "active")]), 0
     while True:
         fresh = [t for t in page.items if task_changed(t, run.state.tasks.get(str(t.id)))]
         for task in page.items:
@@ -136,7 +146,7 @@ def _resume_from_markers(ctx: Context, run: GroupRun) -> datetime | None:
     """When the master already holds our mirrors, the date of the oldest one; else None."""
     comments = run.listing.master_read
     if comments is None:
-        comments = ctx.portal.master_comments(run.master, 0)
+        comments = ctx.portal.master_comments(run.target, 0)
     found = trusted_markers(comments, ctx.me)
     if not found:
         return None
@@ -194,7 +204,7 @@ def _find_changed(ctx: Context, run: GroupRun) -> None:
             run.state.meta[PENDING] = sorted(pending)
             ctx.state.save()
     for task in listing.tasks.values():
-        if task.id == master.id:
+        if task.id in (master.id, run.config.target_task):  # our own posts move a target's dates
             continue
         if first and listing.baseline is not None and not _moved_since(task, listing.baseline):
             continue  # nothing older than the first sync is mirrored: only learn the tree
@@ -235,6 +245,16 @@ def _master_of(run: GroupRun, answer) -> Task:
             f"otherwise set groups[].master_task to a task of group {run.gid}. `b24mirror check` says whether "
             f"group {run.gid} exists")
     return master
+
+
+def _target_of(run: GroupRun, answer) -> Task:
+    target = unwrap(answer).items
+    if target is None:
+        raise GroupFailed(
+            f"target task {run.config.target_task} ({run.config.label}) does not exist or the webhook's user "
+            f"cannot see it; its mirrors wait (the group's other targets go on); fix or remove that "
+            f"groups[].targets[] entry, or add the user to the task")
+    return target
 
 
 def latest_date(tasks) -> str:

@@ -46,7 +46,7 @@ def flag_forum_entries(run: GroupRun, markers) -> None:
 
 def in_forum_of_switched_master(run: GroupRun, marker) -> bool:
     record = run.state.ledger.get(str(marker)) or {}
-    return run.master.world == WORLD_CHAT and bool(record.get(IN_FORUM))
+    return run.target.world == WORLD_CHAT and bool(record.get(IN_FORUM))
 
 
 def trusted_markers(comments: list[MasterComment], me: int) -> list[tuple[Marker, MasterComment]]:
@@ -77,10 +77,10 @@ def seen_ids(run: GroupRun) -> tuple[int, int]:
     """The newest master comments already read back, in the master's own world and in its forum: later
     read-backs start after them. When the master has switched to the new card since, what was read was its
     forum, and its chat is read from the start."""
-    meta, world = run.state.meta, run.master.world
+    meta, world = run.state.meta, run.target.world
     seen, forum = int(meta.get("master_seen_id") or 0), int(meta.get("master_seen_forum_id") or 0)
     read_in = meta.get("master_seen_world")
-    if read_in is None and world == WORLD_CHAT and run.master.comments_count:
+    if read_in is None and world == WORLD_CHAT and run.target.comments_count:
         return 0, 0  # recorded before both worlds were told apart: read both whole, once
     if read_in not in (None, world):
         return 0, seen
@@ -89,7 +89,7 @@ def seen_ids(run: GroupRun) -> tuple[int, int]:
 
 def remember_seen(run: GroupRun, comments: list[MasterComment]) -> None:
     seen, forum = seen_ids(run)
-    world = run.master.world
+    world = run.target.world
     if world == WORLD_CHAT and run.state.meta.get("master_seen_world") == WORLD_CLASSIC:
         # The master switched to the new card: the mirrors recorded before are forum comments (ids of another
         # kind than chat messages), which no chat method may be pointed at.
@@ -102,18 +102,18 @@ def remember_seen(run: GroupRun, comments: list[MasterComment]) -> None:
 
 
 def read_master_markers(ctx: Context, run: GroupRun) -> frozenset[Marker]:
-    if run.master.world != WORLD_CHAT:
+    if run.target.world != WORLD_CHAT:
         # A post to the master of a group switched to the new card opens its chat and lands there.
-        fresh = ctx.portal.one(q_task(run.master.id))
+        fresh = ctx.portal.one(q_task(run.target.id))
         if fresh is not None and fresh.world == WORLD_CHAT:
-            run.listing.master = fresh
-    comments = ctx.portal.master_comments(run.master, *seen_ids(run))
+            run.listing.target = fresh
+    comments = ctx.portal.master_comments(run.target, *seen_ids(run))
     return frozenset(trust(ctx, run, comments))
 
 
 def read_masters_back(ctx: Context, runs: list[GroupRun]) -> None:
     """Before posting, read the masters back: every group with something to post, in one batch."""
-    wanted = {run: (run.master, *seen_ids(run)) for run in runs
+    wanted = {run: (run.target, *seen_ids(run)) for run in runs
               if run.decision.plan is not None and run.decision.plan.mirrors}
     answers = ctx.portal.master_comments_many(wanted)
     with ctx.state.one_write():

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from b24mirror.policy.models import Comment, HistoryEvent, Marker, MasterComment, PlannedMirror, Result, Task, User
-from b24mirror.config.settings import GroupConfig
+from b24mirror.config.settings import GroupConfig, lane_label
 from b24mirror.state import GroupState
 
 
@@ -41,6 +41,17 @@ class GroupReport:
     digest_items: int = 0  # items carried by the digests posted this run (posted["digest"] counts the digests)
     digest_due: str | None = None  # when that digest is due (the portal's clock), if anything is held
     checklist: dict[str, int] = field(default_factory=dict)  # checklist action -> count
+    lane: int = 0  # the state's key of this (group, target) (GroupConfig.lane); 0: the plain group id
+    target: int | None = None  # a `targets:` entry's task, named in every output; None: the master itself
+    target_name: str = ""
+
+    @property
+    def state_key(self) -> int:
+        return self.lane or self.group_id
+
+    @property
+    def label(self) -> str:
+        return lane_label(self.group_id, self.target, self.target_name)
 
     @property
     def ok(self) -> bool:
@@ -60,6 +71,7 @@ class GroupReport:
             "quarantined": self.quarantined, "refused": self.refused, "out_of_time": self.out_of_time,
             "digest": {"held": self.digest_held, "due": self.digest_due, "items_posted": self.digest_items}, "checklist": self.checklist,
             "warnings": self.warnings, "notes": self.notes, "first_sync": self.first_sync,
+            **({"target": self.target, "target_name": self.target_name} if self.target is not None else {}),
         }
 
 
@@ -75,7 +87,8 @@ class Listing:
     """Phase 1, listings: the group's tasks seen this run and which of them changed."""
 
     full: bool = False  # every task of the group listed (first sync, sweep), not only recent changes
-    master: Task | None = None
+    master: Task | None = None  # the source subtree's root (`master_task`)
+    target: Task | None = None  # where mirrors go, when a `targets:` entry names another task than the master
     tasks: dict[int, Task] = field(default_factory=dict)
     dirty: set[int] = field(default_factory=set)  # tasks whose details are read this run
     worlds: dict[int, str] = field(default_factory=dict)  # changed task -> where its talk is (chat, classic)
@@ -153,8 +166,20 @@ class GroupRun:
         return self.config.id
 
     @property
+    def lane(self) -> int:
+        """This (group, target)'s key: of the state, and of its commands in shared batch requests."""
+        return self.config.lane
+
+    @property
     def master(self) -> Task | None:
         return self.listing.master
+
+    @property
+    def target(self) -> Task | None:
+        """The task mirrors, the read-back, the checklist and the report go to (the master unless a target)."""
+        if self.config.target_task == self.config.master_task:
+            return self.listing.master
+        return self.listing.target if self.listing.master is not None else None
 
     def all_tasks(self) -> dict[int, Task]:
         merged = dict(self.details.parents)
@@ -168,4 +193,4 @@ class GroupRun:
         return self.state.tasks.get(str(task_id)) or {}
 
     def __str__(self) -> str:
-        return f"group {self.gid}: {self.listing}; {self.details}; {self.decision}"
+        return f"{self.config.label}: {self.listing}; {self.details}; {self.decision}"

@@ -37,7 +37,7 @@ def post_report(ctx: Context, run: GroupRun) -> None:
         return
     try:
         with write_in_flight():
-            [item] = ctx.portal.post_comments(run.master, [text])
+            [item] = ctx.portal.post_comments(run.target, [text])
             if posted_id(item) is None:
                 raise item.error or bitrix.OutcomeUnknown("OUTCOME_UNKNOWN", "the post was answered without an id")
             meta["last"], meta["id"] = end, posted_id(item)
@@ -60,8 +60,8 @@ def _in_master(ctx: Context, run: GroupRun, end: int) -> bool:
     """Whether the master holds our report for the period ending at `end`: read from the last report the
     state knows of (from the first comment when it knows none)."""
     after = int(run.state.meta.get(META, {}).get("id") or 0)
-    ours = [c.text for c in ctx.portal.master_comments(run.master, after) if c.author_id == ctx.me]
-    return end in reported_ends(run.master.id, ours)
+    ours = [c.text for c in ctx.portal.master_comments(run.target, after) if c.author_id == ctx.me]
+    return end in reported_ends(run.target.id, ours)
 
 
 def _report_text(ctx: Context, run: GroupRun, period) -> str | None:
@@ -78,7 +78,8 @@ def _report_text(ctx: Context, run: GroupRun, period) -> str | None:
         return None
     found = facts(master, tasks, answers, period, depth=run.config.depth, rules=run.config.rules)
     log.debug("group %d: status report for %s..%s: %s", run.gid, period.start, period.end, found)
-    flavour = "chat" if master.world == "chat" else "forum"
-    return render_report(found, period, token=token(master.id, period.end), master_id=master.id,
+    target = run.target  # the report's token and header link are the target's: each target reports once
+    flavour = "chat" if target.world == "chat" else "forum"
+    return render_report(found, period, token=token(target.id, period.end), master_id=target.id,
                          portal_url=ctx.portal.portal_url, language=run.config.language, flavour=flavour,
                          rules=run.config.rules, users=people(run.details.users, tasks))

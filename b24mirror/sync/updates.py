@@ -23,7 +23,8 @@ def apply_edits(ctx: Context, run: GroupRun) -> None:
             continue
         messages = {m.id: m for m in details.revisited.get(task_id, []) + details.comments.get(task_id, [])}
         updates = plan_updates(
-            run.config, run.master, run.listing.tasks[task_id], messages.values(), ledger=run.state.ledger,
+            run.config, run.master, run.listing.tasks[task_id], messages.values(), target=run.target,
+            ledger=run.state.ledger,
             hashes=source_hashes(run), users=details.users, portal_url=ctx.portal.portal_url,
             members=details.members, tasks=run.all_tasks(), own_user_id=ctx.me,
         )
@@ -33,7 +34,7 @@ def apply_edits(ctx: Context, run: GroupRun) -> None:
 def apply_result_edits(ctx: Context, run: GroupRun) -> None:
     """The mirrors of results changed or removed since they were posted, for the subtasks read whole."""
     details, tasks = run.details, run.all_tasks()
-    flavour = "chat" if run.master.world == "chat" else "forum"
+    flavour = "chat" if run.target.world == "chat" else "forum"
     names = {uid: user.name for uid, user in people(details.users, tasks).items()}
     for task_id in sorted(details.results):
         if task_id not in details.read_ok or task_id in details.incomplete:
@@ -61,12 +62,12 @@ def write_updates(ctx: Context, run: GroupRun, updates: list[PlannedUpdate]) -> 
             # task.commentitem.update does not work on the new card, and a chat method given a forum id
             # could rewrite another message: said once, and left as it is.
             run.report.warnings.append(f"{update.marker}: its mirror {update.mirror_id} is in the forum of "
-                                       f"master {run.master.id}, which moved to the new card; left as it is")
+                                       f"task {run.target.id}, which moved to the new card; left as it is")
             source_hashes(run)[str(update.marker)] = update.source_hash
             continue
         try:
             with write_in_flight():
-                ctx.portal.update_comment(run.master, update.mirror_id, update.text)
+                ctx.portal.update_comment(run.target, update.mirror_id, update.text)
         except bitrix.OutcomeUnknown:
             continue  # an update is the same text again: the next run may simply repeat it
         except bitrix.BitrixError as exc:

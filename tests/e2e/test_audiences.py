@@ -1,0 +1,80 @@
+"""Several audiences: one source subtree, two target tasks with their own rules, each exactly once.
+
+The internal head reads the master itself; the customer's curator reads a task in another group with
+stricter rules. Judged by the comments each target task holds in the fake portal."""
+from collections import Counter
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+STRICT = {"hide": ["^#internal", "(?i)price"]}
+
+
+def _customer_task(world) -> int:
+    return world.portal.add_task("Bridge repair: for the customer", created_by=world.anna, responsible_id=world.anna,
+                                 group_id=world.other_group, new_card=world.portal.tasks[world.master].chat_id
+                                 is not None, auditors=(world.me,))
+
+
+def _two_targets(world) -> int:
+    customer = _customer_task(world)
+    world.write_config(targets=[{"task": world.master, "name": "internal"},
+                                {"task": customer, "name": "customer", "rules": STRICT}])
+    return customer
+
+
+def _forget_state(world) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        world.state_path.with_name(world.state_path.name + suffix).unlink(missing_ok=True)
+
+
+def test_each_target_gets_what_its_rules_let_through_once_also_after_a_lost_state(any_world):
+    w, p = any_world, any_world.portal
+    customer = _two_targets(w)
+    w.run("sync")
+    plain = p.add_comment(w.design, w.anna, "the drawings are approved")
+    priced = p.add_comment(w.drawings, w.boris, "the Price goes up by 10%")
+    hidden = p.add_comment(w.design, w.anna, "#internal the customer must not read this")
+    w.run("sync")
+    w.run("sync")
+    first = {m: f"b24m:comment:{t}:{c}" for m, t, c in
+             (("plain", w.design, plain), ("priced", w.drawings, priced), ("hidden", w.design, hidden))}
+    assert Counter(w.mirrors(w.master)) == Counter([first["plain"], first["priced"]])
+    assert w.mirrors(customer) == [first["plain"]]
+    assert not any("Price" in c["text"] for c in p.comments(customer))
+
+    _forget_state(w)
+    later = p.add_comment(w.drawings, w.anna, "poured the first span")
+    w.run("sync")
+    w.run("sync")
+    again = f"b24m:comment:{w.drawings}:{later}"
+    assert Counter(w.mirrors(w.master)) == Counter([first["plain"], first["priced"], again])
+    assert Counter(w.mirrors(customer)) == Counter([first["plain"], again])
+
+
+def _posts_to(world, task_id: int) -> tuple[str, str]:
+    """(method, text in its parameters) of a post into this task, in its world."""
+    chat = world.portal.tasks[task_id].chat_id
+    return ("im.message.add", f"'chat{chat}'") if chat else ("task.commentitem.add", f"'0': '{task_id}'")
+
+
+def test_one_target_refusing_posts_leaves_the_other_going_and_the_run_failing(any_world):
+    w, p = any_world, any_world.portal
+    customer = _two_targets(w)
+    w.run("sync")
+    p.faults.refuse(*_posts_to(w, customer), message="Access denied")
+    news = p.add_comment(w.design, w.anna, "the drawings are approved")
+    refused = w.run("sync", check=False)
+    assert p.faults.refused >= 1
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert f'task {customer} "customer"' in refused.stdout + refused.stderr
+    marker = f"b24m:comment:{w.design}:{news}"
+    assert w.mirrors(w.master) == [marker]
+    assert w.mirrors(customer) == []
+
+    p.faults.clear()  # the curator's access is back: the customer's lane catches up, the internal one stays put
+    w.run("sync")
+    w.run("sync")
+    assert w.mirrors(w.master) == [marker]
+    assert w.mirrors(customer) == [marker]
