@@ -9,20 +9,18 @@ names its fix; `repair` applies the ones it can.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 
 from b24mirror import bitrix
-from b24mirror.config.settings import Config, GroupConfig
+from b24mirror.config.settings import Config, GroupConfig, lane_label
 from b24mirror.errors import UsageProblem
 from b24mirror.ops.rows import finding_rows
-from b24mirror.ops.sources import read_sources, resolve_worlds
+from b24mirror.ops.sources import present_with_start, read_sources, resolve_worlds
 from b24mirror.policy import rules
 from b24mirror.sync.digest import HELD
 from b24mirror.policy.checklist import DUPLICATE_ITEM, MISSING_ITEM, STALE_ITEM, audit_checklist
-from b24mirror.policy.digest import trusted_in
 from b24mirror.policy.entries import LEFT_SINCE, entry_dates, latest
 from b24mirror.policy.models import (
-    ELIGIBLE, KIND_COMMENT, KIND_EVENT, KIND_SUBTASK, Comment, Marker, PlannedMirror, Task, parse_date, readable_date,
+    ELIGIBLE, KIND_COMMENT, KIND_EVENT, KIND_SUBTASK, Comment, Marker, PlannedMirror, Task, parse_date,
 )
 from b24mirror.policy.results import REASON_IS_RESULT
 from b24mirror.policy.shown import title_hidden
@@ -33,7 +31,6 @@ from b24mirror.portal import Portal, q_members, q_task, q_tasks_by_ids, q_users
 from b24mirror.state import GroupState, State
 from b24mirror.sync.checklist import checklist_items
 from b24mirror.sync.decide import QUARANTINE_AFTER, REJECTED, admitted
-from b24mirror.sync.masters import baselines_in
 
 MISSING, DUPLICATED, LEAKED, ORPHANED = "missing", "duplicated", "leaked", "orphaned"
 QUARANTINED, UNREADABLE = "quarantined", "unreadable"
@@ -68,12 +65,23 @@ class GroupAudit:
     group_id: int
     master_task: int
     findings: list[AuditFinding] = field(default_factory=list)
-    mirrors: int = 0  # mirrors found in the master
+    mirrors: int = 0  # mirrors found in the target (the master, unless a `targets:` entry names another task)
     held: int = 0  # eligible items waiting for the group's digest: sync posts them when it is due, not a finding
     error: str | None = None
     master: Task | None = None  # as read, for `repair`
     comments: dict[int, list[Comment]] = field(default_factory=dict)  # the sources read, for `repair`
     notes: list[AuditFinding] = field(default_factory=list)  # information: not a fault, nothing to repair
+    target_task: int | None = None  # a `targets:` entry's task; None: the master itself
+    target_name: str = ""
+    target: Task | None = None  # as read, for `repair`: where the mirrors are
+
+    @property
+    def label(self) -> str:
+        return f"{lane_label(self.group_id, self.target_task, self.target_name)} (master {self.master_task})"
+
+    @property
+    def mirrors_in(self) -> int:
+        return self.target_task or self.master_task
 
     def count(self, kind: str) -> int:
         return sum(1 for f in self.findings if f.kind == kind)
@@ -88,6 +96,7 @@ class GroupAudit:
     def to_dict(self) -> dict:
         return {
             "group": self.group_id, "master_task": self.master_task, "mirrors": self.mirrors, "error": self.error,
+            **({"target": self.target_task, "target_name": self.target_name} if self.target_task else {}),
             "held_for_digest": self.held,
             "counts": {kind: self.count(kind) for kind in FINDING_KINDS},
             "findings": [f.to_dict() for f in self.findings], "notes": [n.to_dict() for n in self.notes],
@@ -103,26 +112,34 @@ def select_groups(config: Config, groups: tuple[int, ...]) -> list[GroupConfig]:
 
 def run_audit(config: Config, portal: Portal, state: State | None, groups: tuple[int, ...] = ()) -> list[GroupAudit]:
     known = state.groups() if state is not None else {}
-    return [audit_or_fail(group, portal, known.get(group.id)) for group in select_groups(config, groups)]
+    return [audit_or_fail(group, portal, known.get(group.lane)) for group in select_groups(config, groups)]
 
 
 def audit_or_fail(group: GroupConfig, portal: Portal, gstate: GroupState | None) -> GroupAudit:
     try:
         return audit_group(group, portal, gstate)
     except (bitrix.BitrixError, AuditError) as exc:
-        return GroupAudit(group.id, group.master_task, error=str(exc))
+        return GroupAudit(group.id, group.master_task, error=str(exc), **_target_of(group))
 
 
 class AuditError(Exception):
     pass
 
 
+def _target_of(group: GroupConfig) -> dict:
+    return {"target_task": group.target_task if group.target else None, "target_name": group.target_name}
+
+
 def audit_group(group: GroupConfig, portal: Portal, gstate: GroupState | None) -> GroupAudit:
     master = portal.one(q_task(group.master_task))
     if master is None:
         raise AuditError(f"master task {group.master_task} does not exist or cannot be seen")
-    present, oldest = _present_mirrors(portal, master)
-    result = GroupAudit(group.id, master.id, mirrors=sum(len(ids) for ids in present.values()), master=master)
+    target = master if group.target_task == master.id else portal.one(q_task(group.target_task))
+    if target is None:
+        raise AuditError(f"target task {group.target_task} does not exist or cannot be seen")
+    present, oldest = present_with_start(portal, target)
+    result = GroupAudit(group.id, master.id, mirrors=sum(len(ids) for ids in present.values()), master=master,
+                        target=target, **_target_of(group))
     baseline = parse_date(gstate.baseline) if gstate is not None and gstate.baseline else None
     if baseline is None:
         if oldest is None:
@@ -155,7 +172,7 @@ def audit_group(group: GroupConfig, portal: Portal, gstate: GroupState | None) -
         entry_from_history(task, history.get(task.id, []), master, tasks, group.depth)))
     snapshot = GroupSnapshot(
         group=group, master=master, tasks=tasks, comments=comments, history=history, announce=announce,
-        members=members, users=users, own_user_id=portal.own_user_id, baseline=baseline, known=frozenset(),
+        members=members, users=users, own_user_id=portal.own_user_id, baseline=baseline, known=frozenset(), target=target,
         portal_url=portal.portal_url, entered=entered, admitted=admitted(gstate) if gstate is not None else frozenset(),
         results=results,
     )
@@ -165,7 +182,7 @@ def audit_group(group: GroupConfig, portal: Portal, gstate: GroupState | None) -
     _judge_missing(result, group, gstate, sorted(plan.mirrors, key=lambda m: m.sort_key), present)
     _judge_present(result, group, plan, present, set(unreadable), snapshot)
     if group.checklist:
-        for problem in audit_checklist(tasks, master, checklist_items(portal, master.id), portal.own_user_id,
+        for problem in audit_checklist(tasks, master, checklist_items(portal, target.id), portal.own_user_id,
                                        rules=group.rules, language=group.language):
             result.add(problem.kind, None, problem.detail, repair_fix(group.id), problem.item_ids,
                        task_id=problem.task_id, title=problem.title)
@@ -214,7 +231,7 @@ def _judge_present(result: GroupAudit, group: GroupConfig, plan, present, unread
             decision = subtask_decisions.get(marker.source_id)
         if decision is None:
             result.add(ORPHANED, marker, "its source is gone",
-                       f"delete comment {', '.join(map(str, ids))} of task {result.master_task} by hand if it is "
+                       f"delete comment {', '.join(map(str, ids))} of task {result.mirrors_in} by hand if it is "
                        f"unwanted (on_delete: {group.on_delete} decides for later deletes)", ids)
         elif decision in LEFT_SINCE and _content_reason(marker, snapshot) is None:
             result.notes.append(AuditFinding(LEFT_SINCE_NOTE, marker, f"posted while eligible; since then: {decision}",
@@ -248,43 +265,15 @@ def _is_present(marker: Marker, present: dict[Marker, list[int]]) -> bool:
     return marker.kind == KIND_SUBTASK and any(m.kind == KIND_SUBTASK and m.source_id == marker.source_id for m in present)
 
 
-def present_mirrors(portal: Portal, master: Task) -> dict[Marker, list[int]]:
-    """Mirrors in the master: marker -> ids of our own user's comments carrying exactly that one marker."""
-    return _present_mirrors(portal, master)[0]
-
-
-def _present_mirrors(portal: Portal, master: Task):
-    """Mirrors in the master (marker -> comment ids, oldest first; a digest stands for each of its items),
-    and when mirroring began: the baseline the markers carry (`~since=`), else the oldest mirror's date."""
-    found: dict[Marker, list[int]] = {}
-    oldest, recorded = None, []
-    for comment in sorted(portal.master_comments(master, 0), key=lambda c: c.id):
-        markers = trusted_in(comment, portal.own_user_id)
-        for marker in markers:
-            # A mirror left in the forum of a master switched to the new card is there, but no method reaches
-            # it any more (task.commentitem.delete does not work on the new card): never offered for deletion.
-            ids = found.setdefault(marker, [])
-            if comment.world == master.world:
-                ids.append(comment.id)
-        if markers:
-            recorded.extend(baselines_in(comment.text))
-            if readable_date(comment.date):
-                date = parse_date(comment.date)
-                oldest = date if oldest is None or date < oldest else oldest
-    if recorded:
-        return found, datetime.fromtimestamp(min(recorded), tz=timezone.utc)
-    return found, oldest
-
-
 def render_audit(audits: list[GroupAudit]) -> str:
     lines = []
     for audit in audits:
         if audit.error:
-            lines.append(f"group {audit.group_id} (master {audit.master_task}): FAILED: {audit.error}")
+            lines.append(f"{audit.label}: FAILED: {audit.error}")
             continue
         counts = ", ".join(f"{audit.count(k)} {k}" for k in FINDING_KINDS)
         held = f"; {audit.held} held for the digest (sync posts them when it is due)" if audit.held else ""
-        lines.append(f"group {audit.group_id} (master {audit.master_task}): {audit.mirrors} mirrors; {counts}{held}")
+        lines.append(f"{audit.label}: {audit.mirrors} mirrors; {counts}{held}")
         if audit.findings:
             rows = finding_rows(audit.findings)
             width = max(len(subject) for _, subject, _, _ in rows)

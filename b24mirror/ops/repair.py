@@ -27,9 +27,9 @@ from b24mirror.ops.audit import (
     AuditFinding,
     GroupAudit,
     audit_or_fail,
-    present_mirrors,
     select_groups,
 )
+from b24mirror.ops.sources import present_mirrors
 from b24mirror.policy.checklist import DUPLICATE_ITEM, MISSING_ITEM, STALE_ITEM
 from b24mirror.policy.models import Marker, PlannedMirror, parse_date
 from b24mirror.portal import Portal
@@ -82,6 +82,8 @@ class GroupRepair:
 
     def to_dict(self) -> dict:
         return {"group": self.group_id, "master_task": self.audit.master_task, "clean": self.clean,
+                **({"target": self.audit.target_task, "target_name": self.audit.target_name}
+                   if self.audit.target_task else {}),
                 "error": self.error, "actions": [a.to_dict() for a in self.actions],
                 "checklist": [f.to_dict() for f in self.checklist], "checklist_errors": self.checklist_errors,
                 "left": [f.to_dict() for f in self.left]}
@@ -90,21 +92,21 @@ class GroupRepair:
 def run_repair(config: Config, portal: Portal, state: State, groups: tuple[int, ...] = (), *,
                dry_run: bool = False, progress: Callable[[int, int, int], None] | None = None) -> list[GroupRepair]:
     known = state.groups()
-    repairs = [plan_repair(group, audit_or_fail(group, portal, known.get(group.id)))
+    repairs = [plan_repair(group, audit_or_fail(group, portal, known.get(group.lane)))
                for group in select_groups(config, groups)]
     if dry_run:
         return repairs
     todo = [r for r in repairs if r.actions or r.checklist]
     for repair in todo:
-        if _delete(portal, state.group(repair.group_id), repair):
+        if _delete(portal, state.group(repair.group.lane), repair):
             state.save()
     _post(config, portal, state, [r for r in todo if r.of(POST)], progress)
     for repair in todo:
         if repair.checklist:
-            _fix_checklist(portal, state.group(repair.group_id), repair)
+            _fix_checklist(portal, state.group(repair.group.lane), repair)
             state.save()
     for repair in todo:  # the master itself says whether it is clean now
-        after = audit_or_fail(repair.group, portal, state.groups().get(repair.group_id))
+        after = audit_or_fail(repair.group, portal, state.groups().get(repair.group.lane))
         repair.error, repair.left = after.error, after.findings
     return repairs
 
@@ -132,7 +134,7 @@ def plan_repair(group: GroupConfig, audit: GroupAudit) -> GroupRepair:
 def _fix_checklist(portal: Portal, gstate: GroupState, repair: GroupRepair) -> None:
     """Our checklist items as audit wants them: add the missing, delete our extra ones, retitle or remove the
     stale. People's items are never touched (audit judges only ours). The state's map follows each write."""
-    master, call = repair.audit.master_task, portal.client.call
+    master, call = repair.audit.mirrors_in, portal.client.call
     mapped = gstate.meta.setdefault("checklist", {})
     for finding in repair.checklist:
         key = str(finding.task_id)
@@ -159,7 +161,7 @@ def _delete(portal: Portal, gstate: GroupState, repair: GroupRepair) -> bool:
     actions = repair.of(DELETE)
     if not actions:
         return False
-    master = repair.audit.master
+    master = repair.audit.target  # where the mirrors are
     for action in actions:
         try:
             portal.delete_comment(master, action.comment_id)
@@ -203,8 +205,9 @@ def _post(config: Config, portal: Portal, state: State, repairs: list[GroupRepai
                   progress or (lambda group_id, done, total: None))
     runs, forgotten = [], {}
     for repair in repairs:
-        run = GroupRun(config=repair.group, state=state.group(repair.group_id), report=GroupReport(repair.group_id))
-        run.listing.master = repair.audit.master
+        run = GroupRun(config=repair.group, state=state.group(repair.group.lane),
+                       report=GroupReport(repair.group_id, lane=repair.group.lane))
+        run.listing.master, run.listing.target = repair.audit.master, repair.audit.target
         # A reposted mirror carries the group's baseline like any other, or a lost state would resume from 1970.
         run.listing.baseline = parse_date(run.state.baseline) if run.state.baseline else None
         run.details.comments = repair.audit.comments
@@ -214,7 +217,7 @@ def _post(config: Config, portal: Portal, state: State, repairs: list[GroupRepai
             # answer is settled by the read-back (which records what it finds) and the new id is recorded.
             old = run.state.ledger.pop(str(action.marker), None)
             if old is not None:
-                forgotten[(run.gid, str(action.marker))] = old
+                forgotten[(run.lane, str(action.marker))] = old
         runs.append(run)
     guarded(runs, lambda rs: post_all(ctx, rs))
     for repair, run in zip(repairs, runs):
@@ -227,7 +230,7 @@ def _post(config: Config, portal: Portal, state: State, repairs: list[GroupRepai
                 refused.pop(str(action.marker), None)  # posted at last: no longer quarantined
             else:
                 action.error = run.report.error or "not posted"
-                old = forgotten.get((run.gid, str(action.marker)))
+                old = forgotten.get((run.lane, str(action.marker)))
                 if old is not None:  # not posted: the ledger says what it said before
                     run.state.ledger[str(action.marker)] = old
     state.save()
@@ -236,7 +239,7 @@ def _post(config: Config, portal: Portal, state: State, repairs: list[GroupRepai
 def render_repair(repairs: list[GroupRepair], *, dry_run: bool) -> str:
     lines = []
     for repair in repairs:
-        head = f"group {repair.group_id} (master {repair.audit.master_task})"
+        head = repair.audit.label
         if repair.error and not repair.actions:
             lines.append(f"{head}: FAILED: {repair.error}")
             continue

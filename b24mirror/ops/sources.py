@@ -1,15 +1,20 @@
-"""What `audit` reads of a group afresh: the comment world of every task, and every comment and history
-row of the tasks that matter, as the sync would read them (sync/worlds.py, sync/details.py)."""
+"""What `audit` reads of a group afresh: the mirrors present in the target, the comment world of every task,
+and every comment and history row of the tasks that matter, as the sync would read them (sync/worlds.py,
+sync/details.py)."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime, timezone
 
 from b24mirror import bitrix
 from b24mirror.config.settings import GroupConfig
-from b24mirror.policy.models import WORLD_CHAT, Comment, Task
+from b24mirror.policy.models import WORLD_CHAT, Comment, Marker, Task
 from b24mirror.portal import (PAGE, Portal, q_chat_messages, q_classic_comments, q_history, q_results,
                               q_task_chat_id, reading_world)
+from b24mirror.policy.digest import trusted_in
+from b24mirror.policy.models import parse_date, readable_date
 from b24mirror.state import GroupState
+from b24mirror.sync.masters import baselines_in
 from b24mirror.sync.worlds import LISTS_CARRY_CHAT_ID
 
 
@@ -93,3 +98,31 @@ def _whole_chat(portal: Portal, task: Task, page) -> list[Comment]:
         page = portal.one(q_chat_messages(task.id, task.chat_id, last_id=min(m.id for m in page.messages)))
         messages.extend(page.messages)
     return sorted({m.id: m for m in messages}.values(), key=lambda m: m.id)
+
+
+def present_mirrors(portal: Portal, master: Task) -> dict[Marker, list[int]]:
+    """Mirrors in the master: marker -> ids of our own user's comments carrying exactly that one marker."""
+    return present_with_start(portal, master)[0]
+
+
+def present_with_start(portal: Portal, master: Task):
+    """Mirrors in the master (marker -> comment ids, oldest first; a digest stands for each of its items),
+    and when mirroring began: the baseline the markers carry (`~since=`), else the oldest mirror's date."""
+    found: dict[Marker, list[int]] = {}
+    oldest, recorded = None, []
+    for comment in sorted(portal.master_comments(master, 0), key=lambda c: c.id):
+        markers = trusted_in(comment, portal.own_user_id)
+        for marker in markers:
+            # A mirror left in the forum of a master switched to the new card is there, but no method reaches
+            # it any more (task.commentitem.delete does not work on the new card): never offered for deletion.
+            ids = found.setdefault(marker, [])
+            if comment.world == master.world:
+                ids.append(comment.id)
+        if markers:
+            recorded.extend(baselines_in(comment.text))
+            if readable_date(comment.date):
+                date = parse_date(comment.date)
+                oldest = date if oldest is None or date < oldest else oldest
+    if recorded:
+        return found, datetime.fromtimestamp(min(recorded), tz=timezone.utc)
+    return found, oldest
