@@ -103,7 +103,7 @@ def _write_metrics(path: str | None, run, config, code: ExitCode, dry_run: bool)
     from b24mirror.ops.metrics import write_metrics
 
     try:
-        write_metrics(path, run, [g.id for g in config.groups], int(code))
+        write_metrics(path, run, config.groups, int(code))
     except OSError as exc:
         click.echo(f"b24mirror: cannot write the metrics file {path}: {exc.strerror or exc}; "
                    "make its folder writable by the user running b24mirror", err=True)

@@ -66,6 +66,7 @@ def read_groups(v: "Validator", groups: Any, default_language: str) -> list[Grou
             digest=parse_digest(v, group.get("digest"), f"{prefix}digest"),
             checklist=v.boolean(group, "checklist", False, prefix),
             report=parse_report(v, group.get("report"), f"{prefix}report"),
+            where=f"groups[{index}]",
         )
         result.extend(read_targets(v, group, config, prefix, targets_seen, _rules))
     return result

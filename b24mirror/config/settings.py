@@ -76,6 +76,7 @@ class GroupConfig:
     report: ReportConfig | None = None  # None: no status report
     target: int = 0  # the task mirrors go to (a `targets:` entry); 0: the master task itself
     target_name: str = ""  # the audience, as `targets[].name` calls it
+    where: str = ""  # the lane's key path in the file, `groups[0]` or `groups[0].targets[1]`, for messages
 
     @property
     def target_task(self) -> int:

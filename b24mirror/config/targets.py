@@ -55,7 +55,7 @@ def read_targets(v: Validator, group: dict, base: GroupConfig, prefix: str, seen
             merged = {**inherited, **own} if isinstance(own, dict) and isinstance(inherited, dict) else own
             rules = read_rules(v, merged, f"{here}.rules.")
         lanes.append(replace(
-            base, target=task, target_name=name or "", rules=rules,
+            base, target=task, target_name=name or "", rules=rules, where=here,
             language=v.choice(entry, "language", LANGUAGES, base.language, here + "."),
             digest=parse_digest(v, entry["digest"], f"{here}.digest") if "digest" in entry else base.digest,
             checklist=v.boolean(entry, "checklist", base.checklist, here + "."),

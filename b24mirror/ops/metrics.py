@@ -1,7 +1,7 @@
 """A Prometheus textfile (node_exporter's textfile collector) describing the last sync run.
 
 Written whole or not at all (temp file and rename), mode 0644 so node_exporter's user can read it.
-Per group: when it last synced fine, what this run posted and held back; per run: HTTP requests,
+Per group (and per target, with a `target` label, when a group entry lists `targets:`): when it last synced fine, what this run posted and held back; per run: HTTP requests,
 503 refusals, duration and exit code.
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ PREFIX = "b24mirror_"
 GROUP_SERIES = (
     ("last_success_timestamp_seconds", "Unix time of the group's last successful sync."),
     ("group_ok", "1 when the group synced fine in the last run, 0 when it failed."),
-    ("mirrors_posted", "Mirrors posted to the master task in the last run."),
+    ("mirrors_posted", "Mirrors posted to the target task (the master unless targets: says) in the last run."),
     ("held_back", "Mirrors held back by max_posts in the last run; the next run posts them."),
     ("quarantined", "Mirrors the portal refused 3 times, left out until `b24mirror repair`."),
     ("out_of_time", "1 when the last run reached run_deadline and left work for the next run."),
@@ -32,16 +32,18 @@ RUN_SERIES = (
 )
 
 
-def render(run, group_ids, exit_code: int, now: float | None = None) -> str:
-    """The textfile for one run (`run` is an app.SyncRun, possibly cut short)."""
-    reports = {r.group_id: r for r in run.reports}
+def render(run, groups, exit_code: int, now: float | None = None) -> str:
+    """The textfile for one run (`run` is an app.SyncRun, possibly cut short; `groups` the configured
+    GroupConfig lanes)."""
+    reports = {r.state_key: r for r in run.reports}
     values: dict[str, list[tuple[str, float]]] = {name: [] for name, _ in GROUP_SERIES}
-    for gid in group_ids:
-        label = f'{{group="{gid}"}}'
-        success = _unix(run.last_success.get(gid))
+    for group in groups:
+        target = f',target="{group.target_task}"' if group.target else ""
+        label = f'{{group="{group.id}"{target}}}'
+        success = _unix(run.last_success.get(group.lane))
         if success is not None:
             values["last_success_timestamp_seconds"].append((label, success))
-        report = reports.get(gid)
+        report = reports.get(group.lane)
         if report is None:
             continue  # the run stopped before this group: only what the state knows
         values["group_ok"].append((label, 1 if report.ok else 0))
@@ -67,8 +69,8 @@ def render(run, group_ids, exit_code: int, now: float | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_metrics(path: str, run, group_ids, exit_code: int) -> None:
-    write_atomic(Path(path), render(run, group_ids, exit_code).encode("utf-8"), 0o644)
+def write_metrics(path: str, run, groups, exit_code: int) -> None:
+    write_atomic(Path(path), render(run, groups, exit_code).encode("utf-8"), 0o644)
 
 
 def _header(lines: list[str], name: str, help_text: str) -> None:

@@ -2,6 +2,7 @@
 
 The internal head reads the master itself; the customer's curator reads a task in another group with
 stricter rules. Judged by the comments each target task holds in the fake portal."""
+import json
 from collections import Counter
 
 import pytest
@@ -52,6 +53,12 @@ def test_each_target_gets_what_its_rules_let_through_once_also_after_a_lost_stat
     assert Counter(w.mirrors(w.master)) == Counter([first["plain"], first["priced"], again])
     assert Counter(w.mirrors(customer)) == Counter([first["plain"], again])
 
+    audit = w.run("audit")  # exit 0: both targets hold what their rules let through, nothing else
+    assert f'group {w.group} → task {w.master} "internal" (master {w.master}): 3 mirrors' in audit.stdout
+    assert f'group {w.group} → task {customer} "customer" (master {w.master}): 2 mirrors' in audit.stdout
+    status = json.loads(w.run("status", "--json").stdout)["groups"]
+    assert [(s["target"], s["mirrors"]) for s in status] == [(w.master, 3), (customer, 2)]
+
 
 def _posts_to(world, task_id: int) -> tuple[str, str]:
     """(method, text in its parameters) of a post into this task, in its world."""
@@ -78,3 +85,15 @@ def test_one_target_refusing_posts_leaves_the_other_going_and_the_run_failing(an
     w.run("sync")
     assert w.mirrors(w.master) == [marker]
     assert w.mirrors(customer) == [marker]
+
+
+def test_check_refuses_a_target_inside_the_source_subtree_and_names_the_good_one(world):
+    customer = _customer_task(world)
+    world.write_config(targets=[{"task": customer, "name": "customer"}, {"task": world.drawings, "name": "inside"}])
+    result = world.run("check", check=False)
+    out = result.stdout + result.stderr
+    assert result.returncode == 1, out
+    assert f"task {world.drawings} lies inside the source subtree of master task {world.master}" in out, out
+    assert "groups[0].targets[1].task" in out, out
+    assert f'task {customer} (Bridge repair: for the customer) receives the mirrors of group {world.group} → task ' \
+           f'{customer} "customer"' in out, out

@@ -14,6 +14,7 @@ from b24mirror.ops.doctor.chats import ChatChecks
 from b24mirror.ops.doctor.findings import (BLOCKER, LEVELS, OK, SCOPE_OF_METHOD, SCOPES, WARNING, WEBHOOK_EDIT, Finding,
                                        _describe, _truthy, blocks_sync, render_findings)
 from b24mirror.ops.doctor.groups import GroupChecks
+from b24mirror.ops.doctor.targets import TargetChecks
 from b24mirror.policy.models import Task
 from b24mirror.portal import Portal
 from b24mirror.config.settings import Config
@@ -31,7 +32,7 @@ def run_checks(config: Config, client) -> list[Finding]:
 
 
 
-class _Doctor(GroupChecks, ChatChecks):
+class _Doctor(GroupChecks, ChatChecks, TargetChecks):
     def __init__(self, config: Config, client) -> None:
         self.config = config
         self.client = client
@@ -49,18 +50,22 @@ class _Doctor(GroupChecks, ChatChecks):
         if not self._who(answers):
             return self.findings
         missing = self._scope_errors(answers)
-        masters: dict[int, Task | None] = {}
+        masters: dict[int, Task | None] = {}  # group id -> its master as found
         group_findings: list[Finding] = []
         chats_needed = any(g.comments_source == "chat" for g in self.config.groups)
         outer = self.findings
         for index, group in enumerate(self.config.groups):
             self.findings = group_findings
-            master = self._group(index, group, answers, missing)
-            masters[index] = master
-            if master is not None and master.chat_id:
-                chats_needed = True
-            if master is not None and self._subtask_chats(group, master):
-                chats_needed = True
+            if group.id in masters:  # another target of a group already checked: its group and master are known
+                master = masters[group.id]
+            else:
+                master = masters[group.id] = self._group(index, group, answers, missing)
+                if master is not None and master.chat_id:
+                    chats_needed = True
+                if master is not None and self._subtask_chats(group, master):
+                    chats_needed = True
+            if f"target{index}" in answers:
+                self._target(group, answers[f"target{index}"], master)
         self.findings = outer
         self._scopes(missing, answers, chats_needed)
         self.findings.extend(group_findings)
@@ -73,11 +78,10 @@ class _Doctor(GroupChecks, ChatChecks):
         for i, group in enumerate(self.config.groups):
             commands[f"group{i}"] = ("sonet_group.get", {"FILTER": {"ID": group.id}, "IS_ADMIN": "Y"})
             commands[f"members{i}"] = ("sonet_group.user.get", {"ID": group.id})
-            commands[f"master{i}"] = ("tasks.task.get", {"taskId": group.master_task,
-                                                         "select": ["ID", "TITLE", "GROUP_ID", "PARENT_ID", "STATUS",
-                                                                    "CREATED_BY", "RESPONSIBLE_ID", "CHAT_ID",
-                                                                    "AUDITORS", "ACCOMPLICES"]})
+            commands[f"master{i}"] = ("tasks.task.get", {"taskId": group.master_task, "select": _TASK_FIELDS})
             commands[f"chat{i}"] = ("im.chat.get", {"ENTITY_TYPE": "TASKS_TASK", "ENTITY_ID": group.master_task})
+            if group.target_task != group.master_task:
+                commands[f"target{i}"] = ("tasks.task.get", {"taskId": group.target_task, "select": _TASK_FIELDS})
         where = self.config.masked_webhook
         try:
             return self.client.batch(commands)
@@ -167,7 +171,10 @@ class _Doctor(GroupChecks, ChatChecks):
     # --- 3 and 4. each group and its master ------------------------------------------------------------------------
 
 _METHOD_OF_KEY = {"profile": "profile", "user": "user.current", "group": "sonet_group.get",
-                  "members": "sonet_group.user.get", "master": "tasks.task.get", "chat": "im.chat.get"}
+                  "members": "sonet_group.user.get", "master": "tasks.task.get", "chat": "im.chat.get",
+                  "target": "tasks.task.get"}
+_TASK_FIELDS = ["ID", "TITLE", "GROUP_ID", "PARENT_ID", "STATUS", "CREATED_BY", "RESPONSIBLE_ID", "CHAT_ID", "AUDITORS",
+                "ACCOMPLICES"]
 _USES = {"task": "tasks.task.* (read the subtasks, their history and comments)",
          "sonet_group": "sonet_group.* (find the group and its members)",
          "user": "user.* (names of comment authors, extranet status)"}

@@ -8,10 +8,15 @@ from b24mirror.portal import parse_members, parse_task_get
 from b24mirror.config.settings import GroupConfig
 
 
+def entry_path(group: GroupConfig, index: int) -> str:
+    """The group entry's key path (`groups[0]`), also for a lane of its `targets:`."""
+    return group.where.split(".targets[")[0] if group.where else f"groups[{index}]"
+
+
 class GroupChecks:
     def _group(self, i: int, group: GroupConfig, answers: dict, missing: dict) -> Task | None:
         gid, uid = group.id, self.user_id
-        where = f"groups[{i}]"
+        where = entry_path(group, i)
         found = answers[f"group{i}"]
         group_ok = False
         if found.ok:
@@ -43,36 +48,35 @@ class GroupChecks:
 
     def _master(self, i: int, group: GroupConfig, answers: dict) -> Task | None:
         gid, mid, uid = group.id, group.master_task, self.user_id
-        subject = f"master task {mid}"
+        subject, where = f"master task {mid}", entry_path(group, i)
         item = answers[f"master{i}"]
         if not item.ok:
             if not isinstance(item.error, ScopeError):
                 self.add(BLOCKER, subject, f"task {mid} could not be read: {_describe(item.error)}",
-                         f"check groups[{i}].master_task and run check again")
+                         f"check {where}.master_task and run check again")
             return None
         master = parse_task_get(item.result)
         if master is None:
             self.add(BLOCKER, subject, f"task {mid} does not exist or user {uid} cannot see it",
-                     f"check groups[{i}].master_task, or give user {uid} access: add it to group {gid} or as an "
+                     f"check {where}.master_task, or give user {uid} access: add it to group {gid} or as an "
                      f"observer of task {mid}")
             return None
         if master.group_id != gid:
-            where = f"group {master.group_id}" if master.group_id else "no group"
-            self.add(BLOCKER, subject, f"task {mid} is in {where}, not in group {gid}",
-                     f"move task {mid} into group {gid}, or set groups[{i}].master_task to a task of group {gid}")
+            home = f"group {master.group_id}" if master.group_id else "no group"
+            self.add(BLOCKER, subject, f"task {mid} is in {home}, not in group {gid}",
+                     f"move task {mid} into group {gid}, or set {where}.master_task to a task of group {gid}")
             return None
         self.add(OK, subject, f"task {mid} ({master.title}) is in group {gid}")
         if master.parent_id:
             self.add(WARNING, subject, f"task {mid} is itself a subtask of task {master.parent_id}: its own parent's "
                      "readers see the mirrors too, and the project's other subtasks may hang elsewhere",
-                     f"check that groups[{i}].master_task is the project's top task (task {master.parent_id}?), "
+                     f"check that {where}.master_task is the project's top task (task {master.parent_id}?), "
                      f"or detach task {mid} from its parent")
-        self._posting(group, master)
+        self._posting(master, f"master task {mid} posting")
         return master
 
-    def _posting(self, group: GroupConfig, master: Task) -> None:
+    def _posting(self, master: Task, subject: str) -> None:
         mid, uid = master.id, self.user_id
-        subject = f"master task {mid} posting"
         if not master.chat_id:
             self.add(OK, subject, f"classic comments: user {uid} sees task {mid}, so it can comment on it")
         elif uid in master.participants:
