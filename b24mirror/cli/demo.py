@@ -3,7 +3,8 @@
 Starts the demo project on 127.0.0.1, writes a throwaway config, syncs once (a baseline),
 lets people work (comments, a closed subtask, a moved deadline, an outsider's comment, an
 internal note), syncs again and prints the master task as a manager would read it; then the
-manager's view: a digest, the checklist, a subtask's result and the daily status report.
+manager's view: a digest, the checklist, a subtask's result and the daily status report; last, two
+audiences of one project side by side (the master, and a customer's task with stricter rules).
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from b24mirror.config.load import load_config
 from b24mirror.fakeportal import serve
 from b24mirror.fakeportal.demo import build_demo_portal
 from b24mirror.policy.models import find_markers
+from b24mirror.cli.demo_audiences import two_audiences
 from b24mirror.cli.demo_report import results_and_report
 from b24mirror.cli.summary import NOT_RULES, summary_line
 from b24mirror.sync import SyncOptions
@@ -55,8 +57,9 @@ def run_demo(language: str = "en", echo: Callable[[str], None] = print) -> int:
         group, master = info["group_id"], info["master_task_id"]
         with tempfile.TemporaryDirectory(prefix="b24mirror-demo-") as folder:
             path = Path(folder) / "b24mirror.yaml"
-            path.write_text(CONFIG.format(webhook=server.webhook_url(me, secret), language=language,
-                                          group=group, master=master))
+            base = CONFIG.format(webhook=server.webhook_url(me, secret), language=language, group=group,
+                                 master=master)
+            path.write_text(base)
             config = load_config(path)
             echo(f"Fake portal at {server.base_url}; project group {group}, master task {master}.")
             echo(f"Config written to {path} (webhook {config.masked_webhook}).\n")
@@ -85,6 +88,7 @@ def run_demo(language: str = "en", echo: Callable[[str], None] = print) -> int:
             portal.advance(300)
             again = run_sync(config, SyncOptions())
             echo("8. The next cron run, with nothing new in the subtasks: " + summary_line(again[0]) + ".")
+            third += two_audiences(portal, info, path, base, plain, echo)
             echo("\nThis portal and its config vanish now; each demo starts afresh. "
                  "Point a config at your portal (`b24mirror init`) to do it for real.")
         return 0 if all(r.ok for r in first + second + third + again) else 1

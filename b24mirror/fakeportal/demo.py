@@ -143,3 +143,14 @@ def build_demo_portal(seed: int = 0, **portal_kwargs: Any) -> tuple[FakePortal, 
             "webhook_path": f"/rest/{admin}/{secret}/",
             "people_webhooks": [{"user_id": manager, "secret": person_secret}]}
     return p, info
+
+
+def add_customer_room(p: FakePortal, info: dict) -> int:
+    """An extranet group where the customer's curator reads one task: the second audience of the demo.
+    Returns that task's id (the robot observes it, so it may post there)."""
+    curator = min(uid for uid, user in p.users.items() if user.extranet and user.active)
+    robot = info["user_id"]
+    room = p.add_group("Portal launch — customer room", owner_id=robot, members=[robot, curator],
+                       description="Extranet: what the customer's curator follows")
+    return p.add_task("Portal launch — for the customer", created_by=robot, responsible_id=curator, group_id=room,
+                      auditors=[robot])

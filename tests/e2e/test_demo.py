@@ -57,3 +57,11 @@ def test_demo_prints_the_checklist_once_and_ends_on_what_it_showed(demo):
     last_run = out.split("8. ")[1]
     assert "nothing new" in last_run.splitlines()[0]
     assert "nothing is posted twice" not in out  # each demo is a fresh portal: it cannot show that across runs
+
+
+def test_demo_shows_two_audiences_side_by_side(demo):
+    part = demo[0].stdout.split("9. Two audiences")[1]
+    internal, customer = part.split("(internal, the master) received:")[1].split("(customer) received:")
+    assert "Staging is ready" in internal and "Price of the extra licences" in internal
+    assert "Staging is ready" in customer and "Price" not in customer
+    assert "#internal" not in internal + customer and "vendor is late" not in internal + customer
