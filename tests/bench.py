@@ -3,7 +3,8 @@
 Run it with `make bench` (or `python -m tests.bench [--only S,M,L,H] [--skip-naive]`).
 
 Three portals:  S (1 group, 50 tasks, classic), M (10 groups x 300 tasks, classic) and
-L (50 groups x 500 tasks, every third task on the new card, comments in its chat). On each:
+L (50 groups x 500 tasks, every third task on the new card, comments in its chat); and M2, M with two
+targets a group (`targets:`: the master, and a task in a customer's extranet group; `--only M2`). On each:
 
   first sync        the first run over the groups (records a baseline)
   no change         a run in which nothing happened
@@ -74,11 +75,14 @@ class Shape:
     tasks: int  # per group, the master included
     chat_every: int = 0  # every Nth task on the new card (0: all classic)
     label: str = ""
+    audiences: int = 1  # 2: each group's mirrors go to its master and to a customer's task (`targets:`)
 
 
 SHAPES = {
     "S": Shape("S", 1, 50, 0, "1 group x 50 tasks, classic"),
     "M": Shape("M", 10, 300, 0, "10 groups x 300 tasks, classic"),
+    "M2": Shape("M2", 10, 300, 0, "M, two targets a group (the master; a task in a customer's extranet group)",
+                audiences=2),
     "L": Shape("L", 50, 500, 3, "50 groups x 500 tasks, a third new-card"),
 }
 
@@ -97,6 +101,7 @@ def build_world(shape: Shape, clock: VirtualClock, seed: int = 7):
     secret = portal.add_webhook(me)
     groups = []
     step = 20 * DAY / max(1, shape.tasks)
+    room = portal.add_group("Customer room", owner_id=me, members=[me, extranet]) if shape.audiences > 1 else None
     for g in range(shape.groups):
         members = [me, extranet] + rng.sample(people, 8)
         gid = portal.add_group(f"Project {g + 1}", owner_id=members[2], members=members)
@@ -112,6 +117,9 @@ def build_world(shape: Shape, clock: VirtualClock, seed: int = 7):
             if rng.random() < 0.5:
                 portal.add_comment(tid, rng.choice(members[2:]), f"Comment on {g + 1}.{i}")
         groups.append({"id": gid, "master_task": master, "members": members[2:]})
+        if room is not None:
+            groups[-1]["customer"] = portal.add_task(f"Project {g + 1}: for the customer", created_by=me,
+                                                     responsible_id=extranet, group_id=room, auditors=(me,))
         portal.advance(step * 0)  # dates spread by the clock below
     # Everything above happened over the last weeks; the present starts now.
     portal.advance(20 * DAY)
@@ -157,7 +165,7 @@ def portal_process(shape: Shape, cell, conn) -> None:
     server = serve(portal, port=0)
     rng = random.Random(11)
     conn.send({"webhook": server.webhook_url(info["me"], info["secret"]),
-               "groups": [{"id": g["id"], "master_task": g["master_task"]} for g in info["groups"]],
+               "groups": [{k: g[k] for k in ("id", "master_task", "customer") if k in g} for g in info["groups"]],
                "tasks": sum(1 for _ in portal.tasks.values())})
     while True:
         order, *args = conn.recv()
@@ -228,6 +236,13 @@ def make_client(config, clock: VirtualClock, *, deadline: bool = True):
 FEATURES = {"digest": {"every": "1h"}, "checklist": True}  # --features: the manager's view switched on
 
 
+def _audiences(group: dict) -> dict:
+    if "customer" not in group:
+        return {}
+    return {"targets": [{"task": group["master_task"], "name": "internal"},
+                        {"task": group["customer"], "name": "customer", "rules": {"hide": ["^#internal", "(?i)price"]}}]}
+
+
 def make_config(handle: PortalHandle, tmp: Path, features: tuple[str, ...] = ()):
     from b24mirror.config.load import validate
 
@@ -235,8 +250,8 @@ def make_config(handle: PortalHandle, tmp: Path, features: tuple[str, ...] = ())
         "portal": {"webhook": handle.info["webhook"], "plan": "standard", "read_timeout": 60},
         "state_file": str(tmp / "state.json"),
         "language": "en",
-        "groups": [{"id": g["id"], "master_task": g["master_task"], "depth": 2, **{k: FEATURES[k] for k in features}}
-                   for g in handle.info["groups"]],
+        "groups": [{"id": g["id"], "master_task": g["master_task"], "depth": 2, **{k: FEATURES[k] for k in features},
+                    **_audiences(g)} for g in handle.info["groups"]],
     }
     return validate(data, base_dir=tmp, environ={})
 

@@ -97,3 +97,15 @@ def test_check_refuses_a_target_inside_the_source_subtree_and_names_the_good_one
     assert "groups[0].targets[1].task" in out, out
     assert f'task {customer} (Bridge repair: for the customer) receives the mirrors of group {world.group} → task ' \
            f'{customer} "customer"' in out, out
+
+
+def test_a_target_task_that_is_gone_fails_alone(world):
+    gone = 999_999  # deleted, or never there
+    world.write_config(targets=[{"task": world.master, "name": "internal"}, {"task": gone, "name": "customer"}])
+    world.run("sync", check=False)
+    news = world.portal.add_comment(world.design, world.anna, "the drawings are approved")
+    result = world.run("sync", check=False)
+    out = result.stdout + result.stderr
+    assert result.returncode == 1, out
+    assert f'target task {gone} (group {world.group} → task {gone} "customer") does not exist' in out, out
+    assert world.mirrors(world.master) == [f"b24m:comment:{world.design}:{news}"]
