@@ -80,4 +80,6 @@ class Syncer:
         sweep_due = (gstate.runs + group.id) % max(1, self.ctx.config.sweep_every) == 0
         backfill = backfill_starts(self.ctx, group, gstate)
         full = report.first_sync or sweep_due or not gstate.tasks or backfill
-        return GroupRun(config=group, state=gstate, report=report, listing=Listing(full=full, backfill_starts=backfill))
+        targets = frozenset(g.target_task for g in self.ctx.config.groups if g.id == group.id)
+        return GroupRun(config=group, state=gstate, report=report,
+                        listing=Listing(full=full, backfill_starts=backfill, targets=targets))

@@ -204,7 +204,7 @@ def _find_changed(ctx: Context, run: GroupRun) -> None:
             run.state.meta[PENDING] = sorted(pending)
             ctx.state.save()
     for task in listing.tasks.values():
-        if task.id in (master.id, run.config.target_task):  # our own posts move a target's dates
+        if task.id == master.id or task.id in listing.targets:  # our own posts move a target's dates
             continue
         if first and listing.baseline is not None and not _moved_since(task, listing.baseline):
             continue  # nothing older than the first sync is mirrored: only learn the tree

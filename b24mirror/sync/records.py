@@ -89,6 +89,7 @@ class Listing:
     full: bool = False  # every task of the group listed (first sync, sweep), not only recent changes
     master: Task | None = None  # the source subtree's root (`master_task`)
     target: Task | None = None  # where mirrors go, when a `targets:` entry names another task than the master
+    targets: frozenset[int] = frozenset()  # every target task of the group: our own posts move their dates
     tasks: dict[int, Task] = field(default_factory=dict)
     dirty: set[int] = field(default_factory=set)  # tasks whose details are read this run
     worlds: dict[int, str] = field(default_factory=dict)  # changed task -> where its talk is (chat, classic)

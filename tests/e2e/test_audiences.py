@@ -109,3 +109,20 @@ def test_a_target_task_that_is_gone_fails_alone(world):
     assert result.returncode == 1, out
     assert f'target task {gone} (group {world.group} → task {gone} "customer") does not exist' in out, out
     assert world.mirrors(world.master) == [f"b24m:comment:{world.design}:{news}"]
+
+
+def test_a_target_in_the_source_group_is_not_read_as_news_by_the_other_lanes(world):
+    """`loose` is a task of the group outside the master's subtree: our posts there move its dates, which
+    must not make any lane read its talk and history every run."""
+    world.write_config(targets=[{"task": world.master, "name": "internal"}, {"task": world.loose, "name": "board"}])
+    world.run("sync")
+    news = world.portal.add_comment(world.design, world.anna, "the drawings are approved")
+    world.run("sync")
+    world.portal.request_log.clear()
+    world.run("sync")
+    read = [e.method for e in world.portal.request_log
+            if e.method != "tasks.task.get" and f"'{world.loose}'" in repr(e.params)]
+    assert any(e.method == "tasks.task.list" for e in world.portal.request_log)  # the log saw the run
+    assert read == [], read
+    marker = f"b24m:comment:{world.design}:{news}"
+    assert world.mirrors(world.master) == [marker] and world.mirrors(world.loose) == [marker]
