@@ -1,6 +1,7 @@
 """The Portal: runs queries through `batch` (many tasks and groups to a request) and makes the few writes."""
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
@@ -38,29 +39,28 @@ class Portal:
     def portal_url(self) -> str:
         return self.client.portal_url
 
-    def run(self, queries: Mapping[K, Query]) -> dict[K, Any]:
-        """Run every query in as few requests as batch allows; each value is a parsed result or a BitrixError."""
-        if not queries:
-            return {}
-        keys = list(queries)
-        commands = {str(i): (queries[k].method, queries[k].params) for i, k in enumerate(keys)}
-        answers = self.client.batch(commands)
+    def _ask(self, queries: Mapping[K, Query]) -> dict[K, Any]:
+        """Each key's answer item; a query asked under several keys is one command (the lanes of a group with
+        several targets ask alike), in as few requests as batch allows."""
+        names: dict[K, str] = {}
+        commands: dict[str, tuple[str, dict]] = {}
+        for key, query in queries.items():
+            signature = json.dumps([query.method, query.params], sort_keys=True, default=str)
+            names[key] = commands.setdefault(signature, (str(len(commands)), query.method, query.params))[0]
+        answers = self.client.batch({name: (method, params) for name, method, params in commands.values()}) \
+            if commands else {}
         learn_timezone(answers.values())
-        results: dict[K, Any] = {}
-        for i, key in enumerate(keys):
-            item = answers[str(i)]
-            results[key] = item.error if item.error is not None else _parsed(queries[key], item.result)
-        return results
+        return {key: answers[name] for key, name in names.items()}
+
+    def run(self, queries: Mapping[K, Query]) -> dict[K, Any]:
+        """Run every query; each value is a parsed result or a BitrixError."""
+        return {key: item.error if item.error is not None else _parsed(queries[key], item.result)
+                for key, item in self._ask(queries).items()}
 
     def run_pages(self, queries: Mapping[K, Query]) -> dict[K, Any]:
         """Like run, but keep each answer's `total`/`next` next to its parsed items."""
-        keys = list(queries)
-        commands = {str(i): (queries[k].method, queries[k].params) for i, k in enumerate(keys)}
-        answers = self.client.batch(commands) if commands else {}
-        learn_timezone(answers.values())
         results: dict[K, Any] = {}
-        for i, key in enumerate(keys):
-            item = answers[str(i)]
+        for key, item in self._ask(queries).items():
             parsed = item.error if item.error is not None else _parsed(queries[key], item.result)
             if isinstance(parsed, bitrix.BitrixError):
                 results[key] = parsed

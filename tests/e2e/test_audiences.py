@@ -111,9 +111,10 @@ def test_a_target_task_that_is_gone_fails_alone(world):
     assert world.mirrors(world.master) == [f"b24m:comment:{world.design}:{news}"]
 
 
-def test_a_target_in_the_source_group_is_not_read_as_news_by_the_other_lanes(world):
+def test_a_target_in_the_source_group_is_not_read_as_news_and_the_lanes_share_their_reads(world):
     """`loose` is a task of the group outside the master's subtree: our posts there move its dates, which
-    must not make any lane read its talk and history every run."""
+    must not make any lane read its talk and history every run. Both lanes read the same subtree: a
+    command they both need goes out once."""
     world.write_config(targets=[{"task": world.master, "name": "internal"}, {"task": world.loose, "name": "board"}])
     world.run("sync")
     news = world.portal.add_comment(world.design, world.anna, "the drawings are approved")
@@ -124,5 +125,7 @@ def test_a_target_in_the_source_group_is_not_read_as_news_by_the_other_lanes(wor
             if e.method != "tasks.task.get" and f"'{world.loose}'" in repr(e.params)]
     assert any(e.method == "tasks.task.list" for e in world.portal.request_log)  # the log saw the run
     assert read == [], read
+    asked = [(e.method, repr(e.params)) for e in world.portal.request_log if e.in_batch]
+    assert len(asked) == len(set(asked)), sorted(asked)  # the lanes ask alike: each command goes out once
     marker = f"b24m:comment:{world.design}:{news}"
     assert world.mirrors(world.master) == [marker] and world.mirrors(world.loose) == [marker]
