@@ -129,3 +129,19 @@ def test_a_target_in_the_source_group_is_not_read_as_news_and_the_lanes_share_th
     assert len(asked) == len(set(asked)), sorted(asked)  # the lanes ask alike: each command goes out once
     marker = f"b24m:comment:{world.design}:{news}"
     assert world.mirrors(world.master) == [marker] and world.mirrors(world.loose) == [marker]
+
+
+def test_audit_and_repair_work_on_each_target_in_its_own_task(world):
+    customer = _two_targets(world)
+    world.run("sync")
+    news = world.portal.add_comment(world.design, world.anna, "the drawings are approved")
+    world.run("sync")
+    marker = f"b24m:comment:{world.design}:{news}"
+    [mirror] = [c["id"] for c in world.portal.comments(customer) if marker in c["text"]]
+    world.portal.delete_comment(customer, mirror)  # the curator's copy deleted by hand
+    audit = json.loads(world.run("audit", "--json", check=False).stdout)
+    by_target = {a.get("target"): a["counts"]["missing"] for a in audit["groups"]}
+    assert by_target == {world.master: 0, customer: 1}, audit
+    world.run("repair")
+    assert world.mirrors(world.master) == [marker] and world.mirrors(customer) == [marker]
+    world.run("audit")  # clean in both
