@@ -64,8 +64,9 @@ class _Doctor(GroupChecks, ChatChecks, TargetChecks):
                     chats_needed = True
                 if master is not None and self._subtask_chats(group, master):
                     chats_needed = True
-            if f"target{index}" in answers:
-                self._target(group, answers[f"target{index}"], master)
+            target = self._target(group, answers[f"target{index}"], master) if f"target{index}" in answers else None
+            if target is not None and target.chat_id:
+                chats_needed = True  # posted to with im methods
         self.findings = outer
         self._scopes(missing, answers, chats_needed)
         self.findings.extend(group_findings)

@@ -12,23 +12,25 @@ MAX_CLIMB = 20  # parents walked up from a target; a subtree is never that deep
 
 
 class TargetChecks:
-    def _target(self, group: GroupConfig, item, master: Task | None) -> None:
+    def _target(self, group: GroupConfig, item, master: Task | None) -> Task | None:
+        """The target as found (None when it cannot be posted to for want of the task itself)."""
         tid, uid = group.target_task, self.user_id
         subject = f'target task {tid}{f" ({group.target_name})" if group.target_name else ""}'
         if not item.ok:
             if not isinstance(item.error, ScopeError):
                 self.add(BLOCKER, subject, f"task {tid} could not be read: {_describe(item.error)}",
                          f"check {group.where}.task and run check again")
-            return
+            return None
         target = parse_task_get(item.result)
         if target is None:
             self.add(BLOCKER, subject, f"task {tid} does not exist or user {uid} cannot see it",
                      f"check {group.where}.task, or add user {uid} as an observer of task {tid}")
-            return
+            return None
         self.add(OK, subject, f"task {tid} ({target.title}) receives the mirrors of {group.label}")
         self._posting(target, f"{subject} posting")
         if master is not None:
             self._outside_subtree(group, target, master, subject)
+        return target
 
     def _outside_subtree(self, group: GroupConfig, target: Task, master: Task, subject: str) -> None:
         current, seen = target, set()
