@@ -106,7 +106,7 @@ def read_master_markers(ctx: Context, run: GroupRun) -> frozenset[Marker]:
         # A post to the master of a group switched to the new card opens its chat and lands there.
         fresh = ctx.portal.one(q_task(run.target.id))
         if fresh is not None and fresh.world == WORLD_CHAT:
-            run.listing.target = fresh
+            run.target = fresh
     comments = ctx.portal.master_comments(run.target, *seen_ids(run))
     return frozenset(trust(ctx, run, comments))
 

@@ -182,6 +182,14 @@ class GroupRun:
             return self.listing.master
         return self.listing.target if self.listing.master is not None else None
 
+    @target.setter
+    def target(self, task: Task) -> None:
+        """The target read afresh (a post may have opened its chat): the master, when it is the target."""
+        if self.config.target_task == self.config.master_task:
+            self.listing.master = task
+        else:
+            self.listing.target = task
+
     def all_tasks(self) -> dict[int, Task]:
         merged = dict(self.details.parents)
         merged.update(self.listing.tasks)

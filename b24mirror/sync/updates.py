@@ -61,8 +61,9 @@ def write_updates(ctx: Context, run: GroupRun, updates: list[PlannedUpdate]) -> 
         if in_forum_of_switched_master(run, update.marker):
             # task.commentitem.update does not work on the new card, and a chat method given a forum id
             # could rewrite another message: said once, and left as it is.
+            where = "master" if run.target is run.master else "target task"
             run.report.warnings.append(f"{update.marker}: its mirror {update.mirror_id} is in the forum of "
-                                       f"task {run.target.id}, which moved to the new card; left as it is")
+                                       f"{where} {run.target.id}, which moved to the new card; left as it is")
             source_hashes(run)[str(update.marker)] = update.source_hash
             continue
         try:

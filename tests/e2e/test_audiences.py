@@ -13,9 +13,10 @@ STRICT = {"hide": ["^#internal", "(?i)price"]}
 
 
 def _customer_task(world) -> int:
+    """A task in another group, in the master's comment world, that the robot observes."""
     return world.portal.add_task("Bridge repair: for the customer", created_by=world.anna, responsible_id=world.anna,
-                                 group_id=world.other_group, new_card=world.portal.tasks[world.master].chat_id
-                                 is not None, auditors=(world.me,))
+                                 group_id=world.other_group, new_card=world.portal.tasks[world.master].new_card,
+                                 auditors=(world.me,))
 
 
 def _two_targets(world) -> int:
