@@ -70,6 +70,9 @@ GROUP_KEYS = """    depth: 2              # subtask levels under the master that
       redact: []                  # parts matching these patterns are replaced by [скрыто]/[redacted]
       events: [status, deadline, subtask]   # also available: responsible, title
       comments: true              # false: mirror events only
+    # targets:            # several audiences of this subtree, each with its own language, rules, digest,
+    #   - {task: 1001, name: internal}   # checklist and report over the keys above; the master only if listed
+    #   - {task: 900, name: customer, rules: {hide: ['^#internal', '(?i)price']}}
 """
 
 
