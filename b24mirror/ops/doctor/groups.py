@@ -47,19 +47,11 @@ class GroupChecks:
         return self._master(i, group, answers)
 
     def _master(self, i: int, group: GroupConfig, answers: dict) -> Task | None:
-        gid, mid, uid = group.id, group.master_task, self.user_id
+        gid, mid = group.id, group.master_task
         subject, where = f"master task {mid}", entry_path(group, i)
-        item = answers[f"master{i}"]
-        if not item.ok:
-            if not isinstance(item.error, ScopeError):
-                self.add(BLOCKER, subject, f"task {mid} could not be read: {_describe(item.error)}",
-                         f"check {where}.master_task and run check again")
-            return None
-        master = parse_task_get(item.result)
+        master = self._probed_task(answers[f"master{i}"], mid, subject, f"{where}.master_task",
+                                   f"add it to group {gid} or as an observer of task {mid}")
         if master is None:
-            self.add(BLOCKER, subject, f"task {mid} does not exist or user {uid} cannot see it",
-                     f"check {where}.master_task, or give user {uid} access: add it to group {gid} or as an "
-                     f"observer of task {mid}")
             return None
         if master.group_id != gid:
             home = f"group {master.group_id}" if master.group_id else "no group"
@@ -74,6 +66,19 @@ class GroupChecks:
                      f"or detach task {mid} from its parent")
         self._posting(master, f"master task {mid} posting")
         return master
+
+    def _probed_task(self, item, task_id: int, subject: str, key: str, access: str) -> Task | None:
+        """A task the probe asked for, as found; a blocker naming the config `key` when it cannot be read or seen."""
+        if not item.ok:
+            if not isinstance(item.error, ScopeError):
+                self.add(BLOCKER, subject, f"task {task_id} could not be read: {_describe(item.error)}",
+                         f"check {key} and run check again")
+            return None
+        task = parse_task_get(item.result)
+        if task is None:
+            self.add(BLOCKER, subject, f"task {task_id} does not exist or user {self.user_id} cannot see it",
+                     f"check {key}, or give user {self.user_id} access: {access}")
+        return task
 
     def _posting(self, master: Task, subject: str) -> None:
         mid, uid = master.id, self.user_id

@@ -2,10 +2,10 @@
 subtree (a target inside it would have its own mirrors read as the project's news)."""
 from __future__ import annotations
 
-from b24mirror.bitrix import BitrixError, ScopeError
+from b24mirror.bitrix import BitrixError
 from b24mirror.ops.doctor.findings import BLOCKER, OK, WARNING, _describe
 from b24mirror.policy.models import Task
-from b24mirror.portal import parse_task_get, q_task
+from b24mirror.portal import q_task
 from b24mirror.config.settings import GroupConfig
 
 MAX_CLIMB = 20  # parents walked up from a target; a subtree is never that deep
@@ -14,17 +14,10 @@ MAX_CLIMB = 20  # parents walked up from a target; a subtree is never that deep
 class TargetChecks:
     def _target(self, group: GroupConfig, item, master: Task | None) -> Task | None:
         """The target as found (None when it cannot be posted to for want of the task itself)."""
-        tid, uid = group.target_task, self.user_id
+        tid = group.target_task
         subject = f'target task {tid}{f" ({group.target_name})" if group.target_name else ""}'
-        if not item.ok:
-            if not isinstance(item.error, ScopeError):
-                self.add(BLOCKER, subject, f"task {tid} could not be read: {_describe(item.error)}",
-                         f"check {group.where}.task and run check again")
-            return None
-        target = parse_task_get(item.result)
+        target = self._probed_task(item, tid, subject, f"{group.where}.task", f"add it as an observer of task {tid}")
         if target is None:
-            self.add(BLOCKER, subject, f"task {tid} does not exist or user {uid} cannot see it",
-                     f"check {group.where}.task, or add user {uid} as an observer of task {tid}")
             return None
         self.add(OK, subject, f"task {tid} ({target.title}) receives the mirrors of {group.label}")
         self._posting(target, f"{subject} posting")
