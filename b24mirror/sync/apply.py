@@ -139,7 +139,7 @@ def settle_chunk(ctx: Context, run: GroupRun, chunk: list[PlannedMirror], items:
             run.report.count_post(mirror)
     missing = [m for m in chunk if not run.state.has(m.marker)]
     if missing and failure is not None and not isinstance(failure, bitrix.OutcomeUnknown) \
-            and len(missing[0].covers) <= 1:  # a digest's failure is none of its items' own
+            and not portals_pace(failure) and len(missing[0].covers) <= 1:  # a digest's failure is none of its items'
         _count_rejection(run, missing[0], failure)  # the first missing one is the post that was refused
     if missing:
         reason = describe(failure) if failure is not None else "the portal's answer was lost"
@@ -159,7 +159,14 @@ def refused_for_good(error) -> bool:
     return (isinstance(error, bitrix.BitrixError)
             and not isinstance(error, (bitrix.OutcomeUnknown, bitrix.AuthError, bitrix.PermissionDenied,
                                        bitrix.RetryableError))
-            and getattr(error, "code", "") not in ("BATCH_HALTED", "QUERY_LIMIT_EXCEEDED", "OPERATION_TIME_LIMIT"))
+            and not portals_pace(error) and getattr(error, "code", "") != "BATCH_HALTED")
+
+
+def portals_pace(error) -> bool:
+    """The portal asking to slow down (QUERY_LIMIT_EXCEEDED, a method's time budget spent): it says nothing of
+    the post, so it never counts toward the quarantine; the post goes out once the limit passes."""
+    return isinstance(error, bitrix.BudgetExceeded) or getattr(error, "code", "") in (
+        "QUERY_LIMIT_EXCEEDED", "OPERATION_TIME_LIMIT")
 
 
 def _count_rejection(run: GroupRun, mirror: PlannedMirror, failure: Exception) -> None:
