@@ -38,7 +38,7 @@ def _post_request(ctx: Context, request: list, queue: dict, done: dict) -> None:
         items = None
     except bitrix.DeadlineExceeded as exc:
         if exc.__cause__ is None:
-            for run in queue:  # the deadline: nothing of this request was sent; the next run posts the rest
+            for run in queue:  # the deadline came before this request left: the next run posts the rest
                 run.report.out_of_time = True
             return
         for run, _ in request:  # refused until no time was left to try again: a failure, said as such
@@ -132,7 +132,13 @@ def settle_chunk(ctx: Context, run: GroupRun, chunk: list[PlannedMirror], items:
     if items is not None and failure is None:
         return len(chunk)
     # Some posts may or may not have landed: the master itself says which, never a blind retry.
-    landed = read_master_markers(ctx, run)  # records what it finds in the ledger
+    try:
+        landed = read_master_markers(ctx, run)  # records what it finds in the ledger
+    except bitrix.DeadlineExceeded:
+        # No time left to read back: these posts are neither sent nor unsent, and are said so.
+        run.report.unsettled += sum(1 for index, mirror in enumerate(chunk) if not run.state.has(mirror.marker)
+                                    and (items is None or _outcome_unknown(items[index])))
+        raise
     for index, mirror in enumerate(chunk):
         answered = items is not None and posted_id(items[index]) is not None
         if not answered and mirror.marker in landed:
@@ -172,6 +178,11 @@ def portals_pace(error) -> bool:
 def _count_rejection(run: GroupRun, mirror: PlannedMirror, failure: Exception) -> None:
     record = rejections(run).setdefault(str(mirror.marker), {"count": 0})
     record.update(count=record["count"] + 1, error=describe(failure)[:300], at=local_now())
+
+
+def _outcome_unknown(item) -> bool:
+    """An answer that does not say whether its post landed: none at all, or one carrying no comment id."""
+    return item.error is None or isinstance(item.error, bitrix.OutcomeUnknown)
 
 
 def posted_id(item) -> int | None:
