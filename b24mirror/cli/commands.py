@@ -126,7 +126,7 @@ def audit(obj: Context, groups, as_json) -> None:
     """
     from b24mirror.cli import jsonout
     from b24mirror.app import run_audit
-    from b24mirror.ops.audit import render_audit
+    from b24mirror.ops.audit_text import render_audit
 
     audits = run_audit(obj.config(), tuple(groups))
     if as_json:

@@ -55,6 +55,23 @@ def test_audit_finds_a_missing_mirror(world):
     assert [(f["kind"], f["marker"]) for f in report["findings"]] == [("missing", marker)]
 
 
+def test_items_newer_than_the_last_sync_are_information_and_a_real_gap_still_fails(world):
+    c1, _ = synced_world(world)
+    later = world.portal.add_comment(world.design, world.anna, "written after the last sync")
+    code, report = audit(world)
+    assert code == 0 and report["findings"] == [] and report["newer_than_last_sync"] == 1, report
+    text = world.run("audit").stdout
+    assert "; 1 newer than the last sync (they come with the next sync)" in text, text
+    marker = f"b24m:comment:{world.design}:{c1}"
+    world.portal.delete_comment(world.master, mirror_comment(world, marker)["id"])
+    code, report = audit(world)
+    assert code == 1 and [(f["kind"], f["marker"]) for f in report["findings"]] == [("missing", marker)], report
+    world.run("sync")  # the newer one comes; the deleted mirror stays a finding (sync never posts it again)
+    assert f"b24m:comment:{world.design}:{later}" in world.mirrors()
+    code, report = audit(world)
+    assert code == 1 and report["newer_than_last_sync"] == 0 and len(report["findings"]) == 1, report
+
+
 def test_audit_finds_a_duplicate(world):
     c1, _ = synced_world(world)
     marker = f"b24m:comment:{world.design}:{c1}"
