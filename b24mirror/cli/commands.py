@@ -126,9 +126,14 @@ def audit(obj: Context, groups, as_json) -> None:
     """
     from b24mirror.cli import jsonout
     from b24mirror.app import run_audit
-    from b24mirror.ops.audit import render_audit
+    from b24mirror.ops.audit_text import render_audit
 
-    audits = run_audit(obj.config(), tuple(groups))
+    progress = progress_for(obj.verbosity, sys.stderr.isatty())
+    try:
+        audits = run_audit(obj.config(), tuple(groups), progress=progress)
+    finally:
+        if progress:
+            progress.close()
     if as_json:
         jsonout.write(sys.stdout, {"groups": [a.to_dict() for a in audits]})
     else:

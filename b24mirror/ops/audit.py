@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from b24mirror import bitrix
 from b24mirror.config.settings import Config, GroupConfig, lane_label
 from b24mirror.errors import UsageProblem
-from b24mirror.ops.rows import finding_rows
 from b24mirror.ops.sources import present_with_start, read_sources, resolve_worlds
 from b24mirror.policy import rules
 from b24mirror.sync.digest import HELD
@@ -21,6 +20,7 @@ from b24mirror.policy.checklist import DUPLICATE_ITEM, MISSING_ITEM, STALE_ITEM,
 from b24mirror.policy.entries import LEFT_SINCE, entry_dates, latest
 from b24mirror.policy.models import (
     ELIGIBLE, KIND_COMMENT, KIND_EVENT, KIND_SUBTASK, Comment, Marker, PlannedMirror, Task, parse_date,
+    readable_date,
 )
 from b24mirror.policy.results import REASON_IS_RESULT
 from b24mirror.policy.shown import title_hidden
@@ -67,6 +67,7 @@ class GroupAudit:
     findings: list[AuditFinding] = field(default_factory=list)
     mirrors: int = 0  # mirrors found in the target (the master, unless a `targets:` entry names another task)
     held: int = 0  # eligible items waiting for the group's digest: sync posts them when it is due, not a finding
+    upcoming: int = 0  # eligible items dated after the last sync's listing: the next sync posts them, not a finding
     error: str | None = None
     master: Task | None = None  # as read, for `repair`
     comments: dict[int, list[Comment]] = field(default_factory=dict)  # the sources read, for `repair`
@@ -97,7 +98,7 @@ class GroupAudit:
         return {
             "group": self.group_id, "master_task": self.master_task, "mirrors": self.mirrors, "error": self.error,
             **({"target": self.target_task, "target_name": self.target_name} if self.target_task else {}),
-            "held_for_digest": self.held,
+            "held_for_digest": self.held, "newer_than_last_sync": self.upcoming,
             "counts": {kind: self.count(kind) for kind in FINDING_KINDS},
             "findings": [f.to_dict() for f in self.findings], "notes": [n.to_dict() for n in self.notes],
         }
@@ -197,11 +198,15 @@ def _judge_missing(result: GroupAudit, group: GroupConfig, gstate: GroupState | 
     ledger = gstate.ledger if gstate is not None else {}
     refused = gstate.meta.get(REJECTED, {}) if gstate is not None else {}
     held = set(gstate.meta.get(HELD) or ()) if gstate is not None else set()
+    last_sync = parse_date(gstate.cursor) if gstate is not None and gstate.cursor else None  # the portal's clock
     for mirror in mirrors:
         if _is_present(mirror.marker, present):
             continue
         if str(mirror.marker) in held:
             result.held += 1
+            continue
+        if last_sync is not None and readable_date(mirror.source_date) and parse_date(mirror.source_date) >= last_sync:
+            result.upcoming += 1  # no sync has run since it was written: nothing for a person to fix
             continue
         rejection = refused.get(str(mirror.marker)) or {}
         if rejection.get("count", 0) >= QUARANTINE_AFTER:
@@ -263,26 +268,3 @@ def _is_present(marker: Marker, present: dict[Marker, list[int]]) -> bool:
     if marker in present:
         return True
     return marker.kind == KIND_SUBTASK and any(m.kind == KIND_SUBTASK and m.source_id == marker.source_id for m in present)
-
-
-def render_audit(audits: list[GroupAudit]) -> str:
-    lines = []
-    for audit in audits:
-        if audit.error:
-            lines.append(f"{audit.label}: FAILED: {audit.error}")
-            continue
-        counts = ", ".join(f"{audit.count(k)} {k}" for k in FINDING_KINDS)
-        held = f"; {audit.held} held for the digest (sync posts them when it is due)" if audit.held else ""
-        lines.append(f"{audit.label}: {audit.mirrors} mirrors; {counts}{held}")
-        if audit.findings:
-            rows = finding_rows(audit.findings)
-            width = max(len(subject) for _, subject, _, _ in rows)
-            lines.append(f"  {'finding':<11}  {'marker':<{width}}  detail")
-            for kind, subject, detail, fix in rows:
-                lines.append(f"  {kind:<11}  {subject:<{width}}  {detail}")
-                lines.append(f"  {'':<11}  {'':<{width}}  fix: {fix}")
-        if audit.notes:
-            lines.append(f"  {len(audit.notes)} mirror(s) whose source left the project after it was posted "
-                         f"(not leaks; they stay):")
-            lines.extend(f"  {n.kind:<11}  {n.subject}  {n.detail}" for n in audit.notes)
-    return "\n".join(lines)

@@ -7,7 +7,8 @@ from typing import Any, Mapping
 
 from b24mirror import bitrix
 from b24mirror.policy.models import PORTAL_TIMEZONE, WORLD_CHAT, Comment, MasterComment, Task
-from b24mirror.portal.queries import PAGE, TASK_SELECT, K, Page, Query, T, q_chat_messages, q_classic_comments, q_group_tasks
+from b24mirror.portal.queries import (PAGE, TASK_SELECT, K, Page, Query, T, q_chat_messages, q_classic_comments,
+                                      q_existing_task_chat, q_group_tasks, q_task_chat_id)
 from b24mirror.portal.wire import BadAnswer, _parsed, _table, master_comments_from, parse_task
 
 
@@ -112,6 +113,16 @@ class Portal:
             except bitrix.BitrixError as exc:
                 results[key] = exc
         return results
+
+    def existing_chats(self, task_ids) -> dict[int, Any]:
+        """Task id -> its chat id, None (no chat yet: its comments are in the forum) or the error, asking in a
+        way that creates no chat (`q_existing_task_chat`): for the commands that must change nothing. Without
+        the im scope there is no look-up, and `tasks.task.get` is asked instead: no chat could be read then
+        either, and it names the chats that exist."""
+        answers = self.run({task_id: q_existing_task_chat(task_id) for task_id in task_ids})
+        answers.update(self.run({task_id: q_task_chat_id(task_id) for task_id, answer in answers.items()
+                                 if isinstance(answer, bitrix.ScopeError)}))
+        return answers
 
     def one(self, query: Query[T]) -> T:
         response = self.client.call(query.method, query.params)

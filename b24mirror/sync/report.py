@@ -81,5 +81,6 @@ def _report_text(ctx: Context, run: GroupRun, period) -> str | None:
     target = run.target  # the report's token and header link are the target's: each target reports once
     flavour = "chat" if target.world == "chat" else "forum"
     return render_report(found, period, token=token(target.id, period.end), master_id=target.id,
+                         group_id=run.target_group_id,
                          portal_url=ctx.portal.portal_url, language=run.config.language, flavour=flavour,
                          rules=run.config.rules, users=people(run.details.users, tasks))
