@@ -166,13 +166,21 @@ class Portal:
     def master_comments_many(self, masters: Mapping[K, tuple]) -> dict[K, Any]:
         """master_comments for several (master, after_id[, forum_after_id]) in one batch; each value is the list
         or a BitrixError. A chat master with more than a page of news reads on by itself."""
+        return self.master_comments_taken(masters, self.run(self.master_comments_queries(masters)))
+
+    @staticmethod
+    def master_comments_queries(masters: Mapping[K, tuple]) -> dict:
+        """The reads of master_comments_many, to ride in a batch of other reads (keys: (key, world))."""
         queries = {}
         for key, (master, after, *forum_after) in masters.items():
             queries[(key, master.world)] = (q_chat_messages(master.id, master.chat_id, first_id=after)
                                             if master.world == WORLD_CHAT else q_classic_comments(master.id, after))
             if has_forum_beside_chat(master):
                 queries[(key, "forum")] = q_classic_comments(master.id, forum_after[0] if forum_after else 0)
-        answers = self.run(queries)
+        return queries
+
+    def master_comments_taken(self, masters: Mapping[K, tuple], answers: Mapping) -> dict[K, Any]:
+        """master_comments_many's answers from those of master_comments_queries."""
         results: dict[K, Any] = {}
         for key, (master, after, *_) in masters.items():
             answer, forum = answers[(key, master.world)], answers.get((key, "forum"), [])
