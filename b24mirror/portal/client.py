@@ -78,24 +78,28 @@ class Portal:
             raise BadAnswer("BAD_ANSWER", f"malformed answer ({type(exc).__name__}: {str(exc)[:200]})",
                             method="tasks.task.list") from None
 
-    def group_tasks_many(self, first: Mapping[K, tuple[int, Any]]) -> dict[K, Any]:
+    def group_tasks_many(self, first: Mapping[K, tuple]) -> dict[K, Any]:
         """Every task of several groups, from the first page of each: key -> (group id, the answer to
-        q_group_tasks(group, 0) from run_pages). The other pages of all the groups go out together; each
-        value is a list of tasks or a BitrixError. A listing that does not add up (the set changed while it
-        was paged) is listed again by itself, as all_group_tasks does."""
+        q_group_tasks(group, 0) from run_pages[, {start: the answer for a later page read along}]). The
+        other pages of all the groups go out together; each value is a list of tasks or a BitrixError. A
+        listing that does not add up (the set changed while it was paged) is listed again by itself, as
+        all_group_tasks does."""
         rest: dict = {}
-        for key, (group_id, page) in first.items():
+        for key, (group_id, page, *along) in first.items():
             if isinstance(page, Page) and page.next is not None and page.total is not None:
                 step = page.next if page.next > 0 else PAGE
                 for start in range(page.next, page.total, step):
-                    rest[(key, start)] = q_group_tasks(group_id, start)
+                    if start not in (along[0] if along else {}):
+                        rest[(key, start)] = q_group_tasks(group_id, start)
         answers = self.run_pages(rest)
         results: dict[K, Any] = {}
-        for key, (group_id, page) in first.items():
+        for key, (group_id, page, *along) in first.items():
             if isinstance(page, bitrix.BitrixError):
                 results[key] = page
                 continue
-            pages = [page] + [answer for (k, _), answer in answers.items() if k == key]
+            read_along = [p for start, p in sorted((along[0] if along else {}).items())
+                          if page.total is None or start < page.total]  # a page past the end is no part of it
+            pages = [page] + read_along + [answer for (k, _), answer in answers.items() if k == key]
             failed = next((p for p in pages if isinstance(p, bitrix.BitrixError)), None)
             if failed is not None:
                 results[key] = failed  # a failed page is an error, never a short list
