@@ -56,7 +56,7 @@ def parent_queries(runs: list[GroupRun]) -> tuple[dict, dict[GroupRun, set[int]]
     return {("parents", i): q_tasks_by_ids(chunk) for i, chunk in enumerate(chunks(every))}, wanted
 
 
-def history_has_news(run: GroupRun, task_id: int) -> bool:
+def history_has_news(run: GroupRun, task_id: int, waiting: set[int]) -> bool:
     """Whether a changed task's history may hold rows not read yet. A field change (status, deadline, a move)
     moves changedDate and a service comment serviceCommentsCount; talk (a comment, a chat message, a result)
     moves neither, and its history then holds only talk's own rows, which nothing is planned from. A task
@@ -65,7 +65,7 @@ def history_has_news(run: GroupRun, task_id: int) -> bool:
     snap = run.state.tasks.get(str(task_id))
     task = run.listing.tasks[task_id]
     if (not snap or "inside" not in snap or run.listing.first_sync or run.listing.baseline is None
-            or run.listing.backfill_starts or task_id in set(pending_tasks(run)) | due_sources(run)):
+            or run.listing.backfill_starts or task_id in waiting):
         return True
     return (snap.get("changed") != task.changed_date or snap.get("service") != task.service_comments_count
             or snap.get("parent") != task.parent_id or snap.get("group") != task.group_id)
@@ -76,8 +76,9 @@ def task_queries(run: GroupRun) -> dict:
     queries = {}
     if run.listing.dirty:
         queries[(run.gid, "members")] = q_members(run.gid)
+    waiting = set(pending_tasks(run)) | due_sources(run)
     for task_id in sorted(run.listing.dirty):
-        if history_has_news(run, task_id):
+        if history_has_news(run, task_id, waiting):
             queries[(run.gid, "history", task_id)] = q_history(task_id)
         queries[(run.gid, "results", task_id)] = q_results(task_id)  # few per task: read whole, to see changes
     return queries

@@ -36,9 +36,11 @@ def read_details(ctx: Context, runs: list[GroupRun]) -> None:
     take_read_back(ctx, ctx.portal.master_comments_taken(
         read_back, {key[1]: answer for key, answer in answers.items() if key[0] == "master"}))
     second = members_as_users(runs, answers)
+    looked_up: dict[GroupRun, set[int]] = {}
+    for run, task_id in lookups:
+        looked_up.setdefault(run, set()).add(task_id)
     for run in runs:
-        second.update(talk_queries(run, [t for t in sorted(readable(run)) if t in {key[1] for key in lookups
-                                                                                   if key[0] is run}]))
+        second.update(talk_queries(run, sorted(readable(run) & looked_up.get(run, set()))))
     answers.update(ctx.portal.run(second))
     more: dict = {}
 
