@@ -38,12 +38,7 @@ class World:
         self.portal.reset_stats()
         reports = run_sync(config, SyncOptions(), client=bench.make_client(config, self.clock))
         assert all(r.ok for r in reports), [r.error for r in reports]
-        requests: list[dict] = []
-        for entry in self.portal.request_log:
-            if not entry.in_batch:
-                requests.append({})
-            elif requests:
-                requests[-1][entry.method] = requests[-1].get(entry.method, 0) + 1
+        requests = bench.requests_made(self.portal.request_log)
         assert len(requests) == self.portal.stats.requests
         return requests
 
