@@ -33,7 +33,7 @@ MEMBERS_READ_AHEAD = 2  # user.get commands: members read as users along with th
 def members_as_users(runs: list[GroupRun], answers: dict) -> dict:
     """The members of the changed groups as users (whom an author must be to be mirrored, and whose
     extranet flag then matters), read along with the talk rather than after it, when they fit in a few
-    lists; authors they leave out are asked after the talk (_read_users)."""
+    lists; authors they leave out are asked after the talk (details._read_users)."""
     members = set()
     for run in runs:
         answer = answers.get((run.gid, "members"))
@@ -44,8 +44,8 @@ def members_as_users(runs: list[GroupRun], answers: dict) -> dict:
 
 
 def parent_queries(runs: list[GroupRun]) -> tuple[dict, dict[GroupRun, set[int]]]:
-    """The ancestors of changed tasks that the listings left out, every group's in the same lists (a task
-    list by id needs no group): the queries, and which ancestors each group asked for."""
+    """The parents of listed tasks that the listings left out, every group's in the same lists (a task list
+    by id needs no group): the queries, and which parents each group asked for."""
     wanted = {}
     for run in runs:
         tasks = run.listing.tasks
