@@ -215,7 +215,7 @@ def check(obj: Context, as_json) -> None:
     from b24mirror.app import make_client
     from b24mirror.cli import jsonout
     from b24mirror.ops.doctor import blocks_sync, render_findings, run_checks
-    from b24mirror.ops.doctor.host import local_checks
+    from b24mirror.ops.doctor.host import exit_code, local_checks
 
     config = obj.config()
     if not as_json:
@@ -228,7 +228,7 @@ def check(obj: Context, as_json) -> None:
                                    "ok": not blocks_sync(findings), "findings": [asdict(f) for f in findings]})
     else:
         click.echo(render_findings(findings))
-    sys.exit(int(ExitCode.FAILED if blocks_sync(findings) else ExitCode.OK))
+    sys.exit(int(exit_code(findings)))
 
 
 @main.command()
