@@ -73,3 +73,17 @@ def test_bad_targets_are_named_by_their_key_path(tmp_path):
     assert "groups[0].targets[3].language:" in joined
     assert "groups[1].targets[0].task: task 901 is a target twice (also groups[0].targets[3])" in joined
     assert "groups[2].targets: must be a non-empty list" in joined
+
+
+def test_a_target_that_is_another_groups_master_is_refused(tmp_path):
+    found = problems(tmp_path, """
+        - id: 42
+          master_task: 1001
+          targets: [{task: 1001}, {task: 2001, name: customer}]
+        - id: 43
+          master_task: 2001
+    """)
+    assert any(p.startswith("groups[0].targets[1].task") and "master task of group 43 (groups[1])" in p
+               for p in found), found
+    # The same group's own master listed as a target is what `task: <master_task>` means: not a problem.
+    assert not any("targets[0]" in p for p in found), found

@@ -69,7 +69,20 @@ def read_groups(v: "Validator", groups: Any, default_language: str) -> list[Grou
             where=f"groups[{index}]",
         )
         result.extend(read_targets(v, group, config, prefix, targets_seen, _rules))
+    _no_target_is_another_groups_master(v, result)
     return result
+
+
+def _no_target_is_another_groups_master(v: "Validator", lanes: list[GroupConfig]) -> None:
+    """A task that is one group's master and another group's target would hold two groups' mirrors: each
+    group's audit would find the other's mirrors in it, and a repair could delete them."""
+    masters = {lane.master_task: lane for lane in lanes if lane.master_task}
+    for lane in lanes:
+        other = masters.get(lane.target_task)
+        if lane.target and other is not None and other.id != lane.id:
+            v.problem(f"{lane.where}.task", f"task {lane.target_task} is the master task of group {other.id} "
+                                           f"({other.where.split('.')[0]}); a target must be a task of its own: create one "
+                                           "for this audience and list it here")
 
 
 def _rules(v: "Validator", rules: Any, prefix: str) -> Rules:
