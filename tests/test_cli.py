@@ -59,13 +59,15 @@ def test_progress_bar_draws_on_long_runs_and_ends_its_line(capsys):
     from b24mirror.cli.progress import ProgressBar
 
     bar = ProgressBar(width=10)
-    bar(42, 1, 3)  # a few posts: no bar
+    bar("group 42", 1, 3)  # a few posts: no bar
     assert capsys.readouterr().err == ""
     for done in range(1, 11):
-        bar(42, done, 10)
+        bar("group 42", done, 10)
     err = capsys.readouterr().err
     assert "\rgroup 42: posting [#.........] 1/10" in err
     assert err.endswith("[##########] 10/10\n")  # (click drops the erase-line code off a terminal)
+    bar('group 42 → task 900 "customer"', 5, 10)  # a second target of the group posts on a line of its own
+    assert '\rgroup 42 → task 900 "customer": posting [#####.....] 5/10' in capsys.readouterr().err
 
 
 class Clock:
@@ -93,7 +95,7 @@ def test_without_a_terminal_verbose_runs_say_their_progress_once_a_minute():
     clock, lines = Clock(), []
     progress = MinuteLines(clock=clock, echo=lines.append)
     for done in range(0, 101):
-        progress(7, done, 100)
+        progress("group 7", done, 100)
         clock.now += 2  # 200 s in all: lines at 60, 120 and 180 s, and the last
     assert lines == ["group 7: posted 30/100, about 2m20s left", "group 7: posted 60/100, about 1m20s left",
                      "group 7: posted 90/100, about 20s left", "group 7: posted 100/100"]

@@ -32,9 +32,9 @@ class ProgressBar:
         self.clock = clock
         self.started: dict[object, float] = {}
 
-    def __call__(self, group_id: int, done: int, total: int) -> None:
+    def __call__(self, lane: str, done: int, total: int) -> None:
         if total >= MIN_TOTAL:
-            self._draw(group_id, f"group {group_id}: posting", done, total, "")
+            self._draw(lane, f"{lane}: posting", done, total, "")
 
     def reading(self, done: int, total: int) -> None:
         if total >= MIN_READ_REQUESTS:
@@ -68,9 +68,9 @@ class MinuteLines:
         self.started: dict[object, float] = {}
         self.said: dict[object, float] = {}
 
-    def __call__(self, group_id: int, done: int, total: int) -> None:
+    def __call__(self, lane: str, done: int, total: int) -> None:
         if total >= MIN_TOTAL:
-            self._say(group_id, f"group {group_id}: posted", done, total, "")
+            self._say(lane, f"{lane}: posted", done, total, "")
 
     def reading(self, done: int, total: int) -> None:
         if total >= MIN_READ_REQUESTS:

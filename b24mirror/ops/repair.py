@@ -90,7 +90,7 @@ class GroupRepair:
 
 
 def run_repair(config: Config, portal: Portal, state: State, groups: tuple[int, ...] = (), *,
-               dry_run: bool = False, progress: Callable[[int, int, int], None] | None = None) -> list[GroupRepair]:
+               dry_run: bool = False, progress: Callable[[str, int, int], None] | None = None) -> list[GroupRepair]:
     known = state.groups()
     repairs = [plan_repair(group, audit_or_fail(group, portal, known.get(group.lane)))
                for group in select_groups(config, groups)]
@@ -202,7 +202,7 @@ def _post(config: Config, portal: Portal, state: State, repairs: list[GroupRepai
     if not repairs:
         return
     ctx = Context(config, portal, state, SyncOptions(groups=tuple(r.group_id for r in repairs)),
-                  progress or (lambda group_id, done, total: None))
+                  progress or (lambda lane, done, total: None))
     runs, forgotten = [], {}
     for repair in repairs:
         run = GroupRun(config=repair.group, state=state.group(repair.group.lane),

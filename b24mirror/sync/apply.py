@@ -89,7 +89,7 @@ def _settle_request(ctx: Context, request: list, items: list | None, queue: dict
             continue
         _remember_sources(run, chunk[:settled])
         done[run] += settled
-        ctx.progress(run.gid, done[run], len(run.decision.todo))
+        ctx.progress(run.config.label, done[run], len(run.decision.todo))  # each target posts on its own line
         queue[run] = run.decision.resplit + queue[run][settled:]
         run.decision.resplit = []
         if not queue[run]:

@@ -26,7 +26,7 @@ class Context:
     portal: Portal
     state: State
     options: SyncOptions
-    progress: Callable[[int, int, int], None]
+    progress: Callable[[str, int, int], None]  # (the lane's label, done, total)
 
     @property
     def me(self) -> int:

@@ -32,8 +32,8 @@ from b24mirror.sync.updates import apply_edits, apply_result_edits
 
 class Syncer:
     def __init__(self, config: Config, portal: Portal, state: State, options: SyncOptions,
-                 progress: Callable[[int, int, int], None] | None = None) -> None:
-        self.ctx = Context(config, portal, state, options, progress or (lambda group_id, done, total: None))
+                 progress: Callable[[str, int, int], None] | None = None) -> None:
+        self.ctx = Context(config, portal, state, options, progress or (lambda lane, done, total: None))
 
     def run(self) -> list[GroupReport]:
         ctx = self.ctx
