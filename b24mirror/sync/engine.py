@@ -1,8 +1,9 @@
 """One run over the configured groups, phase by phase.
 
-    listings → details → decide (ledger) → read masters back → decide (master) → apply → edits → commit
+    listings → details (the targets' markers read back with them) → decide (ledger)
+      → read back the targets the details could not → decide (target) → apply → edits → commit
 
-Each phase runs for every group at once, because one `batch` request can serve many groups: a
+Each phase runs for every group (every target of a group: a lane) at once, because one `batch` request can serve many groups: a
 run in which nothing changed costs one request however many groups there are. A failure in a
 phase is that group's (common.guarded); the other groups go on. `--dry-run` stops after the
 decision: nothing differs before it.
