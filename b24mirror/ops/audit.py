@@ -25,7 +25,7 @@ from b24mirror.policy.models import (
     ELIGIBLE, KIND_COMMENT, KIND_EVENT, KIND_SUBTASK, Comment, Marker, PlannedMirror, Task, parse_date, readable_date,
 )
 from b24mirror.policy.results import REASON_IS_RESULT
-from b24mirror.policy.shown import title_hidden
+from b24mirror.policy.shown import branch_hidden
 from b24mirror.policy.plan import (
     REASON_ALREADY, REASON_BEFORE_BASELINE, GroupSnapshot, entry_from_history, plan_group, subtree_verdict,
 )
@@ -230,8 +230,8 @@ def _content_reason(marker: Marker, snap: GroupSnapshot) -> str | None:
     """What the content rules (hide, redact, author lists, event kinds) say of a mirror's source now, whoever
     its author is and wherever its task hangs: a source that left the project may still be one they exclude."""
     task = snap.tasks.get(marker.source_id if marker.kind == KIND_SUBTASK else marker.task_id)
-    if task is not None and title_hidden(task, snap.group.rules):
-        return rules.REASON_HIDDEN  # its title heads the mirror
+    if branch_hidden(task, snap.tasks, snap.group.rules, snap.master.id):
+        return rules.REASON_HIDDEN  # its title (or its hidden parent's) heads the mirror
     if marker.kind == KIND_COMMENT:
         comment = next((c for c in snap.comments.get(marker.task_id, []) if c.id == marker.source_id), None)
         return None if comment is None else rules.comment_verdict(
