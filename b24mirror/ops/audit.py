@@ -24,11 +24,11 @@ from b24mirror.policy.entries import LEFT_SINCE, entry_dates, latest
 from b24mirror.policy.models import (
     ELIGIBLE, KIND_COMMENT, KIND_EVENT, KIND_SUBTASK, Comment, Marker, PlannedMirror, Task, parse_date, readable_date,
 )
+from b24mirror.ops.mirror_text import text_leaks
 from b24mirror.policy.results import REASON_IS_RESULT
 from b24mirror.policy.shown import branch_hidden
-from b24mirror.policy.plan import (
-    REASON_ALREADY, REASON_BEFORE_BASELINE, GroupSnapshot, entry_from_history, plan_group, subtree_verdict,
-)
+from b24mirror.policy.plan import (REASON_ALREADY, REASON_BEFORE_BASELINE, GroupSnapshot, entry_from_history,
+                                   plan_group, subtree_verdict)
 from b24mirror.portal import Portal, q_members, q_task, q_tasks_by_ids, q_users
 from b24mirror.state import GroupState, State
 from b24mirror.sync.checklist import checklist_items
@@ -50,7 +50,7 @@ class AuditFinding:
     detail: str
     mirror_ids: tuple[int, ...] = ()
     fix: str = ""
-    mirror: PlannedMirror | None = field(default=None, compare=False)  # what to post, for MISSING/QUARANTINED
+    mirror: PlannedMirror | None = field(default=None, compare=False)  # to post (missing), or a leaked text's rewrite
     task_id: int | None = None
     title: str = ""  # checklist findings: what our item should read ("" for one to remove)
 
@@ -121,7 +121,7 @@ def audit_group(group: GroupConfig, portal: Portal, gstate: GroupState | None) -
     master = portal.one(q_task(group.master_task))
     if master is None:
         raise AuditError(f"master task {group.master_task} does not exist or cannot be seen")
-    present, oldest = _present_mirrors(portal, master)
+    present, oldest, texts = _present_mirrors(portal, master)
     result = GroupAudit(group.id, master.id, mirrors=sum(len(ids) for ids in present.values()), master=master)
     baseline = parse_date(gstate.baseline) if gstate is not None and gstate.baseline else None
     if baseline is None:
@@ -138,10 +138,8 @@ def audit_group(group: GroupConfig, portal: Portal, gstate: GroupState | None) -
     unreadable = resolve_worlds(portal, group, gstate, tasks)
     comments, history, results = read_sources(portal, group, master, tasks, unreadable)
     result.comments = comments
-    users = {}
     authors = sorted({c.author_id for cs in comments.values() for c in cs if c.author_id})
-    if authors:
-        users = portal.one(q_users(authors))
+    users = portal.one(q_users(authors)) if authors else {}
     members = portal.one(q_members(group.id))
     # New subtasks are expected to be announced when they were created after mirroring began;
     # one moved in later may be announced too, and is then neither missing nor a leak.
@@ -164,6 +162,9 @@ def audit_group(group: GroupConfig, portal: Portal, gstate: GroupState | None) -
         result.add(UNREADABLE, None, why[0], why[1], task_id=task_id)
     _judge_missing(result, group, gstate, sorted(plan.mirrors, key=lambda m: m.sort_key), present)
     _judge_present(result, group, plan, present, set(unreadable), snapshot)
+    for leak in text_leaks(present, texts, plan, {f.marker for f in result.findings if f.kind == LEAKED},
+                           set(unreadable), group.rules, baseline):
+        result.add(LEAKED, leak.marker, leak.detail, f"{repair_fix(group.id)} {leak.fix}", leak.ids, mirror=leak.rewrite)
     if group.checklist:
         for problem in audit_checklist(tasks, master, checklist_items(portal, master.id), portal.own_user_id,
                                        rules=group.rules, language=group.language):
@@ -254,10 +255,10 @@ def present_mirrors(portal: Portal, master: Task) -> dict[Marker, list[int]]:
 
 
 def _present_mirrors(portal: Portal, master: Task):
-    """Mirrors in the master (marker -> comment ids, oldest first; a digest stands for each of its items),
-    and when mirroring began: the baseline the markers carry (`~since=`), else the oldest mirror's date."""
+    """Mirrors in the master (marker -> comment ids, oldest first; a digest stands for each of its items), when
+    mirroring began (the markers' baseline, `~since=`, else the oldest mirror's date), and their texts by id."""
     found: dict[Marker, list[int]] = {}
-    oldest, recorded = None, []
+    oldest, recorded, texts = None, [], {}
     for comment in sorted(portal.master_comments(master, 0), key=lambda c: c.id):
         markers = trusted_in(comment, portal.own_user_id)
         for marker in markers:
@@ -266,14 +267,13 @@ def _present_mirrors(portal: Portal, master: Task):
             ids = found.setdefault(marker, [])
             if comment.world == master.world:
                 ids.append(comment.id)
+                texts[comment.id] = comment.text
         if markers:
             recorded.extend(baselines_in(comment.text))
             if readable_date(comment.date):
                 date = parse_date(comment.date)
                 oldest = date if oldest is None or date < oldest else oldest
-    if recorded:
-        return found, datetime.fromtimestamp(min(recorded), tz=timezone.utc)
-    return found, oldest
+    return found, datetime.fromtimestamp(min(recorded), tz=timezone.utc) if recorded else oldest, texts
 
 
 def render_audit(audits: list[GroupAudit]) -> str:

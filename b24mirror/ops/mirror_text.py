@@ -1,0 +1,79 @@
+"""A posted mirror's own text judged against the content rules as they are now (`audit`, `repair`).
+
+The planner judges sources, so a mirror posted before a `redact` or `hide` rule was added (or before
+its source was edited) can still show what a rule now covers while its source passes. `audit` reads
+each mirror as a reader sees it (its markers aside) and names the rule that matches; `repair` rewrites
+it with what sync would post now, redacted, or deletes it where nothing can take its place (a digest of
+several items, a source the planner no longer posts). A rule the sync's own text for that item matches
+too (a name, a date) is not one the mirror broke: rewriting could not help, and it is not reported.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Mapping
+
+from b24mirror.config.settings import Rules
+from b24mirror.policy.models import KIND_SUBTASK, MARKER_RE, Marker, Plan, PlannedMirror
+from b24mirror.policy.render import reader_text
+from b24mirror.sync.masters import with_baseline
+
+_MARKER_TAIL = re.compile(MARKER_RE.pattern + r"(?:~since=\d+)?")
+
+
+@dataclass(frozen=True)
+class TextLeak:
+    marker: Marker
+    comment_id: int
+    rule: str  # the rule, as the config writes it: hide '(?i)salary'
+    rewrite: PlannedMirror | None  # what to post in its place; None: delete it
+
+    @property
+    def detail(self) -> str:
+        return f"its text shows what the rule {self.rule} now covers"
+
+    @property
+    def fix(self) -> str:
+        return "(rewrites it)" if self.rewrite is not None else "(deletes it)"
+
+    @property
+    def ids(self) -> tuple[int, ...]:
+        return (self.comment_id,)
+
+
+def rule_shown(text: str, rules: Rules) -> str | None:
+    """The first `hide` or `redact` rule matching the text as a reader of the master sees it, or None."""
+    plain = _MARKER_TAIL.sub("", reader_text(text))
+    judged = (plain, _MARKER_TAIL.sub("", reader_text(text, quote_prefix="")))
+    for kind, patterns in (("hide", rules.hide_patterns), ("redact", rules.redact_patterns)):
+        for pattern in patterns:
+            if any(pattern.search(value) for value in judged):
+                return f"{kind} {pattern.pattern!r}"
+    return None
+
+
+def text_leaks(present: Mapping[Marker, list[int]], texts: Mapping[int, str], plan: Plan, skip: set[Marker],
+               unreadable: set[int], rules: Rules, baseline: datetime | None) -> list[TextLeak]:
+    """The mirrors in the master whose text a content rule now covers. `plan`: the audit's, every eligible item
+    with its text; `skip`: markers already found leaked (repair deletes them anyway); `unreadable`: tasks whose
+    sources were not read (nothing to judge them by)."""
+    planned = {m.marker: m for m in plan.mirrors}
+    markers_of: dict[int, list[Marker]] = {}
+    for marker, ids in present.items():
+        for comment_id in ids:
+            markers_of.setdefault(comment_id, []).append(marker)
+    leaks = []
+    for comment_id, markers in sorted(markers_of.items()):
+        if comment_id not in texts or any(m in skip or (m.kind != KIND_SUBTASK and m.task_id in unreadable)
+                                          for m in markers):
+            continue
+        rule = rule_shown(texts[comment_id], rules)
+        mirrors = [planned[m] for m in markers if m in planned]
+        if rule is None or any(rule_shown(m.text, rules) == rule for m in mirrors):
+            continue
+        rewrite = None
+        if len(markers) == 1 and mirrors:  # one item: the sync's text now, its marker carrying the baseline
+            rewrite = replace(mirrors[0], text=with_baseline(mirrors[0].text, markers[0], baseline))
+        leaks.append(TextLeak(min(markers, key=str), comment_id, rule, rewrite))
+    return leaks
