@@ -149,6 +149,19 @@ class YearWorld:
             self.comment(tid, author, body, files)
             self.portal.advance(rng.randint(60, 1800))
 
+    def before_the_rules(self) -> None:
+        """What the mid-year rules will cover, written early so that every year meets it: words in text, a
+        secret in a digest, a subtask whose title the `hide` rule covers with a subtask and comments under it."""
+        design, quay = self.tasks[self.a][0], self.tasks[self.b][0]
+        self.comment(design, self.anna, "the payroll numbers are in")
+        self.comment(design, self.boris, f"card {self.secret_word()} on file")
+        self.comment(quay, self.erik, f"card {self.secret_word()} for the divers")
+        review = self.task("Payroll review", self.ma, self.a)
+        self.tasks[self.a].append(review)
+        self.tasks[self.a].append(self.task("Bonus sheet", review, self.a))
+        self.comment(review, self.anna, "first figures")
+        self.comment(self.tasks[self.a][-1], self.boris, "second-level figures")
+
     def status_change(self) -> None:
         tid = self.rng.choice(self.tasks[self.a] + self.tasks[self.b])
         task = self.portal.tasks[tid]

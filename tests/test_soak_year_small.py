@@ -9,11 +9,12 @@ pytestmark = pytest.mark.e2e
 
 
 def test_a_short_year_loses_nothing_duplicates_nothing_leaks_nothing(tmp_path):
-    figures = run_year(days=8, seed=1, tmp=tmp_path, log=lambda line: None)
+    figures = run_year(days=6, seed=1, tmp=tmp_path, log=lambda line: None)
     table, met = figures.table(), figures.happenings
     for happening in ("rules added", "card switch", "SIGINT mid-backfill", "SIGTERM mid-backfill", "state lost"):
         assert met[happening] >= 1, f"{happening} never happened\n{table}"
     assert met["repair runs"] >= 1, table  # the rule made earlier mirrors leaks, and repair removed them
+    assert any(k.startswith("member ") for k in met) and any(k.startswith("task moved ") for k in met), table
     assert figures.eligible > 50 and figures.mirrors > 50, table
     assert figures.duplicates == 0, table
     assert figures.losses == 0, table
