@@ -20,7 +20,7 @@ from b24mirror.policy import rules
 from b24mirror.sync.digest import HELD
 from b24mirror.policy.checklist import DUPLICATE_ITEM, MISSING_ITEM, STALE_ITEM, audit_checklist
 from b24mirror.policy.digest import trusted_in
-from b24mirror.policy.entries import LEFT_SINCE, entry_dates, latest
+from b24mirror.policy.entries import entry_dates, latest, left_since
 from b24mirror.policy.models import (
     ELIGIBLE, KIND_COMMENT, KIND_EVENT, KIND_SUBTASK, Comment, Marker, PlannedMirror, Task, parse_date, readable_date,
 )
@@ -217,12 +217,12 @@ def _judge_present(result: GroupAudit, group: GroupConfig, plan, present, unread
             result.add(ORPHANED, marker, "its source is gone",
                        f"delete comment {', '.join(map(str, ids))} of task {result.master_task} by hand if it is "
                        f"unwanted (on_delete: {group.on_delete} decides for later deletes)", ids)
-        elif decision in LEFT_SINCE and _content_reason(marker, snapshot) is None:
+        elif left_since(marker, decision, snapshot) and _content_reason(marker, snapshot) is None:
             result.notes.append(AuditFinding(LEFT_SINCE_NOTE, marker, f"posted while eligible; since then: {decision}",
                                              "nothing to do: it stays", tuple(ids)))
         elif decision not in (ELIGIBLE, REASON_ALREADY, REASON_BEFORE_BASELINE, REASON_IS_RESULT):
             # (a comment mirrored before it became the result stays: its result's mirror points back at it)
-            reason = _content_reason(marker, snapshot) if decision in LEFT_SINCE else decision
+            reason = _content_reason(marker, snapshot) if left_since(marker, decision, snapshot) else decision
             result.add(LEAKED, marker, f"the rules now exclude it: {reason}",
                        f"{repair_fix(group.id)} (deletes it)", ids)
 

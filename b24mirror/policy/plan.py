@@ -78,7 +78,7 @@ def entry_from_history(task: Task, history: list[HistoryEvent], master: Task, ta
                   key=lambda e: (parse_date(e.date), e.id), reverse=True)
     current = task
     for row in rows:
-        before = _as_id(row.before)
+        before = as_id(row.before)
         if row.field.upper() == "PARENT_ID":
             current = replace(current, parent_id=before)
         else:
@@ -88,7 +88,7 @@ def entry_from_history(task: Task, history: list[HistoryEvent], master: Task, ta
     return None
 
 
-def _as_id(value: str | None) -> int | None:
+def as_id(value: str | None) -> int | None:
     text = str(value or "").strip()
     return int(text) if text.isdigit() and int(text) else None
 
