@@ -1,40 +1,41 @@
 """Lifetime soak: a project's year in virtual time, one `b24mirror sync` a day, then a verdict.
 
-Run it with `make soak` (after the fault soak) or `python -m tests.soak_year --days 365 --seed S`; the suite runs
-a short year (tests/test_soak_year_small.py). The fake portal's clock is moved a day at a time; the real command
-runs in a subprocess against the portal served over HTTP.
+Run it with `make soak` (after the fault soak) or `python -m tests.soak_year --days 365 --seed S`; the suite runs a
+short year (tests/test_soak_year_small.py). The fake portal's clock is moved a day at a time; the real command runs
+in a subprocess against the portal served over HTTP.
 
-Each day people write in three projects (tests/soak_year_world.py): comments and files, some hidden
-(`#internal`), some carrying a word a rule added mid-year hides (`payroll`: in text, task titles and file names)
-or redacts (`SECRET-1234`), from members, an extranet member and an outsider; status changes; new subtasks.
-Now and then: a member of A leaves, is deactivated, rejoins or is reactivated; a task moves out of A's subtree
-and back, or across to B and back; a person edits or deletes one of their comments in A (`on_edit: update`,
-`on_delete: mark`); the state file is lost (once every master holds a mirror). B posts a daily digest. On the rule day the config gains the `hide`
-and `redact` rules and the operator runs `audit` and `repair` until audit is clean; on the switch day the whole
-portal moves to the new task card (fakeportal/cardswitch.py); on the archive day group C (a long history,
+Each day people write in three projects (tests/soak_year_world.py): comments and files, some hidden (`#internal`),
+some carrying a word a rule added mid-year hides (`payroll`: in text, task titles and file names) or redacts
+(`SECRET-1234`), from members, an extranet member and an outsider; status changes; new subtasks. Now and then: a
+member of A leaves, is deactivated, rejoins or is reactivated; a task moves out of A's subtree and back, or across
+to B and back; a person edits or deletes one of their comments in A (`on_edit: update`, `on_delete: mark`); the
+state file is lost (once every master holds a mirror). B posts a daily digest. On the rule day the config gains the
+`hide` and `redact` rules and the operator runs `audit` and `repair` until audit is clean; on the switch day the
+whole portal moves to the new task card (fakeportal/cardswitch.py); on the archive day group C (a long history,
 `backfill: true`) joins the config, its first run is stopped by SIGINT and the next by SIGTERM while the portal
 holds one of their post requests (the portal says when: no timing), and the state file is lost after them.
 
-The oracle knows nothing of b24mirror's code. From the soak's own record of what happened, each master must
-hold every eligible item exactly once: a comment, status change or new subtask written while its task hung
-under that master (within the depth), after the first sync (C: ever), by a member of the group at the time (not
-extranet, not the portal), whose text, file names and branch titles no `hide` rule now covers. A task's items
-count from when they were written where they were: what was written while it was away is in no master, and what
-was mirrored before it left stays. No mirror may carry a marker of anything else (a moved task's announcement
-and an edited or deleted comment's note aside, each at most once), and no mirror's text may show a hidden item's
-text, a word the final `hide` rules cover, or a redacted secret.
+The oracle knows nothing of b24mirror's code. From the soak's own record of what happened, each master must hold
+every eligible item exactly once: a comment, status change or new subtask written while its task hung under that
+master (within the depth), after the first sync (C: ever), by a member of the group at the time (not extranet, not
+the portal), whose text, file names and branch titles no `hide` rule now covers. A task's items count from when
+they were written where they were: what was written while it was away is in no master, and what was mirrored before
+it left stays. No mirror may carry a marker of anything else (a moved task's announcement and an edited or deleted
+comment's note aside, each at most once), and no mirror's text may show a hidden item's text, a word the final
+`hide` rules cover, or a redacted secret.
 
-Unambiguous by construction: membership changes, moves, lost states and the rule change come only on a day after
-a day whose sync exited 0 (so every item was seen, judged and posted before anything about it changed); people
-write only in projects they are members of (the outsider and the extranet member aside); a task that moves has
-no subtasks; edits and deletes touch comments of earlier days, in A (no digest there); the rule day comes before
-the card switch (a mirror left in the forum of a switched master cannot be rewritten, as the platform has it).
+Unambiguous by construction: membership changes, moves, lost states and the rule change come only on a day after a
+day whose sync exited 0 (so every item was seen, judged and posted before anything about it changed); people write
+only in projects they are members of (the outsider and the extranet member aside); a task that moves has no
+subtasks, and leaves B only when none of its items there can still wait for B's digest (a held item whose task left
+is judged again and not posted); edits and deletes touch comments of earlier days, in A (no digest there); the rule
+day comes before the card switch (a mirror left in the forum of a switched master cannot be rewritten, as the
+platform has it).
 """
 from __future__ import annotations
 
 import argparse
 import json
-import re
 import resource
 import signal
 import subprocess
@@ -49,8 +50,6 @@ from pathlib import Path
 from b24mirror.fakeportal import serve
 from tests.soak_year_world import DAY, DEPTH, HIDE_FROM_START, HIDE_MID_YEAR, REDACT_MID_YEAR, YearWorld
 
-MARKER = re.compile(r"b24m:(comment|event|subtask):(\d+):(\d+)")
-SIGNALS = {"SIGINT": 130, "SIGTERM": 143}
 
 
 @dataclass

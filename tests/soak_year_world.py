@@ -108,15 +108,18 @@ class YearWorld:
         token = f"tok{len(self.record.items):05d}x"
         text = f"{body} {token}"
         cid = self.portal.add_comment(tid, author, text, attachments=[{"name": f} for f in files] or None)
-        gid = self.portal.tasks[tid].group_id
-        ok = author in self.members(gid) and not self.portal.users[author].extranet
-        return self._note(f"b24m:comment:{tid}:{cid}", tid, token=token, author_ok=ok, text=text)
+        return self._note(f"b24m:comment:{tid}:{cid}", tid, token=token, author_ok=self._may_be_quoted(tid, author),
+                          text=text)
 
     def file_only(self, tid: int, author: int) -> Item:
         """A comment whose only content is a file a mid-year `hide` rule covers."""
         cid = self.portal.add_comment(tid, author, "", attachments=[{"name": "payroll-2026.xlsx"}])
-        ok = author in self.members(self.portal.tasks[tid].group_id) and not self.portal.users[author].extranet
-        return self._note(f"b24m:comment:{tid}:{cid}", tid, author_ok=ok, text="payroll-2026.xlsx")
+        return self._note(f"b24m:comment:{tid}:{cid}", tid, author_ok=self._may_be_quoted(tid, author),
+                          text="payroll-2026.xlsx")
+
+    def _may_be_quoted(self, tid: int, author: int) -> bool:
+        """A member of the task's group as they write (so when the next run first sees it), not extranet."""
+        return author in self.members(self.portal.tasks[tid].group_id) and not self.portal.users[author].extranet
 
     def secret_word(self) -> str:
         word = f"SECRET-{self.rng.randint(1000, 9999)}"
@@ -229,6 +232,9 @@ class YearWorld:
         tid = self.rng.choice(self.rovers)
         task = p.tasks[tid]
         if task.group_id == self.b:
+            recent = p.now_ts() - 2 * DAY
+            if any(i.task == tid and i.home == self.mb and i.ts > recent for i in self.record.items.values()):
+                return "kept in B (its items wait for the digest)"  # a held item whose task left is not posted
             p.move_task(tid, parent_id=self.ma, group_id=self.a, by=self.anna)
             return "back from B"
         if task.parent_id != self.ma:
