@@ -62,9 +62,11 @@ def judge(soak: "YearSoak") -> None:
     f.mirrors = sum(len(texts) for texts in by_master.values())
     rovers = set(soak.world.rovers)
     secrets = re.compile(REDACT_MID_YEAR)
-    hidden_tokens = {t for i in record.items.values() if i.token and not eligible(soak, i) and (
-        hidden(i.text) or not i.author_ok or branch_hidden(soak, i.task) or i.home is None)
-        for t in (i.token,)} | {t for i in record.items.values() for t in i.hidden_tokens}
+    # A comment's own token is hidden when what it said as written is (an edit hides only the edit's text: a forum
+    # comment edited after a lost state cannot be told from an unedited one, as the platform flags no forum edit).
+    hidden_tokens = {i.token for i in record.items.values() if i.token and (
+        hidden(i.written) or not i.author_ok or branch_hidden(soak, i.task) or i.home is None)}
+    hidden_tokens |= {t for i in record.items.values() for t in i.hidden_tokens}
     for master, texts in by_master.items():
         found: Counter = Counter()
         announced: Counter = Counter()

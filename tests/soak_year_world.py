@@ -10,6 +10,7 @@ The scenario keeps the oracle unambiguous (the docstring of tests/soak_year.py s
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass, field
 
 from b24mirror.fakeportal import FakePortal
@@ -33,6 +34,7 @@ class Item:
     ts: float = 0.0
     author_ok: bool = True  # a member of home's group then, not extranet, not the portal itself
     text: str = ""  # what it says now (an edit changes it); a comment with only a file: the file's name
+    written: str = ""  # what it said when it was written
     hidden_tokens: tuple[str, ...] = ()  # text it carried that a rule hid: never in any mirror
 
 
@@ -101,6 +103,7 @@ class YearWorld:
 
     def _note(self, marker: str, tid: int, **fields) -> Item:
         item = Item(marker, tid, home=self.home(tid), ts=self.portal.now_ts(), **fields)
+        item.written = item.text
         self.record.items[marker] = item
         return item
 
@@ -181,10 +184,12 @@ class YearWorld:
         self.tasks[gid].append(self.task(f"{title} {len(self.record.titles)}", parent, gid))
 
     def edit_or_delete(self, before_ts: float) -> None:
-        """A person edits or deletes one of their own comments in A, written on an earlier day (mirrored)."""
+        """A person edits or deletes one of their own comments in A, written on an earlier day and mirrored (no
+        rule ever covered it: what becomes of an edit to a comment never mirrored is not this soak's question)."""
         mine = [i for i in self.record.items.values() if i.token and i.home == self.ma and i.ts < before_ts
-                and i.author_ok and self.portal.tasks[i.task].group_id == self.a and "deleted" not in i.text
-                and self.home(i.task) == self.ma and i.marker.split(":")[2] and self._still_writes(i)]
+                and i.author_ok and i.text == i.written and not self.ever_hidden(i)
+                and self.portal.tasks[i.task].group_id == self.a and self.home(i.task) == self.ma
+                and self._still_writes(i)]
         if not mine:
             return
         item = self.rng.choice(mine)
@@ -200,6 +205,12 @@ class YearWorld:
         item.text = text
         if hidden:
             item.hidden_tokens += (token,)
+
+    def ever_hidden(self, item: Item) -> bool:
+        task = self.portal.tasks[item.task]
+        titles = (self.record.titles.get(item.task, ""), self.record.titles.get(task.parent_id or 0, ""))
+        return any(re.search(p, text, re.MULTILINE) for p in (HIDE_FROM_START, HIDE_MID_YEAR)
+                   for text in (item.written, *titles))
 
     def _still_writes(self, item: Item) -> bool:
         author = next((c["author_id"] for c in self.portal.comments(item.task)

@@ -163,7 +163,7 @@ def audit_group(group: GroupConfig, portal: Portal, gstate: GroupState | None) -
     _judge_missing(result, group, gstate, sorted(plan.mirrors, key=lambda m: m.sort_key), present)
     _judge_present(result, group, plan, present, set(unreadable), snapshot)
     for leak in text_leaks(present, texts, plan, {f.marker for f in result.findings if f.kind == LEAKED},
-                           set(unreadable), group.rules, baseline):
+                           set(unreadable), group, baseline):
         result.add(LEAKED, leak.marker, leak.detail, f"{repair_fix(group.id)} {leak.fix}", leak.ids, mirror=leak.rewrite)
     if group.checklist:
         for problem in audit_checklist(tasks, master, checklist_items(portal, master.id), portal.own_user_id,

@@ -3,9 +3,10 @@
 The planner judges sources, so a mirror posted before a `redact` or `hide` rule was added (or before
 its source was edited) can still show what a rule now covers while its source passes. `audit` reads
 each mirror as a reader sees it (its markers aside) and names the rule that matches; `repair` rewrites
-it with what sync would post now, redacted, or deletes it where nothing can take its place (a digest of
-several items, a source the planner no longer posts). A rule the sync's own text for that item matches
-too (a name, a date) is not one the mirror broke: rewriting could not help, and it is not reported.
+it with what sync would post now. Where nothing is planned in its place (a digest of several items, a
+source that left the project since and stays, as posted while eligible), a `redact` match is replaced
+in the posted text itself, and a `hide` match deletes it. A rule the sync's own text for that item
+matches too (a name, a date) is not one the mirror broke: rewriting could not help; it is not reported.
 """
 from __future__ import annotations
 
@@ -14,12 +15,15 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Mapping
 
-from b24mirror.config.settings import Rules
+from b24mirror.config.settings import GroupConfig, Rules
 from b24mirror.policy.models import KIND_SUBTASK, MARKER_RE, Marker, Plan, PlannedMirror
 from b24mirror.policy.render import reader_text
+from b24mirror.policy.shown import shown_title
 from b24mirror.sync.masters import with_baseline
 
 _MARKER_TAIL = re.compile(MARKER_RE.pattern + r"(?:~since=\d+)?")
+_TAG = re.compile(r"(\[[^\[\]]*\])")  # a BBCode tag, its link and marker inside: never redacted
+HIDE = "hide"
 
 
 @dataclass(frozen=True)
@@ -46,7 +50,7 @@ def rule_shown(text: str, rules: Rules) -> str | None:
     """The first `hide` or `redact` rule matching the text as a reader of the master sees it, or None."""
     plain = _MARKER_TAIL.sub("", reader_text(text))
     judged = (plain, _MARKER_TAIL.sub("", reader_text(text, quote_prefix="")))
-    for kind, patterns in (("hide", rules.hide_patterns), ("redact", rules.redact_patterns)):
+    for kind, patterns in ((HIDE, rules.hide_patterns), ("redact", rules.redact_patterns)):
         for pattern in patterns:
             if any(pattern.search(value) for value in judged):
                 return f"{kind} {pattern.pattern!r}"
@@ -54,11 +58,11 @@ def rule_shown(text: str, rules: Rules) -> str | None:
 
 
 def text_leaks(present: Mapping[Marker, list[int]], texts: Mapping[int, str], plan: Plan, skip: set[Marker],
-               unreadable: set[int], rules: Rules, baseline: datetime | None) -> list[TextLeak]:
+               unreadable: set[int], group: GroupConfig, baseline: datetime | None) -> list[TextLeak]:
     """The mirrors in the master whose text a content rule now covers. `plan`: the audit's, every eligible item
     with its text; `skip`: markers already found leaked (repair deletes them anyway); `unreadable`: tasks whose
     sources were not read (nothing to judge them by)."""
-    planned = {m.marker: m for m in plan.mirrors}
+    planned, rules = {m.marker: m for m in plan.mirrors}, group.rules
     markers_of: dict[int, list[Marker]] = {}
     for marker, ids in present.items():
         for comment_id in ids:
@@ -72,8 +76,18 @@ def text_leaks(present: Mapping[Marker, list[int]], texts: Mapping[int, str], pl
         mirrors = [planned[m] for m in markers if m in planned]
         if rule is None or any(rule_shown(m.text, rules) == rule for m in mirrors):
             continue
-        rewrite = None
+        first, rewrite = min(markers, key=str), None
         if len(markers) == 1 and mirrors:  # one item: the sync's text now, its marker carrying the baseline
             rewrite = replace(mirrors[0], text=with_baseline(mirrors[0].text, markers[0], baseline))
-        leaks.append(TextLeak(min(markers, key=str), comment_id, rule, rewrite))
+        elif not rule.startswith(HIDE):
+            text = redacted(texts[comment_id], group)
+            rewrite = PlannedMirror(first, text, "", first.task_id, covers=tuple(markers) if len(markers) > 1 else ())
+        leaks.append(TextLeak(first, comment_id, rule, rewrite))
     return leaks
+
+
+def redacted(text: str, group: GroupConfig) -> str:
+    """A posted mirror with every `redact` match replaced, as titles show it, outside its BBCode tags (their
+    links carry the markers): the mirror stays where it is and keeps every item it stands for."""
+    return "".join(part if _TAG.fullmatch(part) else shown_title(part, group.rules, group.language)
+                   for part in _TAG.split(text))
