@@ -46,3 +46,29 @@ def test_a_mirror_a_later_redact_rule_covers_is_a_leak_that_repair_rewrites(any_
     assert world.run("audit", check=False).returncode == 0
     world.run("sync")
     assert len(world.mirrors()) == len(set(world.mirrors())) and covered | {control} <= set(world.mirrors())
+
+
+def test_a_digest_a_later_redact_rule_covers_is_rewritten_with_every_item_it_carries(world):
+    p = world.portal
+    world.write_config(digest={"every": "1h"})
+    world.run("sync")
+    carried = {f"b24m:comment:{world.design}:{p.add_comment(world.design, world.anna, text)}"
+               for text in ("The salary table is in", "Drawings are signed")}
+    world.run("sync")  # held for the digest
+    p.advance(2 * 3600)
+    world.run("sync")
+    [digest] = [c for c in p.comments(world.master) if c["author_id"] == world.me and WORD.search(c["text"])]
+    assert carried <= set(world.mirrors_in(digest["text"]))
+
+    world.write_config(digest={"every": "1h"}, rules={"redact": ["(?i)salary"]})
+    audit = world.run("audit", "--json", check=False)
+    assert audit.returncode == 1, audit.stdout + audit.stderr
+    [leak] = [f for f in json.loads(audit.stdout)["groups"][0]["findings"] if f["kind"] == "leaked"]
+    assert leak["mirror_ids"] == [digest["id"]] and "rewrites it" in leak["fix"]
+    world.run("repair")
+    [after] = [c for c in p.comments(world.master) if c["id"] == digest["id"]]
+    assert not after["deleted"] and not WORD.search(after["text"])  # rewritten in place, not deleted
+    assert set(world.mirrors_in(after["text"])) == set(world.mirrors_in(digest["text"]))  # every item still there
+    assert world.run("audit", check=False).returncode == 0
+    world.run("sync")
+    assert sorted(world.mirrors()) == sorted(set(world.mirrors())) and carried <= set(world.mirrors())
