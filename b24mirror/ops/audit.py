@@ -24,7 +24,7 @@ from b24mirror.policy.entries import entry_dates, latest, left_since
 from b24mirror.policy.models import (
     ELIGIBLE, KIND_COMMENT, KIND_EVENT, KIND_SUBTASK, Comment, Marker, PlannedMirror, Task, parse_date, readable_date,
 )
-from b24mirror.ops.mirror_text import text_leaks
+from b24mirror.ops.mirror_text import spare_digests, text_leaks
 from b24mirror.policy.results import REASON_IS_RESULT
 from b24mirror.policy.shown import branch_hidden
 from b24mirror.policy.plan import (REASON_ALREADY, REASON_BEFORE_BASELINE, GroupSnapshot, entry_from_history,
@@ -162,6 +162,7 @@ def audit_group(group: GroupConfig, portal: Portal, gstate: GroupState | None) -
         result.add(UNREADABLE, None, why[0], why[1], task_id=task_id)
     _judge_missing(result, group, gstate, sorted(plan.mirrors, key=lambda m: m.sort_key), present)
     _judge_present(result, group, plan, present, set(unreadable), snapshot)
+    result.findings = spare_digests(result.findings, texts, LEAKED)
     for leak in text_leaks(present, texts, plan, {f.marker for f in result.findings if f.kind == LEAKED},
                            set(unreadable), group, baseline):
         result.add(LEAKED, leak.marker, leak.detail, f"{repair_fix(group.id)} {leak.fix}", leak.ids, mirror=leak.rewrite)

@@ -91,3 +91,49 @@ def redacted(text: str, group: GroupConfig) -> str:
     links carry the markers): the mirror stays where it is and keeps every item it stands for."""
     return "".join(part if _TAG.fullmatch(part) else shown_title(part, group.rules, group.language)
                    for part in _TAG.split(text))
+
+
+_ITEM_LINE = re.compile(r"\[url=[^\]]*#(" + MARKER_RE.pattern + r")", re.IGNORECASE)
+_HEADING = re.compile(r"\[b\]#\d+\b.*\[/b\]$", re.IGNORECASE)
+_COUNT = re.compile(r"(b24m-digest:)(\d+)(.*?\[/url\][^\d]*)(\d+)", re.IGNORECASE)
+
+
+def spare_digests(findings: list, texts: Mapping[int, str], leaked: str) -> list:
+    """Leaks found in a digest are taken out of it, not deleted with it: the digest also carries items that
+    stay (among them, mirrors whose source left the project since: posted while eligible, never deleted).
+    Each such finding becomes a rewrite of the digest without every leaked item of it."""
+    out_of: dict[int, set[str]] = {}
+    for f in findings:
+        if f.kind == leaked and f.mirror is None and len(f.mirror_ids) == 1:
+            out_of.setdefault(f.mirror_ids[0], set()).add(str(f.marker))
+    spared = []
+    for f in findings:
+        text = texts.get(f.mirror_ids[0]) if f.kind == leaked and f.mirror is None and len(f.mirror_ids) == 1 else None
+        kept = without_items(text, out_of[f.mirror_ids[0]]) if text and len(MARKER_RE.findall(text)) > 1 else None
+        if kept is not None:
+            f = replace(f, mirror=PlannedMirror(f.marker, kept, "", f.marker.task_id),
+                        fix=f.fix.replace("(deletes it)", "(rewrites the digest without it)"))
+        spared.append(f)
+    return spared
+
+
+def without_items(text: str, markers: set[str]) -> str | None:
+    """A digest's text without the items of `markers` (an item: its link line and what follows it up to the next
+    item or subtask heading), its count and empty headings following; None when no item would be left."""
+    lines = text.split("\n")
+    starts = [i for i, line in enumerate(lines) if _ITEM_LINE.match(line)]
+    bounds = [i for i, line in enumerate(lines) if _HEADING.match(line) and i and not lines[i - 1].strip()]
+    drop: set[int] = set()
+    for start in starts:
+        if _ITEM_LINE.match(lines[start]).group(1) in markers:
+            end = min([i for i in starts if i > start] + [b - 1 for b in bounds if b > start] + [len(lines)])
+            drop.update(range(start, end))
+    kept = [line for i, line in enumerate(lines) if i not in drop]
+    left = sum(1 for line in kept if _ITEM_LINE.match(line))
+    if left == 0:
+        return None
+    for i in range(len(kept) - 1, 0, -1):  # a heading whose items all went: it and the blank line before it
+        if _HEADING.match(kept[i]) and not kept[i - 1].strip() and (i + 1 == len(kept) or not kept[i + 1].strip()):
+            del kept[i - 1:i + 1]
+    kept[0] = _COUNT.sub(lambda m: f"{m.group(1)}{left}{m.group(3)}{left}", kept[0], count=1)
+    return "\n".join(kept)

@@ -72,3 +72,32 @@ def test_a_digest_a_later_redact_rule_covers_is_rewritten_with_every_item_it_car
     assert world.run("audit", check=False).returncode == 0
     world.run("sync")
     assert sorted(world.mirrors()) == sorted(set(world.mirrors())) and carried <= set(world.mirrors())
+
+
+def test_a_digest_with_an_item_a_later_hide_rule_covers_keeps_its_other_items(world):
+    """Found by the lifetime soak: repair deleted the whole digest, and with it the mirror of an item whose author
+    had left the group since (posted while eligible, so never posted again): lost."""
+    p = world.portal
+    world.write_config(digest={"every": "1h"})
+    world.run("sync")
+    hidden = f"b24m:comment:{world.design}:{p.add_comment(world.design, world.anna, 'The salary table is in')}"
+    kept = {f"b24m:comment:{world.design}:{p.add_comment(world.design, world.boris, 'Drawings are signed')}",
+            f"b24m:comment:{world.drawings}:{p.add_comment(world.drawings, world.anna, 'Rebar counted')}"}
+    world.run("sync")
+    p.advance(2 * 3600)
+    world.run("sync")
+    [digest] = [c for c in p.comments(world.master) if c["author_id"] == world.me and WORD.search(c["text"])]
+    assert kept | {hidden} <= set(world.mirrors_in(digest["text"]))
+    p.remove_member(world.group, world.boris)  # his item stays: posted while he was a member
+
+    world.write_config(digest={"every": "1h"}, rules={"hide": ["(?i)salary"]})
+    audit = world.run("audit", "--json", check=False)
+    [leak] = [f for f in json.loads(audit.stdout)["groups"][0]["findings"] if f["kind"] == "leaked"]
+    assert leak["marker"] == hidden and "rewrites the digest without it" in leak["fix"], audit.stdout
+    world.run("repair")
+    [after] = [c for c in p.comments(world.master) if c["id"] == digest["id"]]
+    assert not WORD.search(after["text"]) and set(world.mirrors_in(after["text"])) == kept, after["text"]
+    assert set(world.mirrors()) >= kept and hidden not in world.mirrors()
+    assert world.run("audit", check=False).returncode == 0
+    world.run("sync")
+    assert sorted(world.mirrors()) == sorted(set(world.mirrors())) and hidden not in world.mirrors()
