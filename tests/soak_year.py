@@ -142,7 +142,7 @@ class YearSoak:
 
     def finish(self, proc: subprocess.Popen, what: str) -> int:
         out, err = proc.communicate(timeout=600)
-        self.last_out = out
+        self.last_out, self.last_err = out, err
         self.figures.exit_codes[f"{what} {proc.returncode}"] += 1
         if "Traceback" in out + err:
             self.figures.tracebacks += 1
@@ -225,12 +225,15 @@ class YearSoak:
         for _ in range(3):  # repair audits again itself: what it leaves is in its JSON
             self.figures.happenings["repair runs"] += 1
             self.run("repair", "--json")
-            left = [f for g in json.loads(self.last_out or '{"groups": []}')["groups"] for f in g["left"]]
+            said = json.loads(self.last_out or "{}")
+            if "groups" not in said:
+                break
+            left = [f for g in said["groups"] for f in g["left"]]
             # A mirror whose source a person deleted (`on_delete: mark` rewrote it) is an orphan a person judges.
             if all(f["kind"] == "orphaned" for f in left):
                 self.figures.happenings["orphans left to a person"] += len(left)
                 return
-        self.figures.details.append(f"repair still not clean after 3 runs on the rule day: {left}")
+        self.figures.details.append(f"repair not clean on the rule day: {self.last_out[-1500:]} {self.last_err[-1500:]}")
         self.figures.leaks += 1
 
     def first_sync(self) -> None:

@@ -133,7 +133,8 @@ def without_items(text: str, markers: set[str]) -> str | None:
     if left == 0:
         return None
     for i in range(len(kept) - 1, 0, -1):  # a heading whose items all went: it and the blank line before it
-        if _HEADING.match(kept[i]) and not kept[i - 1].strip() and (i + 1 == len(kept) or not kept[i + 1].strip()):
+        if i < len(kept) and _HEADING.match(kept[i]) and not kept[i - 1].strip() and (
+                i + 1 == len(kept) or not kept[i + 1].strip()):
             del kept[i - 1:i + 1]
     kept[0] = _COUNT.sub(lambda m: f"{m.group(1)}{left}{m.group(3)}{left}", kept[0], count=1)
     return "\n".join(kept)

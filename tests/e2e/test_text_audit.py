@@ -80,9 +80,10 @@ def test_a_digest_with_an_item_a_later_hide_rule_covers_keeps_its_other_items(wo
     p = world.portal
     world.write_config(digest={"every": "1h"})
     world.run("sync")
-    hidden = f"b24m:comment:{world.design}:{p.add_comment(world.design, world.anna, 'The salary table is in')}"
     kept = {f"b24m:comment:{world.design}:{p.add_comment(world.design, world.boris, 'Drawings are signed')}",
-            f"b24m:comment:{world.drawings}:{p.add_comment(world.drawings, world.anna, 'Rebar counted')}"}
+            f"b24m:comment:{world.design}:{p.add_comment(world.design, world.anna, 'Rebar counted')}"}
+    # Last, and alone under its subtask's heading: the heading goes with it.
+    hidden = f"b24m:comment:{world.drawings}:{p.add_comment(world.drawings, world.anna, 'The salary table is in')}"
     world.run("sync")
     p.advance(2 * 3600)
     world.run("sync")
@@ -97,6 +98,7 @@ def test_a_digest_with_an_item_a_later_hide_rule_covers_keeps_its_other_items(wo
     world.run("repair")
     [after] = [c for c in p.comments(world.master) if c["id"] == digest["id"]]
     assert not WORD.search(after["text"]) and set(world.mirrors_in(after["text"])) == kept, after["text"]
+    assert f"#{world.drawings} " not in after["text"], after["text"]
     assert set(world.mirrors()) >= kept and hidden not in world.mirrors()
     assert world.run("audit", check=False).returncode == 0
     world.run("sync")
