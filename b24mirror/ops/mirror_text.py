@@ -118,20 +118,22 @@ def spare_digests(findings: list, texts: Mapping[int, str], leaked: str) -> list
 
 
 def without_items(text: str, markers: set[str]) -> str | None:
-    """A digest's text without the items of `markers` (an item: its link line and what follows it up to the next
-    item or subtask heading), its count and empty headings following; None when no item would be left."""
+    """A digest's text without the items of `markers` (an item: the line with its marker's link and what follows
+    up to the next item or subtask heading), its count and empty headings following; None when no item would be
+    left, or the text's shape is not a digest's as render_digest writes it."""
     lines = text.split("\n")
-    starts = [i for i, line in enumerate(lines) if _ITEM_LINE.match(line)]
+    # An item's first line holds the link with its marker (a new subtask's, after "New subtask in task #N:").
+    starts = [i for i, line in enumerate(lines) if _ITEM_LINE.search(line)]
     bounds = [i for i, line in enumerate(lines) if _HEADING.match(line) and i and not lines[i - 1].strip()]
     drop: set[int] = set()
     for start in starts:
-        if _ITEM_LINE.match(lines[start]).group(1) in markers:
+        if _ITEM_LINE.search(lines[start]).group(1) in markers:
             end = min([i for i in starts if i > start] + [b - 1 for b in bounds if b > start] + [len(lines)])
             drop.update(range(start, end))
     kept = [line for i, line in enumerate(lines) if i not in drop]
-    left = sum(1 for line in kept if _ITEM_LINE.match(line))
-    if left == 0:
-        return None
+    left = sum(1 for line in kept if _ITEM_LINE.search(line))
+    if left == 0 or left != len(MARKER_RE.findall("\n".join(kept))):
+        return None  # nothing left, or a shape this does not know: deleted whole, as before
     for i in range(len(kept) - 1, 0, -1):  # a heading whose items all went: it and the blank line before it
         if i < len(kept) and _HEADING.match(kept[i]) and not kept[i - 1].strip() and (
                 i + 1 == len(kept) or not kept[i + 1].strip()):
