@@ -15,7 +15,7 @@ $(STAMP): setup.cfg pyproject.toml
 	touch $(STAMP)
 
 test: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto  # one worker per core: most of an e2e test is waiting on a subprocess
 
 demo: $(STAMP)
 	$(BIN)/b24mirror demo

@@ -78,6 +78,7 @@ def sync_run(config: Config, options: SyncOptions, run: SyncRun, *, rebuild_stat
             rebuild_empty(config.state_file)
     client = client or make_client(config)
     run.stats = client.stats
+    _show_reads(client, progress)
     try:
         with _open_state(config, secret=secret, dry_run=options.dry_run) as state:
             if rebuild_state and not options.dry_run:
@@ -99,6 +100,12 @@ def sync_run(config: Config, options: SyncOptions, run: SyncRun, *, rebuild_stat
     if run.stats.requests and not run.stats.answered:
         raise PortalUnreachable(config.masked_webhook, run.stats.requests, config.webhook_key)
     return run
+
+
+def _show_reads(client: BitrixClient, progress) -> None:
+    """A long read is one batched call of many requests: the client tells how far it has come, and the
+    command's progress (a bar, or a line a minute) shows it as it shows posting."""
+    client.read_progress = getattr(progress, "reading", None)
 
 
 @contextmanager
@@ -192,12 +199,13 @@ def _held_digest(group, gstate) -> tuple[int, str | None]:
     return len(held), due.isoformat() if due else None
 
 
-def run_audit(config: Config, groups: tuple[int, ...] = (), *, client: BitrixClient | None = None):
+def run_audit(config: Config, groups: tuple[int, ...] = (), *, progress=None, client: BitrixClient | None = None):
     """Read-only: nothing is written to the portal or the state file."""
     from b24mirror.ops import audit
 
     state = read_state(config.state_file, secret=webhook_secret(config.webhook))
     client = client or make_client(config)
+    _show_reads(client, progress)
     try:
         return audit.run_audit(config, Portal(client), state, groups)
     finally:
@@ -210,6 +218,7 @@ def run_repair(config: Config, groups: tuple[int, ...] = (), *, dry_run: bool = 
     from b24mirror.ops import repair
 
     client = client or make_client(config)
+    _show_reads(client, progress)
     try:
         with _open_state(config, secret=webhook_secret(config.webhook), dry_run=dry_run) as state:
             return repair.run_repair(config, Portal(client), state, groups, dry_run=dry_run, progress=progress)

@@ -3,9 +3,10 @@ mirrors already in the state (50 groups), each run a process of its own.
 
 Per run: CPU seconds of the b24mirror process, its peak RSS, the bytes it wrote (`wchar` of
 /proc/self/io: the state's commits and checkpoint, and its requests' bodies), the state's size on
-disk and the requests the portal received. The history is filled through the state's own API in
-bulk (a transaction per group), as mirrors of the portal's real tasks, so the engine's look-ups by
-task meet them.
+disk and the requests the portal received. Up to 10k the history is made by real runs against the
+fake portal (comments written in the portal's own process, a few thousand a run, the per-run cap
+lifted); beyond, it is filled through the state's own API in bulk (a transaction per group), as mirrors
+of the portal's real tasks, so the engine's look-ups by task meet them.
 """
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ from tests.bench import CRON_PERIOD, PortalHandle, Shape, VirtualClock, make_cli
 
 SHAPE = Shape("H", 50, 60, 0, "50 groups x 60 tasks, classic")
 POINTS = (10_000, 100_000, 1_000_000)
+REAL_UP_TO = 10_000  # mirrors made by real runs; the rest through the state's API
+COMMENTS_PER_RUN = 2_500
 TARGETS = {"cpu_ratio": 1.5, "rss_mb": 100.0, "quiet_written_kb": 256.0, "bytes_per_mirror": 150.0}
 
 
@@ -37,20 +40,21 @@ def _state_bytes(path: str) -> int:
     return sum(p.stat().st_size for p in (Path(path), Path(f"{path}-wal")) if p.exists())
 
 
-def _run_in_child(config, cell, conn) -> None:
+def _run_in_child(config, cell, max_posts, conn) -> None:
     from b24mirror.app import run_sync
     from b24mirror.sync import SyncOptions
 
     client = make_client(config, VirtualClock(cell))
     written, cpu = _wchar(), time.process_time()
-    errors = []
+    errors, posted = [], 0
     try:
-        reports = run_sync(config, SyncOptions(), client=client)
+        reports = run_sync(config, SyncOptions(max_posts=max_posts), client=client)
         errors = [f"group {r.group_id}: {r.error}" for r in reports if not r.ok]
+        posted = sum(sum(r.posted.values()) for r in reports)
     except Exception as exc:  # reported, not hidden
         errors = [f"{type(exc).__name__}: {exc}"]
     conn.send({"cpu": time.process_time() - cpu, "written": _wchar() - written, "errors": errors,
-               "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
+               "posted": posted, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
 
 
 def _fill_in_child(state_file: str, tasks: dict[int, list[int]], start: int, stop: int, conn) -> None:
@@ -78,6 +82,20 @@ def _child(target, *args):
     return answer
 
 
+def _make_history(handle: PortalHandle, run, made: int, upto: int, out) -> int:
+    """Mirrors made by real runs until `upto`: comments written in the portal, then a sync posting them all."""
+    runs = 0
+    while made < upto:
+        got = run(lambda: handle.ask("comments", min(COMMENTS_PER_RUN, upto - made)), max_posts=COMMENTS_PER_RUN)
+        runs += 1
+        if not got["posted"]:
+            raise RuntimeError(f"a history run posted nothing ({'; '.join(got['errors'])})")
+        made += got["posted"]
+    if runs:
+        print(f"{made:>9,} mirrors made by {runs} real runs", file=out, flush=True)
+    return made
+
+
 def _tasks_by_group(state_file: str) -> dict[int, list[int]]:
     from b24mirror.state import read_state
 
@@ -93,12 +111,12 @@ def bench_history(out, points=POINTS) -> list[str]:
         with tempfile.TemporaryDirectory(prefix="b24bench-history-") as tmp:
             config = make_config(handle, Path(tmp))
 
-            def run(prepare=None) -> dict:
+            def run(prepare=None, max_posts=None) -> dict:
                 handle.clock.advance(CRON_PERIOD)
                 if prepare:
                     prepare()
                 handle.ask("reset")
-                got = _child(_run_in_child, config, handle.cell)
+                got = _child(_run_in_child, config, handle.cell, max_posts)
                 got["requests"] = handle.ask("stats")["requests"]
                 got["state"] = _state_bytes(config.state_file)
                 for error in got["errors"]:
@@ -107,14 +125,17 @@ def bench_history(out, points=POINTS) -> list[str]:
 
             run()  # the first sync: learns the tree
             tasks = _tasks_by_group(config.state_file)
-            print(f"history: {SHAPE.label}; mirrors filled through the state's API, then one run of each kind",
-                  file=out)
+            print(f"history: {SHAPE.label}; up to {REAL_UP_TO:,} mirrors made by real runs "
+                  f"({COMMENTS_PER_RUN:,} comments a run), beyond filled through the state's API; "
+                  f"then one run of each kind", file=out)
             print(f"{'mirrors':>9} {'run':<11} {'CPU s':>6} {'RSS MB':>7} {'written KB':>10} {'state MB':>9} "
                   f"{'B/mirror':>9} {'reqs':>5}", file=out)
             filled, quiet_cpu = 0, {}
             for point in points:
-                _child(_fill_in_child, config.state_file, tasks, filled, point)
-                filled = point
+                filled = _make_history(handle, run, filled, min(point, REAL_UP_TO), out)
+                if point > filled:
+                    _child(_fill_in_child, config.state_file, tasks, filled, point)
+                    filled = point
                 for name, prepare in (("quiet", None), ("1% changed", lambda: handle.ask("change", 0.01))):
                     got = run(prepare)
                     per_mirror = got["state"] / point

@@ -101,6 +101,36 @@ def test_without_a_terminal_verbose_runs_say_their_progress_once_a_minute():
     assert progress_for(0, on_terminal=False) is None and progress_for(-1, on_terminal=True) is None
 
 
+def test_a_long_read_draws_its_own_bar_with_the_time_left_and_short_ones_draw_none(capsys):
+    from b24mirror.cli.progress import ProgressBar
+
+    clock = Clock()
+    bar = ProgressBar(width=10, clock=clock)
+    bar.reading(1, 2)
+    bar.reading(2, 2)  # two requests: over before a bar says anything
+    assert capsys.readouterr().err == ""
+    bar.reading(1, 8)
+    clock.now += 30  # 2 requests in 30 s: 6 more take 90 s
+    bar.reading(2, 8)
+    bar.reading(8, 8)
+    err = capsys.readouterr().err
+    assert "\rreading the portal [##........] 2/8 requests, about 1m30s left" in err
+    assert err.endswith("[##########] 8/8 requests\n")
+
+
+def test_without_a_terminal_verbose_reads_say_how_far_they_came_once_a_minute():
+    from b24mirror.cli.progress import MinuteLines
+
+    clock, lines = Clock(), []
+    progress = MinuteLines(clock=clock, echo=lines.append)
+    for done in range(1, 41):
+        progress.reading(done, 40)
+        clock.now += 5  # 195 s from the first request: lines at 60, 120 and 180 s, and the last
+    progress.reading(1, 4)  # a later read starts its own count: nothing to say yet
+    assert lines == ["read 13/40 requests, about 2m04s left", "read 25/40 requests, about 1m12s left",
+                     "read 37/40 requests, about 14s left", "read 40/40 requests"]
+
+
 def test_corrupt_state_exits_4_with_the_fix(tmp_path):
     state = tmp_path / "state.json"
     state.write_text("{ not json")

@@ -57,9 +57,8 @@ def link_targets(text):
 
 
 def test_task_url_with_and_without_marker():
-    assert task_url(PORTAL, 123) == f"{PORTAL}/company/personal/user/0/tasks/task/view/123/"
-    assert task_url(PORTAL + "/", 123, Marker("comment", 123, 456)) == (
-        f"{PORTAL}/company/personal/user/0/tasks/task/view/123/#b24m:comment:123:456"
+    assert task_url(PORTAL + "/", 123, Marker("comment", 123, 456), group_id=42) == (
+        f"{PORTAL}/workgroups/group/42/tasks/task/view/123/#b24m:comment:123:456"
     )
     assert task_url(PORTAL, 123, group_id=42) == f"{PORTAL}/workgroups/group/42/tasks/task/view/123/"
 
@@ -309,7 +308,7 @@ def test_event_and_subtask_and_deleted_note_have_one_marker():
     subtask = render_subtask(task, portal_url=PORTAL, creator_name=MARKER_LIKE,
                              parent=make_task(100, title="b24m:subtask:7:8", parent_id=None))
     assert find_markers(subtask) == [Marker("subtask", 100, 123)]
-    note = render_deleted_note(Marker("comment", 123, 456))
+    note = render_deleted_note(Marker("comment", 123, 456), group_id=42)
     assert find_markers(note) == [Marker("comment", 123, 456)]
 
 
@@ -511,7 +510,7 @@ def test_new_subtask_in_both_languages():
     users = {2: User(2, "Ivan Petrov")}
     ru = render_subtask(task, portal_url=PORTAL, users=users, creator_name="Anna")
     en = render_subtask(task, portal_url=PORTAL, language="en", flavour="chat")
-    assert ru.startswith(f"Новая подзадача: [URL={task_url(PORTAL, 123, Marker('subtask', 100, 123), 42)}]#123 Fix the pump[/URL]")
+    assert ru.startswith(f"Новая подзадача: [URL={task_url(PORTAL, 123, Marker('subtask', 100, 123), group_id=42)}]#123 Fix the pump[/URL]")
     assert " · [B]Anna[/B] · 01.07.2025 09:00 · Ответственный: Ivan Petrov · Крайний срок: 01.08.2025 18:00" in ru
     assert en.startswith("New subtask: [url=") and "Responsible: (name unknown)" in en
     assert "#2" not in en
@@ -535,11 +534,12 @@ def test_new_subtask_names_its_parent_without_a_second_marker():
     (Marker("subtask", 100, 123), "Подзадача удалена", "The subtask was deleted"),
 ])
 def test_deleted_note_keeps_the_marker(marker, ru, en):
-    text_ru = render_deleted_note(marker)
-    text_en = render_deleted_note(marker, language="en", flavour="chat", portal_url=PORTAL)
+    text_ru = render_deleted_note(marker, group_id=42)
+    text_en = render_deleted_note(marker, group_id=42, language="en", flavour="chat", portal_url=PORTAL)
     assert ru in text_ru and en in text_en
     assert find_markers(text_ru) == find_markers(text_en) == [marker]
-    assert text_ru.startswith("[URL=/company/") and text_en.startswith(f"[url={PORTAL}/")
+    assert text_ru.startswith("[URL=/workgroups/group/42/tasks/task/view/")
+    assert text_en.startswith(f"[url={PORTAL}/workgroups/group/42/tasks/task/view/")
 
 
 # --------------------------------------------------------------------------- redaction holds in the reader text
@@ -628,7 +628,7 @@ def test_a_direct_child_of_the_master_does_not_name_the_master_as_its_parent():
 
 def test_withdrawn_note_keeps_the_marker_in_both_languages():
     marker = Marker("comment", 123, 456)
-    ru = render_withdrawn_note(marker)
-    en = render_withdrawn_note(marker, language="en", flavour="chat", portal_url=PORTAL)
+    ru = render_withdrawn_note(marker, group_id=42)
+    en = render_withdrawn_note(marker, group_id=42, language="en", flavour="chat", portal_url=PORTAL)
     assert "Отозвано в источнике" in ru and "Withdrawn at the source" in en
     assert find_markers(ru) == find_markers(en) == [marker]

@@ -70,7 +70,7 @@ def planned_checklist(rules):
 def planned_digest(rules):
     title = shown_title("Salary review", rules, "en")
     item = HeldItem(Marker("comment", 101, 5), "a line", DAY, 101, title)
-    return render_digest([item], master_id=100, portal_url="https://p.example", language="en", flavour="forum")
+    return render_digest([item], master_id=100, group_id=42, portal_url="https://p.example", language="en", flavour="forum")
 
 
 PLACES = {"comment": planned_comment, "title": planned_title, "file name": planned_file,

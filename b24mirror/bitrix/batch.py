@@ -154,6 +154,7 @@ def run_batch(client: "BitrixClient", commands: Mapping[str, Any] | Iterable[Any
     by_key = {c.key: c for c in cmds}
     items: dict[str, BatchItem] = {}
     pending = cmds
+    requests = -(-len(cmds) // MAX_COMMANDS)
     for round_no in range(max(1, client.max_attempts)):
         stopped = False
         for start in range(0, len(pending), MAX_COMMANDS):
@@ -165,6 +166,9 @@ def run_batch(client: "BitrixClient", commands: Mapping[str, Any] | Iterable[Any
                 continue
             got = _send_chunk(client, chunk, halt)
             items.update(got)
+            told = getattr(client, "read_progress", None)
+            if round_no == 0 and told is not None and not any(c.write for c in chunk):
+                told(start // MAX_COMMANDS + 1, requests)
             if halt and any(item.error for item in got.values()):
                 stopped = True
         if halt:

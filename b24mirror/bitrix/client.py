@@ -67,6 +67,9 @@ class BitrixClient:
                                     stats=self.stats, deadline=self.deadline, clock=clock)
         self._retry = RetryPolicy(max_attempts=max_attempts, clock=clock, sleep=sleep, rng=self.rng,
                                   deadline=lambda: self.deadline, on_retry=self._count_retry)
+        # Told after each request of a batch of reads: (requests done, requests in all). A long read is one
+        # batched call, so this is the only place that knows how far it has come; the face shows it.
+        self.read_progress: Callable[[int, int], None] | None = None
 
     # ---- plumbing ---------------------------------------------------------------------------------------------
     def _url_for(self, method: str) -> str:

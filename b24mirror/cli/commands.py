@@ -126,9 +126,14 @@ def audit(obj: Context, groups, as_json) -> None:
     """
     from b24mirror.cli import jsonout
     from b24mirror.app import run_audit
-    from b24mirror.ops.audit import render_audit
+    from b24mirror.ops.audit_text import render_audit
 
-    audits = run_audit(obj.config(), tuple(groups))
+    progress = progress_for(obj.verbosity, sys.stderr.isatty())
+    try:
+        audits = run_audit(obj.config(), tuple(groups), progress=progress)
+    finally:
+        if progress:
+            progress.close()
     if as_json:
         jsonout.write(sys.stdout, {"groups": [a.to_dict() for a in audits]})
     else:
@@ -210,7 +215,7 @@ def check(obj: Context, as_json) -> None:
     from b24mirror.app import make_client
     from b24mirror.cli import jsonout
     from b24mirror.ops.doctor import blocks_sync, render_findings, run_checks
-    from b24mirror.ops.doctor.host import local_checks
+    from b24mirror.ops.doctor.host import exit_code, local_checks
 
     config = obj.config()
     if not as_json:
@@ -223,7 +228,7 @@ def check(obj: Context, as_json) -> None:
                                    "ok": not blocks_sync(findings), "findings": [asdict(f) for f in findings]})
     else:
         click.echo(render_findings(findings))
-    sys.exit(int(ExitCode.FAILED if blocks_sync(findings) else ExitCode.OK))
+    sys.exit(int(exit_code(findings)))
 
 
 @main.command()

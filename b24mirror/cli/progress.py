@@ -1,5 +1,6 @@
-"""Progress of long posting runs (a backfill, a repair): a bar with an ETA on a terminal; elsewhere, under
--v, a line a minute; under cron without -v, nothing."""
+"""Progress of long runs: posting many mirrors (a backfill, a repair) and reading many tasks (one batched
+call of many requests). A bar with an ETA on a terminal; elsewhere, under -v, a line a minute; under cron
+without -v, nothing."""
 from __future__ import annotations
 
 import time
@@ -8,6 +9,8 @@ from typing import Callable
 import click
 
 MIN_TOTAL = 5  # a few posts finish before progress is worth reading
+MIN_READ_REQUESTS = 3  # a read of one or two requests is over before a bar could say anything
+READING = "reading"  # the key of a read's progress: a batch serves every group at once
 
 
 def _eta(started: float, now: float, done: int, total: int) -> str:
@@ -20,22 +23,31 @@ def _eta(started: float, now: float, done: int, total: int) -> str:
 
 
 class ProgressBar:
-    """One line on a terminal while a group posts many mirrors, with the time left at the pace so far."""
+    """One line on a terminal while a group posts many mirrors, or the portal is read in many requests, with
+    the time left at the pace so far."""
 
     def __init__(self, width: int = 30, clock: Callable[[], float] = time.monotonic) -> None:
         self.width = width
         self.shown = False
         self.clock = clock
-        self.started: dict[int, float] = {}
+        self.started: dict[object, float] = {}
 
     def __call__(self, group_id: int, done: int, total: int) -> None:
-        if total < MIN_TOTAL:
-            return
-        started = self.started.setdefault(group_id, self.clock())
+        if total >= MIN_TOTAL:
+            self._draw(group_id, f"group {group_id}: posting", done, total, "")
+
+    def reading(self, done: int, total: int) -> None:
+        if total >= MIN_READ_REQUESTS:
+            self._draw(READING, "reading the portal", done, total, " requests")
+
+    def _draw(self, key: object, label: str, done: int, total: int, unit: str) -> None:
+        if done <= 1 and key == READING:
+            self.started.pop(key, None)  # every batch of reads is its own: its pace starts anew
+        started = self.started.setdefault(key, self.clock())
         filled = self.width * done // total
         bar = "#" * filled + "." * (self.width - filled)
         eta = _eta(started, self.clock(), done, total)
-        click.echo(f"\rgroup {group_id}: posting [{bar}] {done}/{total}{eta}\x1b[K", err=True, nl=False)
+        click.echo(f"\r{label} [{bar}] {done}/{total}{unit}{eta}\x1b[K", err=True, nl=False)
         self.shown = True
         if done == total:
             self.close()
@@ -47,23 +59,33 @@ class ProgressBar:
 
 
 class MinuteLines:
-    """Where no terminal shows a bar (a pipe, a journal): with -v, one line a minute per group, and the last."""
+    """Where no terminal shows a bar (a pipe, a journal): with -v, one line a minute per group (or read), and
+    the last."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic,
                  echo: Callable[[str], None] = lambda line: click.echo(line, err=True)) -> None:
         self.clock, self.echo = clock, echo
-        self.started: dict[int, float] = {}
-        self.said: dict[int, float] = {}
+        self.started: dict[object, float] = {}
+        self.said: dict[object, float] = {}
 
     def __call__(self, group_id: int, done: int, total: int) -> None:
-        if total < MIN_TOTAL:
-            return
+        if total >= MIN_TOTAL:
+            self._say(group_id, f"group {group_id}: posted", done, total, "")
+
+    def reading(self, done: int, total: int) -> None:
+        if total >= MIN_READ_REQUESTS:
+            if done <= 1:
+                self.started.pop(READING, None)
+                self.said.pop(READING, None)
+            self._say(READING, "read", done, total, " requests")
+
+    def _say(self, key: object, label: str, done: int, total: int, unit: str) -> None:
         now = self.clock()
-        started = self.started.setdefault(group_id, now)
-        if done < total and now - self.said.get(group_id, started) < 60:
+        started = self.started.setdefault(key, now)
+        if done < total and now - self.said.get(key, started) < 60:
             return
-        self.said[group_id] = now
-        self.echo(f"group {group_id}: posted {done}/{total}{_eta(started, now, done, total)}")
+        self.said[key] = now
+        self.echo(f"{label} {done}/{total}{unit}{_eta(started, now, done, total)}")
 
     def close(self) -> None:
         pass

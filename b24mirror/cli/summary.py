@@ -48,7 +48,9 @@ def summary_line(report, *, dry_run: bool = False) -> str:
     if report.quarantined:
         parts.append(f"{report.quarantined} quarantined: see `b24mirror status`, then `b24mirror repair`")
     if report.out_of_time:
-        parts.append("run_deadline reached: the rest waits for the next run")
+        lost = (f"the answer to {plural(report.unsettled, 'post')} was lost, so whether they landed is unknown: the "
+                "next run reads the master back before posting any again; " if report.unsettled else "")
+        parts.append(f"run_deadline reached: {lost}the rest waits for the next run")
     if report.held_back:
         parts.append(f"{report.held_back} held back by max_posts; run sync again or raise --max-posts")
     if report.digest_held:

@@ -14,7 +14,6 @@ from datetime import datetime, timezone
 from b24mirror import bitrix
 from b24mirror.config.settings import Config, GroupConfig
 from b24mirror.errors import UsageProblem
-from b24mirror.ops.rows import finding_rows
 from b24mirror.ops.sources import read_sources, resolve_worlds
 from b24mirror.policy import rules
 from b24mirror.sync.digest import HELD
@@ -70,6 +69,7 @@ class GroupAudit:
     findings: list[AuditFinding] = field(default_factory=list)
     mirrors: int = 0  # mirrors found in the master
     held: int = 0  # eligible items waiting for the group's digest: sync posts them when it is due, not a finding
+    upcoming: int = 0  # eligible items dated after the last sync's listing: the next sync posts them, not a finding
     error: str | None = None
     master: Task | None = None  # as read, for `repair`
     comments: dict[int, list[Comment]] = field(default_factory=dict)  # the sources read, for `repair`
@@ -88,7 +88,7 @@ class GroupAudit:
     def to_dict(self) -> dict:
         return {
             "group": self.group_id, "master_task": self.master_task, "mirrors": self.mirrors, "error": self.error,
-            "held_for_digest": self.held,
+            "held_for_digest": self.held, "newer_than_last_sync": self.upcoming,
             "counts": {kind: self.count(kind) for kind in FINDING_KINDS},
             "findings": [f.to_dict() for f in self.findings], "notes": [n.to_dict() for n in self.notes],
         }
@@ -182,11 +182,15 @@ def _judge_missing(result: GroupAudit, group: GroupConfig, gstate: GroupState | 
     ledger = gstate.ledger if gstate is not None else {}
     refused = gstate.meta.get(REJECTED, {}) if gstate is not None else {}
     held = set(gstate.meta.get(HELD) or ()) if gstate is not None else set()
+    last_sync = parse_date(gstate.cursor) if gstate is not None and gstate.cursor else None  # the portal's clock
     for mirror in mirrors:
         if _is_present(mirror.marker, present):
             continue
         if str(mirror.marker) in held:
             result.held += 1
+            continue
+        if last_sync is not None and readable_date(mirror.source_date) and parse_date(mirror.source_date) >= last_sync:
+            result.upcoming += 1  # no sync has run since it was written: nothing for a person to fix
             continue
         rejection = refused.get(str(mirror.marker)) or {}
         if rejection.get("count", 0) >= QUARANTINE_AFTER:
@@ -275,26 +279,3 @@ def _present_mirrors(portal: Portal, master: Task):
                 date = parse_date(comment.date)
                 oldest = date if oldest is None or date < oldest else oldest
     return found, datetime.fromtimestamp(min(recorded), tz=timezone.utc) if recorded else oldest, texts
-
-
-def render_audit(audits: list[GroupAudit]) -> str:
-    lines = []
-    for audit in audits:
-        if audit.error:
-            lines.append(f"group {audit.group_id} (master {audit.master_task}): FAILED: {audit.error}")
-            continue
-        counts = ", ".join(f"{audit.count(k)} {k}" for k in FINDING_KINDS)
-        held = f"; {audit.held} held for the digest (sync posts them when it is due)" if audit.held else ""
-        lines.append(f"group {audit.group_id} (master {audit.master_task}): {audit.mirrors} mirrors; {counts}{held}")
-        if audit.findings:
-            rows = finding_rows(audit.findings)
-            width = max(len(subject) for _, subject, _, _ in rows)
-            lines.append(f"  {'finding':<11}  {'marker':<{width}}  detail")
-            for kind, subject, detail, fix in rows:
-                lines.append(f"  {kind:<11}  {subject:<{width}}  {detail}")
-                lines.append(f"  {'':<11}  {'':<{width}}  fix: {fix}")
-        if audit.notes:
-            lines.append(f"  {len(audit.notes)} mirror(s) whose source left the project after it was posted "
-                         f"(not leaks; they stay):")
-            lines.extend(f"  {n.kind:<11}  {n.subject}  {n.detail}" for n in audit.notes)
-    return "\n".join(lines)

@@ -7,8 +7,7 @@ from dataclasses import replace
 from b24mirror import bitrix
 from b24mirror.config.settings import GroupConfig
 from b24mirror.policy.models import WORLD_CHAT, Comment, Task
-from b24mirror.portal import (PAGE, Portal, q_chat_messages, q_classic_comments, q_history, q_results,
-                              q_task_chat_id, reading_world)
+from b24mirror.portal import PAGE, Portal, q_chat_messages, q_classic_comments, q_history, q_results, reading_world
 from b24mirror.state import GroupState
 from b24mirror.sync.worlds import LISTS_CARRY_CHAT_ID
 
@@ -16,13 +15,18 @@ from b24mirror.sync.worlds import LISTS_CARRY_CHAT_ID
 def resolve_worlds(portal: Portal, group: GroupConfig, gstate: GroupState | None,
                     tasks: dict[int, Task]) -> dict[int, tuple[str, str]]:
     """Give tasks listed without a chat id the one they have, as the sync does (sync/worlds.py): the
-    task's snapshot remembers it, or tasks.task.get says. Returns the tasks whose world cannot be told."""
+    task's snapshot remembers it, or the portal's chat look-up says. Returns the tasks whose world cannot be
+    told.
+
+    The look-up is `im.chat.get`, which creates nothing: `tasks.task.get` would give every switched task the
+    audit asks about a chat and its system notices (chat_for_switched_task=on_get), a write people see,
+    from a command that must change nothing. A task without a chat yet is read in its forum, as it is."""
     if group.comments_source == "classic":
         return {}
     snaps = gstate.tasks if gstate is not None else {}
     lists_say = bool(gstate is not None and gstate.meta.get(LISTS_CARRY_CHAT_ID)) or any(
         t.chat_id for t in tasks.values() if t.id != group.master_task)  # the master was read by tasks.task.get
-    ask = {}
+    ask = []
     for task_id, task in tasks.items():
         if task.chat_id or task_id == group.master_task:
             continue
@@ -32,9 +36,9 @@ def resolve_worlds(portal: Portal, group: GroupConfig, gstate: GroupState | None
         elif group.comments_source == "auto" and lists_say:
             continue  # else even a task known as classic is asked: it may have switched to the new card
         else:
-            ask[task_id] = q_task_chat_id(task_id)
+            ask.append(task_id)
     unreadable = {}
-    for task_id, chat_id in portal.run(ask).items():
+    for task_id, chat_id in portal.existing_chats(ask).items():
         if isinstance(chat_id, bitrix.BitrixError):
             unreadable[task_id] = (f"could not tell whether its comments are in a chat ({chat_id})",
                                    "run the audit again; if it persists, b24mirror check names the cause")

@@ -110,21 +110,24 @@ def due_at(config: DigestConfig | None, held: Iterable[HeldItem]) -> datetime | 
 
 # --- the digest comment ---------------------------------------------------------------------
 
-def digests(held: list[HeldItem], *, master_id: int, portal_url: str, language: str, flavour: str) -> list[PlannedMirror]:
+def digests(held: list[HeldItem], *, master_id: int, group_id: int, portal_url: str, language: str,
+            flavour: str) -> list[PlannedMirror]:
     """The held items as digest posts: oldest first, MAX_ITEMS per post, grouped by subtask within each."""
     ordered = sorted(held, key=lambda item: item.sort_key)
     posts = []
     for start in range(0, len(ordered), MAX_ITEMS):
         part = ordered[start:start + MAX_ITEMS]
-        text = render_digest(part, master_id=master_id, portal_url=portal_url, language=language, flavour=flavour)
+        text = render_digest(part, master_id=master_id, group_id=group_id, portal_url=portal_url, language=language,
+                             flavour=flavour)
         posts.append(PlannedMirror(part[0].marker, text, part[-1].date, part[0].task_id,
                                    covers=tuple(item.marker for item in part)))
     return posts
 
 
-def render_digest(items: list[HeldItem], *, master_id: int, portal_url: str, language: str, flavour: str) -> str:
+def render_digest(items: list[HeldItem], *, master_id: int, group_id: int, portal_url: str, language: str,
+                  flavour: str) -> str:
     title, count = WORDS.get(language, WORDS["en"])
-    header_url = task_url(portal_url, master_id) + f"#{HEADER_TOKEN}:{len(items)}"
+    header_url = task_url(portal_url, master_id, group_id=group_id) + f"#{HEADER_TOKEN}:{len(items)}"
     header = link(header_url, title, flavour)
     lines = [f"{header} · {count.format(n=len(items))}"]
     by_task: dict[int, list[HeldItem]] = {}

@@ -58,7 +58,7 @@ def plan_updates(
         if not record or not record.get("id") or record.get("digest"):
             continue  # never mirrored, mirrored by a post whose id we do not know, or one item of a digest
         seen = hashes.get(str(marker))
-        note = dict(language=group.language, flavour=flavour, portal_url=portal_url)
+        note = dict(group_id=group.id, language=group.language, flavour=flavour, portal_url=portal_url)
         if message.deleted:
             if group.on_delete == "mark" and seen not in FINAL:
                 updates.append(PlannedUpdate(marker, int(record["id"]), render.render_deleted_note(marker, **note),

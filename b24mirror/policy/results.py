@@ -94,7 +94,7 @@ def plan_result_updates(task: Task, results: Iterable[Result], *, ledger: Mappin
         if not record or not record.get("id") or record.get("digest") or hashes.get(key) in FINAL:
             continue  # no id to rewrite, one item of a digest, or already removed or withdrawn
         mirror_id, seen, result = int(record["id"]), hashes.get(key), current.get(marker.source_id)
-        note = dict(language=group.language, flavour=flavour, portal_url=portal_url)
+        note = dict(group_id=group.id, language=group.language, flavour=flavour, portal_url=portal_url)
         if result is None:
             updates.append(PlannedUpdate(marker, mirror_id, render.render_result_removed(marker, **note), DELETED))
             continue

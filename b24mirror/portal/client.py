@@ -6,7 +6,8 @@ from typing import Any, Mapping
 
 from b24mirror import bitrix
 from b24mirror.policy.models import PORTAL_TIMEZONE, WORLD_CHAT, Comment, MasterComment, Task
-from b24mirror.portal.queries import PAGE, TASK_SELECT, K, Page, Query, T, q_chat_messages, q_classic_comments, q_group_tasks
+from b24mirror.portal.queries import (PAGE, TASK_SELECT, K, Page, Query, T, q_chat_messages, q_classic_comments,
+                                      q_existing_task_chat, q_group_tasks, q_task_chat_id)
 from b24mirror.portal.wire import BadAnswer, _parsed, _table, master_comments_from, parse_task
 
 
@@ -78,24 +79,28 @@ class Portal:
             raise BadAnswer("BAD_ANSWER", f"malformed answer ({type(exc).__name__}: {str(exc)[:200]})",
                             method="tasks.task.list") from None
 
-    def group_tasks_many(self, first: Mapping[K, tuple[int, Any]]) -> dict[K, Any]:
+    def group_tasks_many(self, first: Mapping[K, tuple]) -> dict[K, Any]:
         """Every task of several groups, from the first page of each: key -> (group id, the answer to
-        q_group_tasks(group, 0) from run_pages). The other pages of all the groups go out together; each
-        value is a list of tasks or a BitrixError. A listing that does not add up (the set changed while it
-        was paged) is listed again by itself, as all_group_tasks does."""
+        q_group_tasks(group, 0) from run_pages[, {start: the answer for a later page read along}]). The
+        other pages of all the groups go out together; each value is a list of tasks or a BitrixError. A
+        listing that does not add up (the set changed while it was paged) is listed again by itself, as
+        all_group_tasks does."""
         rest: dict = {}
-        for key, (group_id, page) in first.items():
+        for key, (group_id, page, *along) in first.items():
             if isinstance(page, Page) and page.next is not None and page.total is not None:
                 step = page.next if page.next > 0 else PAGE
                 for start in range(page.next, page.total, step):
-                    rest[(key, start)] = q_group_tasks(group_id, start)
+                    if start not in (along[0] if along else {}):
+                        rest[(key, start)] = q_group_tasks(group_id, start)
         answers = self.run_pages(rest)
         results: dict[K, Any] = {}
-        for key, (group_id, page) in first.items():
+        for key, (group_id, page, *along) in first.items():
             if isinstance(page, bitrix.BitrixError):
                 results[key] = page
                 continue
-            pages = [page] + [answer for (k, _), answer in answers.items() if k == key]
+            read_along = [p for start, p in sorted((along[0] if along else {}).items())
+                          if page.total is None or start < page.total]  # a page past the end is no part of it
+            pages = [page] + read_along + [answer for (k, _), answer in answers.items() if k == key]
             failed = next((p for p in pages if isinstance(p, bitrix.BitrixError)), None)
             if failed is not None:
                 results[key] = failed  # a failed page is an error, never a short list
@@ -112,6 +117,16 @@ class Portal:
             except bitrix.BitrixError as exc:
                 results[key] = exc
         return results
+
+    def existing_chats(self, task_ids) -> dict[int, Any]:
+        """Task id -> its chat id, None (no chat yet: its comments are in the forum) or the error, asking in a
+        way that creates no chat (`q_existing_task_chat`): for the commands that must change nothing. Without
+        the im scope there is no look-up, and `tasks.task.get` is asked instead: no chat could be read then
+        either, and it names the chats that exist."""
+        answers = self.run({task_id: q_existing_task_chat(task_id) for task_id in task_ids})
+        answers.update(self.run({task_id: q_task_chat_id(task_id) for task_id, answer in answers.items()
+                                 if isinstance(answer, bitrix.ScopeError)}))
+        return answers
 
     def one(self, query: Query[T]) -> T:
         response = self.client.call(query.method, query.params)
@@ -166,13 +181,21 @@ class Portal:
     def master_comments_many(self, masters: Mapping[K, tuple]) -> dict[K, Any]:
         """master_comments for several (master, after_id[, forum_after_id]) in one batch; each value is the list
         or a BitrixError. A chat master with more than a page of news reads on by itself."""
+        return self.master_comments_taken(masters, self.run(self.master_comments_queries(masters)))
+
+    @staticmethod
+    def master_comments_queries(masters: Mapping[K, tuple]) -> dict:
+        """The reads of master_comments_many, to ride in a batch of other reads (keys: (key, world))."""
         queries = {}
         for key, (master, after, *forum_after) in masters.items():
             queries[(key, master.world)] = (q_chat_messages(master.id, master.chat_id, first_id=after)
                                             if master.world == WORLD_CHAT else q_classic_comments(master.id, after))
             if has_forum_beside_chat(master):
                 queries[(key, "forum")] = q_classic_comments(master.id, forum_after[0] if forum_after else 0)
-        answers = self.run(queries)
+        return queries
+
+    def master_comments_taken(self, masters: Mapping[K, tuple], answers: Mapping) -> dict[K, Any]:
+        """master_comments_many's answers from those of master_comments_queries."""
         results: dict[K, Any] = {}
         for key, (master, after, *_) in masters.items():
             answer, forum = answers[(key, master.world)], answers.get((key, "forum"), [])

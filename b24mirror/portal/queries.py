@@ -106,6 +106,20 @@ def q_task_chat_id(task_id: int) -> Query[int | None]:
     return Query("tasks.task.get", {"taskId": task_id, "select": ["ID", "CHAT_ID"]}, parse)
 
 
+def q_existing_task_chat(task_id: int) -> Query[int | None]:
+    """A task's chat id if the chat exists, else None, creating nothing: `im.chat.get` by entity is a plain
+    look-up (im `chatGet`), where `tasks.task.get` may create a switched task's chat and post its notices
+    (the reading chat_for_switched_task=on_get). For the commands that must change nothing people see."""
+    def parse(result: Any) -> int | None:
+        if result in (None, [], {}, ""):
+            return None
+        if not isinstance(result, dict):
+            raise ValueError("im.chat.get answered with something that is not a chat")
+        return _opt_int(result.get("ID"))
+
+    return Query("im.chat.get", {"ENTITY_TYPE": "TASKS_TASK", "ENTITY_ID": task_id}, parse)
+
+
 def q_history(task_id: int) -> Query[list[HistoryEvent]]:
     return Query("tasks.task.history.list", {"taskId": task_id, "order": {"ID": "asc"}}, parse_history(task_id))
 

@@ -16,9 +16,9 @@ then posting what the first one already posted. The kernel drops the lock when i
 exits, however it exits, so a crashed run leaves no stale lock behind.
 """
 from b24mirror.state.errors import REBUILD_HINT, StateCorrupt, StateError, StateLocked, StateTooNew
-from b24mirror.state.files import backup_path, open_state, read_state, rebuild_empty
+from b24mirror.state.files import backup_path, open_state, read_state, rebuild_empty, verify
 from b24mirror.state.records import GroupState, State
 from b24mirror.state.store import SCHEMA_VERSION
 
 __all__ = ["REBUILD_HINT", "backup_path", "SCHEMA_VERSION", "GroupState", "State", "StateCorrupt", "StateError", "StateLocked",
-           "StateTooNew", "open_state", "read_state", "rebuild_empty"]
+           "StateTooNew", "open_state", "read_state", "rebuild_empty", "verify"]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -115,6 +116,20 @@ def read_state(path: str | os.PathLike, *, secret: str | None = None) -> State:
     """Open the state without taking the lock (status, audit): it reads the last commit while a sync
     writes. The result cannot be saved."""
     return _open(Path(path), secret=secret, dry_run=False, read_only=True)
+
+
+def verify(path: str | os.PathLike) -> str:
+    """Open the state as `read_state` does and check every page of it: "ok", or what SQLite found torn.
+
+    Raises what opening raises (`StateCorrupt`, `StateTooNew`, `StateError`). Costs time in the size of the
+    history, so only `check` asks it; a run checks the pages it always reads first (store.check)."""
+    state = read_state(path)
+    try:
+        return store.full_check(state._conn)
+    except sqlite3.DatabaseError as exc:  # a page too torn to be walked at all
+        return str(exc)
+    finally:
+        state.close()
 
 
 def rebuild_empty(path: str | os.PathLike) -> Path | None:

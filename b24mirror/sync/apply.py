@@ -38,7 +38,7 @@ def _post_request(ctx: Context, request: list, queue: dict, done: dict) -> None:
         items = None
     except bitrix.DeadlineExceeded as exc:
         if exc.__cause__ is None:
-            for run in queue:  # the deadline: nothing of this request was sent; the next run posts the rest
+            for run in queue:  # the deadline came before this request left: the next run posts the rest
                 run.report.out_of_time = True
             return
         for run, _ in request:  # refused until no time was left to try again: a failure, said as such
@@ -132,14 +132,20 @@ def settle_chunk(ctx: Context, run: GroupRun, chunk: list[PlannedMirror], items:
     if items is not None and failure is None:
         return len(chunk)
     # Some posts may or may not have landed: the master itself says which, never a blind retry.
-    landed = read_master_markers(ctx, run)  # records what it finds in the ledger
+    try:
+        landed = read_master_markers(ctx, run)  # records what it finds in the ledger
+    except bitrix.DeadlineExceeded:
+        # No time left to read back: these posts are neither sent nor unsent, and are said so.
+        run.report.unsettled += sum(1 for index, mirror in enumerate(chunk) if not run.state.has(mirror.marker)
+                                    and (items is None or _outcome_unknown(items[index])))
+        raise
     for index, mirror in enumerate(chunk):
         answered = items is not None and posted_id(items[index]) is not None
         if not answered and mirror.marker in landed:
             run.report.count_post(mirror)
     missing = [m for m in chunk if not run.state.has(m.marker)]
     if missing and failure is not None and not isinstance(failure, bitrix.OutcomeUnknown) \
-            and len(missing[0].covers) <= 1:  # a digest's failure is none of its items' own
+            and not portals_pace(failure) and len(missing[0].covers) <= 1:  # a digest's failure is none of its items'
         _count_rejection(run, missing[0], failure)  # the first missing one is the post that was refused
     if missing:
         reason = describe(failure) if failure is not None else "the portal's answer was lost"
@@ -159,12 +165,24 @@ def refused_for_good(error) -> bool:
     return (isinstance(error, bitrix.BitrixError)
             and not isinstance(error, (bitrix.OutcomeUnknown, bitrix.AuthError, bitrix.PermissionDenied,
                                        bitrix.RetryableError))
-            and getattr(error, "code", "") not in ("BATCH_HALTED", "QUERY_LIMIT_EXCEEDED", "OPERATION_TIME_LIMIT"))
+            and not portals_pace(error) and getattr(error, "code", "") != "BATCH_HALTED")
+
+
+def portals_pace(error) -> bool:
+    """The portal asking to slow down (QUERY_LIMIT_EXCEEDED, a method's time budget spent): it says nothing of
+    the post, so it never counts toward the quarantine; the post goes out once the limit passes."""
+    return isinstance(error, bitrix.BudgetExceeded) or getattr(error, "code", "") in (
+        "QUERY_LIMIT_EXCEEDED", "OPERATION_TIME_LIMIT")
 
 
 def _count_rejection(run: GroupRun, mirror: PlannedMirror, failure: Exception) -> None:
     record = rejections(run).setdefault(str(mirror.marker), {"count": 0})
     record.update(count=record["count"] + 1, error=describe(failure)[:300], at=local_now())
+
+
+def _outcome_unknown(item) -> bool:
+    """An answer that does not say whether its post landed: none at all, or one carrying no comment id."""
+    return item.error is None or isinstance(item.error, bitrix.OutcomeUnknown)
 
 
 def posted_id(item) -> int | None:

@@ -83,10 +83,15 @@ def _ancestor_unread(run: GroupRun, task: Task, everything: dict) -> bool:
 def out_of_time_note(run: GroupRun) -> str:
     if run.master is None:
         return "run_deadline reached before this group's listings were read; the next run goes on"
-    left = unposted(run)
+    unknown = run.report.unsettled
+    left = len(unposted(run)) - unknown
     unread = len(run.listing.dirty - run.details.read_ok)
-    return (f"run_deadline reached: {unread} changed task(s) unread and {len(left)} mirror(s) unposted wait for "
+    note = (f"run_deadline reached: {unread} changed task(s) unread and {left} mirror(s) unposted wait for "
             f"the next run, which goes on from here")
+    if unknown:
+        note += (f"; the answer to {unknown} post(s) sent as the deadline came was lost: whether they landed is "
+                 f"unknown until the next run reads the master back, and it posts only those that did not")
+    return note
 
 
 def commit(run: GroupRun) -> None:

@@ -1,5 +1,6 @@
 """Phase 2, details: history, comments or chat messages, members, ancestors and authors of the
-changed tasks — every group's in one batch, then what did not fit in a page (chats.py).
+changed tasks — every group's in two batches (what each asks: asks.py), then what did not fit in a page
+(chats.py), then the authors not read ahead.
 
 A task whose reads fail stays changed (its snapshot is not taken), so it is read again next
 run; a failure names the task and, where one exists, the fix.
@@ -7,33 +8,40 @@ run; a failure names the task and, where one exists, the fix.
 from __future__ import annotations
 
 from b24mirror import bitrix
-from b24mirror.policy.edits import watches_edits
 from b24mirror.policy.models import (KIND_COMMENT, WORLD_CHAT, WORLD_CLASSIC, Comment, Marker, Task, parse_date,
                                     readable_date)
-from b24mirror.portal import (PAGE, ChatPage, q_chat_messages, q_classic_comments, q_history, q_members,
-                              q_results, q_tasks_by_ids, q_users, reading_world)
+from b24mirror.portal import PAGE, ChatPage, q_tasks_by_ids, q_users
 from b24mirror.policy.rules import mark_service_comments
+from b24mirror.sync.asks import members_as_users, parent_queries, readable, talk_queries, task_queries, world
 from b24mirror.sync.chats import dated, read_more, take_chat_page, take_classic_page
 from b24mirror.sync.common import Context, chunks, describe, each, log, ok, unwrap
 from b24mirror.sync.records import GroupFailed, GroupRun
-from b24mirror.sync.worlds import resolve_worlds
-
-
-def world(run: GroupRun, task: Task) -> str:
-    return reading_world(run.config.comments_source, task)
-
-
-def readable(run: GroupRun) -> set[int]:
-    """The changed tasks read this run: those whose comment world is known."""
-    return run.listing.dirty - run.listing.unresolved
+from b24mirror.sync.masters import read_back_wanted, take_read_back
+from b24mirror.sync.worlds import take_worlds, world_queries
 
 
 def read_details(ctx: Context, runs: list[GroupRun]) -> None:
-    resolve_worlds(ctx, runs)
-    queries = {}
+    """Two batches: first whatever needs no task's world (chat look-ups, members, ancestors, history, results,
+    the masters read back) with the talk of the tasks whose world is known; then the talk of the others."""
+    lookups = world_queries(runs)
+    read_back = read_back_wanted([run for run in runs if run.listing.dirty])
+    parents, wanted = parent_queries(runs)
+    first = {**{("world", key): query for key, query in lookups.items()}, **parents,
+             **{("master", key): query for key, query in ctx.portal.master_comments_queries(read_back).items()}}
     for run in runs:
-        queries.update(_queries(run))
-    answers = ctx.portal.run(queries)
+        first.update(task_queries(run))
+        first.update(talk_queries(run, [t for t in sorted(run.listing.dirty) if t in run.listing.worlds]))
+    answers = ctx.portal.run(first)
+    take_worlds(ctx, {key[1]: answer for key, answer in answers.items() if key[0] == "world"})
+    take_read_back(ctx, ctx.portal.master_comments_taken(
+        read_back, {key[1]: answer for key, answer in answers.items() if key[0] == "master"}))
+    second = members_as_users(runs, answers)
+    looked_up: dict[GroupRun, set[int]] = {}
+    for run, task_id in lookups:
+        looked_up.setdefault(run, set()).add(task_id)
+    for run in runs:
+        second.update(talk_queries(run, sorted(readable(run) & looked_up.get(run, set()))))
+    answers.update(ctx.portal.run(second))
     more: dict = {}
 
     def take(run: GroupRun) -> None:
@@ -44,9 +52,11 @@ def read_details(ctx: Context, runs: list[GroupRun]) -> None:
                 # judged on it, every comment would stay out and the cursors would pass them for good.
                 raise GroupFailed(f"the portal answered an empty member list for group {run.gid}; nothing was "
                                   f"judged on it, the group is read again next run")
-            for key, parents in answers.items():
-                if key[:2] == (run.gid, "parents"):
-                    run.details.parents.update((task.id, task) for task in unwrap(parents))
+            for key, chunk in parents.items():
+                asked = set(chunk.params["filter"]["ID"]) & wanted.get(run, set())
+                if asked:
+                    found = own_share(ctx, answers[key], chunk.params["filter"]["ID"], asked, q_tasks_by_ids)
+                    run.details.parents.update((t.id, t) for t in found if t.id in asked)
         for task_id in sorted(readable(run)):
             _take_task(ctx, run, task_id, answers, more)
 
@@ -55,56 +65,10 @@ def read_details(ctx: Context, runs: list[GroupRun]) -> None:
     for run in ok(runs):
         _mark_service_comments(run)
         _set_walks_aside(run)
-    _read_users(ctx, ok(runs))
+    _read_users(ctx, ok(runs), {uid: user for key, users in answers.items() if key[0] == "users"
+                                and not isinstance(users, bitrix.BitrixError) for uid, user in users.items()})
     for run in runs:
         log.debug("group %d: %s", run.gid, run.details)
-
-
-def _queries(run: GroupRun) -> dict:
-    queries = {}
-    tasks = run.listing.tasks
-    if run.listing.dirty:
-        queries[(run.gid, "members")] = q_members(run.gid)
-        missing_parents = {t.parent_id for t in tasks.values()
-                           if t.parent_id and t.parent_id not in tasks and t.parent_id != run.config.master_task}
-        for i, chunk in enumerate(chunks(sorted(missing_parents))):
-            queries[(run.gid, "parents", i)] = q_tasks_by_ids(chunk)
-    for task_id in sorted(readable(run)):
-        task = tasks[task_id]
-        snap = run.snap(task_id)
-        queries[(run.gid, "history", task_id)] = q_history(task_id)
-        queries[(run.gid, "results", task_id)] = q_results(task_id)  # few per task: read whole, to see changes
-        if world(run, task) == WORLD_CHAT and not snap.get("last_message_id") and snap.get("walk_back"):
-            queries[(run.gid, "chat", task_id)] = q_chat_messages(task_id, task.chat_id, last_id=snap["walk_back"])
-        elif world(run, task) == WORLD_CHAT:
-            last = int(snap.get("last_message_id") or 0)
-            if last and watches_edits(run.config):
-                # Edits and deletes change old messages: look at the newest page again.
-                queries[(run.gid, "recent", task_id)] = q_chat_messages(task_id, task.chat_id)
-            queries[(run.gid, "chat", task_id)] = (
-                q_chat_messages(task_id, task.chat_id, first_id=last) if last
-                else q_chat_messages(task_id, task.chat_id))
-        else:
-            last = int(snap.get("last_comment_id") or 0)
-            if last and watches_edits(run.config) and _revisit_classic(run, task, snap):
-                # Edits and deletes of forum comments move no date: read the whole list again.
-                queries[(run.gid, "recent", task_id)] = q_classic_comments(task_id, 0)
-            queries[(run.gid, "comments", task_id)] = q_classic_comments(task_id, last)
-        if world(run, task) == WORLD_CHAT and forum_has_news(task, snap):
-            # Switched to the new card: its forum comments stayed where they were, and may hold news too.
-            queries[(run.gid, "forum", task_id)] = q_classic_comments(task_id, int(snap.get("last_comment_id") or 0))
-    return queries
-
-
-def forum_has_news(task: Task, snap: dict) -> bool:
-    """A task with a chat that also has forum comments (switched from the classic card) not yet all read."""
-    return task.comments_count > 0 and task.comments_count != snap.get("comments")
-
-
-def _revisit_classic(run: GroupRun, task: Task, snap: dict) -> bool:
-    """At a sweep, or when the task's comment count fell (a deletion), for a task with mirrors."""
-    fell = task.comments_count < int(snap.get("comments") or 0)
-    return (run.listing.full or fell) and run.state.ledger.has_task(task.id, KIND_COMMENT)
 
 
 def revisited_classic(run: GroupRun, task_id: int, rows: list[Comment]) -> list[Comment]:
@@ -127,10 +91,10 @@ def _take_task(ctx: Context, run: GroupRun, task_id: int, answers: dict, more: d
     task = run.listing.tasks[task_id]
     details = run.details
     read = True
-    history = answers[(run.gid, "history", task_id)]
+    history = answers.get((run.gid, "history", task_id))  # not asked when it had no news (history_has_news)
     if isinstance(history, bitrix.BitrixError):
         read = _read_failed(ctx, run, task, history)
-    else:
+    elif history is not None:
         details.history[task_id] = dated(run, task_id, history, "history row")
     results = answers[(run.gid, "results", task_id)]
     if isinstance(results, bitrix.BitrixError):
@@ -198,23 +162,35 @@ def _mark_service_comments(run: GroupRun) -> None:
         details.comments[task_id] = mark_service_comments(comments, details.history.get(task_id, []), new_service)
 
 
-def _read_users(ctx: Context, runs: list[GroupRun]) -> None:
-    """Classic comments carry no extranet flag: ask user.get about their authors, once per run."""
-    queries = {}
+def _read_users(ctx: Context, runs: list[GroupRun], read_ahead: dict) -> None:
+    """Classic comments carry no extranet flag: ask user.get about their authors, once per run, every
+    group's in the same lists (a user is the portal's, not a group's); those read ahead are not asked."""
+    wanted = {}
     for run in runs:
         details = run.details
         read = [*details.comments.values(), *details.revisited.values()]  # an edit is judged like a first post
-        authors = {c.author_id for cs in read for c in cs if c.author_id} - set(details.users)
-        for i, chunk in enumerate(chunks(sorted(authors))):
-            queries[(run, i)] = q_users(chunk)
+        wanted[run] = {c.author_id for cs in read for c in cs if c.author_id} - set(details.users)
+        details.users.update((uid, read_ahead[uid]) for uid in wanted[run] if uid in read_ahead)
+    every = sorted(set().union(*wanted.values()) - set(read_ahead)) if wanted else []
+    queries = {i: q_users(chunk) for i, chunk in enumerate(chunks(every))}
     answers = ctx.portal.run(queries)
 
-    def take(run: GroupRun) -> None:  # a failed user.get is that group's failure, not the run's
-        for key, users in answers.items():
-            if key[0] is run:
-                run.details.users.update(unwrap(users))
+    def take(run: GroupRun) -> None:  # a failed user.get is the failure of the groups that asked, not the run's
+        for i, chunk in queries.items():
+            asked = set(chunk.params["FILTER"]["ID"]) & wanted[run]
+            if asked:
+                found = own_share(ctx, answers[i], chunk.params["FILTER"]["ID"], asked, q_users)
+                run.details.users.update((uid, user) for uid, user in found.items() if uid in asked)
 
     each(runs, take)
+
+
+def own_share(ctx: Context, answer, ids: list[int], asked: set[int], query):
+    """A group's part of a list by id several groups shared. When the shared list failed, the group asks
+    again for its own ids alone: one group's unreadable id must not fail the others."""
+    if isinstance(answer, bitrix.BitrixError) and set(ids) - asked:
+        answer = ctx.portal.run({0: query(sorted(asked))})[0]
+    return unwrap(answer)
 
 
 def _read_failed(ctx: Context, run: GroupRun, task: Task, error: bitrix.BitrixError) -> bool:

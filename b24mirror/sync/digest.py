@@ -131,8 +131,8 @@ def _gone(run: GroupRun, item: HeldItem, decision: str | None, task: Task | None
 
 
 def _digests(ctx: Context, run: GroupRun, items: list[HeldItem]) -> list[PlannedMirror]:
-    return digests(items, master_id=run.master.id, portal_url=ctx.portal.portal_url, language=run.config.language,
-                   flavour="chat" if run.master.chat_id else "forum")
+    return digests(items, master_id=run.master.id, group_id=run.gid, portal_url=ctx.portal.portal_url,
+                   language=run.config.language, flavour="chat" if run.master.chat_id else "forum")
 
 
 def split_refused(ctx: Context, run: GroupRun, post: PlannedMirror) -> list[PlannedMirror]:

@@ -43,13 +43,18 @@ def read_listings(ctx: Context, runs: list[GroupRun]) -> None:
             queries[(run.gid, "pending", i)] = q_tasks_by_ids(chunk)
         if run.listing.full:
             queries[(run.gid, "all")] = q_group_tasks(run.gid, 0)
+            # The pages the group had last time ride along: a sweep costs no request of its own.
+            for start in range(PAGE, len(run.state.tasks) + 1, PAGE):
+                queries[(run.gid, "all", start)] = q_group_tasks(run.gid, start)
             continue
         queries[(run.gid, "active")] = q_tasks_by_activity(run.gid, 0)
         queries[(run.gid, "changed")] = q_tasks_changed_since(run.gid, wire_date(_since(run)))
     answers = ctx.portal.run_pages(queries)
     # Full listings (first syncs, sweeps): the rest of every group's pages go out together.
     listed = ctx.portal.group_tasks_many(
-        {run.gid: (run.gid, answers[(run.gid, "all")]) for run in runs if run.listing.full})
+        {run.gid: (run.gid, answers[(run.gid, "all")],
+                   {key[2]: page for key, page in answers.items() if key[:2] == (run.gid, "all") and len(key) == 3})
+         for run in runs if run.listing.full})
     _read_masters_on_first_sync(ctx, runs, answers)
 
     def take(run: GroupRun) -> None:

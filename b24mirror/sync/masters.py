@@ -111,12 +111,23 @@ def read_master_markers(ctx: Context, run: GroupRun) -> frozenset[Marker]:
     return frozenset(trust(ctx, run, comments))
 
 
-def read_masters_back(ctx: Context, runs: list[GroupRun]) -> None:
-    """Before posting, read the masters back: every group with something to post, in one batch."""
-    wanted = {run: (run.master, *seen_ids(run)) for run in runs
-              if run.decision.plan is not None and run.decision.plan.mirrors}
-    answers = ctx.portal.master_comments_many(wanted)
+def read_back_wanted(runs: list[GroupRun]) -> dict[GroupRun, tuple]:
+    """The masters to read back, each from where the last read-back stopped."""
+    return {run: (run.master, *seen_ids(run)) for run in runs}
+
+
+def take_read_back(ctx: Context, answers: dict) -> None:
+    """Trust what each master holds (the ledger learns the mirrors it lacked); a failed read leaves the
+    group's `trusted` unset, and the group reads its master again by itself before it posts."""
     with ctx.state.one_write():
         for run, comments in answers.items():
-            if not isinstance(comments, bitrix.BitrixError):  # else the group reads it again by itself
+            if not isinstance(comments, bitrix.BitrixError):
                 run.decision.trusted = frozenset(trust(ctx, run, comments))
+
+
+def read_masters_back(ctx: Context, runs: list[GroupRun]) -> None:
+    """Before posting, read back the masters not read along with the details (details.read_details): every
+    group with something to post, in one batch."""
+    wanted = read_back_wanted([run for run in runs if run.decision.trusted is None
+                               and run.decision.plan is not None and run.decision.plan.mirrors])
+    take_read_back(ctx, ctx.portal.master_comments_many(wanted))

@@ -37,6 +37,7 @@ class GroupReport:
     error: str | None = None
     first_sync: bool = False
     out_of_time: bool = False  # run_deadline came first: what is done is kept, the rest waits (not an error)
+    unsettled: int = 0  # posts whose answer the deadline cut off: landed or not, the next run reads back to know
     digest_held: int = 0  # items held for the next digest
     digest_items: int = 0  # items carried by the digests posted this run (posted["digest"] counts the digests)
     digest_due: str | None = None  # when that digest is due (the portal's clock), if anything is held
@@ -58,6 +59,7 @@ class GroupReport:
             "group": self.group_id, "ok": self.ok, "error": self.error, "posted": self.posted,
             "planned": len(self.planned), "skipped": self.skipped, "held_back": self.held_back,
             "quarantined": self.quarantined, "refused": self.refused, "out_of_time": self.out_of_time,
+            "unsettled": self.unsettled,
             "digest": {"held": self.digest_held, "due": self.digest_due, "items_posted": self.digest_items}, "checklist": self.checklist,
             "warnings": self.warnings, "notes": self.notes, "first_sync": self.first_sync,
         }

@@ -79,6 +79,6 @@ def _report_text(ctx: Context, run: GroupRun, period) -> str | None:
     found = facts(master, tasks, answers, period, depth=run.config.depth, rules=run.config.rules)
     log.debug("group %d: status report for %s..%s: %s", run.gid, period.start, period.end, found)
     flavour = "chat" if master.world == "chat" else "forum"
-    return render_report(found, period, token=token(master.id, period.end), master_id=master.id,
+    return render_report(found, period, token=token(master.id, period.end), master_id=master.id, group_id=run.gid,
                          portal_url=ctx.portal.portal_url, language=run.config.language, flavour=flavour,
                          rules=run.config.rules, users=people(run.details.users, tasks))

@@ -56,7 +56,9 @@ def may_have_switched(task, snap: dict) -> bool:
     return snap.get("activity") != task.activity_date
 
 
-def resolve_worlds(ctx: Context, runs: list[GroupRun]) -> None:
+def world_queries(runs: list[GroupRun]) -> dict:
+    """The chat look-ups of the changed tasks whose world is not known (keys: (run, task id)); the known
+    ones are set at once. They ride in the details' first batch (details.read_details)."""
     queries = {}
     for run in runs:
         for task_id in sorted(run.listing.dirty):
@@ -65,7 +67,11 @@ def resolve_worlds(ctx: Context, runs: list[GroupRun]) -> None:
                 queries[(run, task_id)] = q_task_chat_id(task_id)
             else:
                 run.listing.worlds[task_id] = world
-    for (run, task_id), chat_id in ctx.portal.run(queries).items():
+    return queries
+
+
+def take_worlds(ctx: Context, answers: dict) -> None:
+    for (run, task_id), chat_id in answers.items():
         _take(ctx, run, task_id, chat_id)
 
 

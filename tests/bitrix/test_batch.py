@@ -50,6 +50,19 @@ def test_splits_into_50_and_keeps_keys(rsps, make_client):
     assert body_of(rsps.calls[0])["halt"] == 0
 
 
+def test_a_batch_of_reads_tells_how_far_it_has_come_after_each_request_and_posts_do_not(rsps, make_client):
+    rsps.add_callback("POST", url("batch"), callback=callback())
+    client = make_client()
+    told = []
+    client.read_progress = lambda done, total: told.append((done, total, len(rsps.calls)))
+    client.batch({f"task{i}": ("tasks.task.get", {"taskId": i}) for i in range(120)})
+    assert told == [(1, 3, 1), (2, 3, 2), (3, 3, 3)]  # each once its request is answered
+    told.clear()
+    client.batch({f"post{i}": ("task.commentitem.add", {"0": 1, "1": {"POST_MESSAGE": "x"}}) for i in range(60)},
+                 halt=True)
+    assert told == []  # posts have their own progress, per group
+
+
 def test_list_input_gets_index_keys_and_php_encoding(rsps, make_client):
     rsps.add_callback("POST", url("batch"), callback=callback())
     items = make_client().batch([("tasks.task.list", {"filter": {">=CREATED_DATE": "2024-01-01T00:00:00+03:00"}}),

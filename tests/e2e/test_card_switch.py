@@ -167,5 +167,9 @@ def test_audit_finds_the_chat_of_a_task_the_sync_knew_as_classic(switching):
     p.switch_to_new_card(w.group)
     said = p.add_comment(w.design, w.anna, "chat: not synced yet")
     audit = w.run("audit", "--json", check=False)
-    findings = json.loads(audit.stdout)["groups"][0]["findings"]
+    group = json.loads(audit.stdout)["groups"][0]
+    # Read in the chat: found, and newer than the last sync (information, not a finding).
+    assert group["findings"] == [] and group["newer_than_last_sync"] == 1, group
+    w.state_path.unlink()  # no state, no last sync: the same item is missing
+    findings = json.loads(w.run("audit", "--json", check=False).stdout)["groups"][0]["findings"]
     assert [(f["kind"], f["marker"]) for f in findings] == [("missing", f"b24m:comment:{w.design}:{said}")], findings

@@ -283,3 +283,32 @@ def test_a_digest_names_each_subtask_once_and_keeps_every_items_marker(world):
     assert sorted(world.mirrors()) == sorted(f"b24m:comment:{world.design}:{c}" for c in said)
     world.run("sync")
     assert len(world.mirror_texts()) == 1 and world.run("audit").returncode == 0  # trusted: nothing again
+
+
+def test_every_link_a_reader_follows_opens_the_task_in_its_group(chat_world):
+    """Single mirrors, a deleted one's note, a withdrawn one's note and a digest's header: every link posted
+    in the master goes to /workgroups/group/G/tasks/task/view/T/, never to a personal page of user 0."""
+    world = chat_world
+    world.write_config(on_delete="mark", on_edit="update")
+    world.run("sync")
+    gone = world.portal.add_comment(world.design, world.anna, "to be deleted")
+    withdrawn = world.portal.add_comment(world.drawings, world.anna, "to be hidden")
+    world.run("sync")
+    world.portal.delete_comment(world.design, gone)
+    world.portal.edit_comment(world.drawings, withdrawn, "#internal now hidden")
+    world.portal.add_comment(world.drawings, world.boris, "a reply")  # read on from the edited message
+    world.run("sync")
+    world.write_config(on_delete="mark", on_edit="update", digest={"every": "1h"})
+    for text in ("one", "two"):
+        world.portal.add_comment(world.design, world.anna, text)
+    world.run("sync")
+    world.portal.advance(3600)
+    world.run("sync")
+    texts = world.mirror_texts()
+    kinds = {"deleted": "The source comment was deleted", "withdrawn": "Withdrawn at the source", "digest": "Digest"}
+    for kind, words in kinds.items():
+        assert any(words in text for text in texts), (kind, "\n".join(texts))
+    links = [url for text in texts for url in re.findall(r"\[url=([^\]]+)\]", text, flags=re.I)]
+    assert len(links) >= len(texts)
+    for url in links:
+        assert re.search(rf"/workgroups/group/{world.group}/tasks/task/view/\d+/", url), url

@@ -55,6 +55,23 @@ def test_audit_finds_a_missing_mirror(world):
     assert [(f["kind"], f["marker"]) for f in report["findings"]] == [("missing", marker)]
 
 
+def test_items_newer_than_the_last_sync_are_information_and_a_real_gap_still_fails(world):
+    c1, _ = synced_world(world)
+    later = world.portal.add_comment(world.design, world.anna, "written after the last sync")
+    code, report = audit(world)
+    assert code == 0 and report["findings"] == [] and report["newer_than_last_sync"] == 1, report
+    text = world.run("audit").stdout
+    assert "; 1 newer than the last sync (they come with the next sync)" in text, text
+    marker = f"b24m:comment:{world.design}:{c1}"
+    world.portal.delete_comment(world.master, mirror_comment(world, marker)["id"])
+    code, report = audit(world)
+    assert code == 1 and [(f["kind"], f["marker"]) for f in report["findings"]] == [("missing", marker)], report
+    world.run("sync")  # the newer one comes; the deleted mirror stays a finding (sync never posts it again)
+    assert f"b24m:comment:{world.design}:{later}" in world.mirrors()
+    code, report = audit(world)
+    assert code == 1 and report["newer_than_last_sync"] == 0 and len(report["findings"]) == 1, report
+
+
 def test_audit_finds_a_duplicate(world):
     c1, _ = synced_world(world)
     marker = f"b24m:comment:{world.design}:{c1}"
@@ -117,3 +134,20 @@ def test_check_command_passes_then_names_the_blocker_and_its_fix(world):
     assert bad.returncode == 1
     assert f"master task {world.foreign}" in bad.stdout and "fix:" in bad.stdout
     assert world.secret not in bad.stdout + bad.stderr
+
+
+def test_audit_check_and_a_dry_repair_give_no_switched_task_a_chat(world):
+    """After the switch to the new card (the default reading: tasks.task.get creates a switched task's chat),
+    the read-only commands ask for chats in a way that creates none: no chat, no system notice appears."""
+    p = world.portal
+    synced_world(world)
+    p.switch_to_new_card(world.group)
+    world.run("sync")  # the master's chat: the sync reads it, as it will post there
+    chats = {chat_id: len(chat.messages) for chat_id, chat in p.chats.items()}
+    for command in (("audit",), ("check",), ("repair", "--dry-run")):
+        result = world.run(*command, check=False)
+        assert result.returncode == 0, (command, result.stdout, result.stderr)
+        assert {chat_id: len(chat.messages) for chat_id, chat in p.chats.items()} == chats, command
+    assert p.tasks[world.design].chat_id is None  # the subtasks' comments stay in the forum, as they are
+    asked = [e for e in p.request_log if e.method == "im.chat.get"]
+    assert asked, "the chat look-up was never made"

@@ -157,6 +157,25 @@ def test_a_corrupt_database_exits_4_naming_the_fix_and_the_rebuild_loses_nothing
     assert list(world.tmp.glob("state.json.corrupt-*"))
 
 
+def test_check_reads_every_page_a_torn_one_exits_4_naming_the_rebuild(world):
+    world.run("sync")
+    with open_state(world.state_path) as state:  # enough rows that a page far from those a run opens first exists
+        state.group(world.group).record_posts([(f"b24m:comment:{900000 + n // 50}:{n}", n + 1,
+                                                "2026-01-01T00:00:00+00:00") for n in range(3000)])
+    whole = world.run("check", check=False)
+    assert whole.returncode == 0, whole.stdout + whole.stderr
+    assert f"state file {world.state_path}: whole" in whole.stdout
+    data = bytearray(world.state_path.read_bytes())
+    page = int.from_bytes(data[16:18], "big")
+    data[-page + 8:] = b"\xa5" * (page - 8)  # the last page torn past its header: no run has read it yet
+    world.state_path.write_bytes(bytes(data))
+    read_state(world.state_path).close()  # a run's own opening check does not see it
+    torn = world.run("check", check=False)
+    assert torn.returncode == 4, torn.stdout + torn.stderr
+    assert f"state file {world.state_path}: is corrupt" in torn.stdout
+    assert "b24mirror sync --rebuild-state" in torn.stdout
+
+
 # --- the sweep's cost ------------------------------------------------------------------------------
 
 def _sweep_reads(world, history: int) -> int:

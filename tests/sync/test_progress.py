@@ -110,7 +110,7 @@ def _slow_request(bed: Bed, carrying: str) -> None:
     bed.portal.faults.add("slow", method="batch", count=1, contains=carrying, seconds=2.5)
 
 
-@pytest.mark.parametrize("carrying", ["tasks.task.history.list", "task.commentitem.add"],
+@pytest.mark.parametrize("carrying", ["tasks.task.result.list", "task.commentitem.add"],
                          ids=["mid-read", "mid-post"])
 def test_a_run_deadline_keeps_what_was_done_and_the_next_run_goes_on(bed, carrying):
     bed.portal_keys = {"run_deadline": 2}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from b24mirror.sync import SyncOptions
-from b24mirror.sync.decide import REJECTED
+from b24mirror.sync.decide import QUARANTINE_AFTER, REJECTED
 
 from .conftest import Bed
 
@@ -101,3 +101,23 @@ def test_posts_recorded_before_a_request_fails_half_way_reach_the_disk(bed):
     posted = bed.mirror_ids(project)
     assert sorted(posted) == sorted(f"b24m:comment:{target}:{i}" for i in ids[:2])
     assert {key: entry["id"] for key, entry in bed.state().group(project.gid).ledger.items()} == posted
+
+
+def test_a_post_the_portal_answers_with_its_rate_limit_is_never_quarantined(bed):
+    """QUERY_LIMIT_EXCEEDED is the portal's pace, not the post's fault: answered so in more runs than the
+    quarantine allows, the post is not set aside, and goes out once (and only once) when the limit passes."""
+    project = bed.project("Busy portal")
+    target = project.tasks[0]
+    bed.sync()
+    ids = _three_notes(bed, target)
+    bed.portal.faults.refuse("task.commentitem.add", "troubled third", code="QUERY_LIMIT_EXCEEDED",
+                             message="Too many requests")
+    for run in range(QUARANTINE_AFTER + 1):
+        [report] = bed.run()
+        assert bed.portal.faults.refused == run + 1
+        assert not report.ok and "QUERY_LIMIT_EXCEEDED" in report.error and not report.quarantined
+    rejected = bed.state().group(project.gid).meta.get(REJECTED, {})
+    assert f"b24m:comment:{target}:{ids[2]}" not in rejected, rejected
+    bed.portal.faults.clear()
+    bed.sync()
+    assert _comment_ids(bed, project) == ids

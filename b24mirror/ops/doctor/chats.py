@@ -8,7 +8,6 @@ from b24mirror.bitrix import BitrixError
 from b24mirror.ops.doctor.findings import OK, WARNING, _describe, _task_list
 from b24mirror.policy.models import Task
 from b24mirror.policy.plan import subtree_verdict
-from b24mirror.portal import q_task_chat_id
 from b24mirror.config.settings import GroupConfig
 
 
@@ -61,7 +60,7 @@ class ChatChecks:
         if group.comments_source == "classic" or not inside:
             return inside
         asked = [t.id for t in inside]
-        answers = self.portal.run({tid: q_task_chat_id(tid) for tid in asked})
+        answers = self.portal.existing_chats(asked)  # check, like audit, gives no switched task a chat
         chats = {tid: chat for tid, chat in answers.items() if isinstance(chat, int)}
         requests = -(-len(asked) // 50)
         if chats or (row is not None and master.chat_id and not row.chat_id):

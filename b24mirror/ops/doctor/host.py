@@ -1,5 +1,5 @@
-"""The checks of `b24mirror check` that need no portal: can this host keep the state, and does a run
-fit the cron period.
+"""The checks of `b24mirror check` that need no portal: can this host keep the state, is the state file
+whole, and does a run fit the cron period.
 
 The state folder is tried the way a sync uses it: a file created, locked, written, fsynced and renamed,
 then removed, so nothing is left behind and the real state and its lock are never touched.
@@ -10,15 +10,53 @@ import fcntl
 import os
 from pathlib import Path
 
-from b24mirror.ops.doctor import BLOCKER, OK, Finding
+from b24mirror.exitcodes import ExitCode
+from b24mirror.ops.doctor import BLOCKER, OK, Finding, blocks_sync
 from b24mirror.config.settings import Config
+from b24mirror.state import REBUILD_HINT, StateCorrupt, StateError, StateTooNew, verify
 
 CRON_PERIOD = 300.0  # the five minutes the README's cron line and systemd timer use
 FINISH_MARGIN = 30.0  # after the deadline a run still writes its state and exits
 
 
 def local_checks(config: Config) -> list[Finding]:
-    return [state_folder_finding(Path(config.state_file)), deadline_finding(config.limits.run_deadline)]
+    return [state_folder_finding(Path(config.state_file)), state_file_finding(Path(config.state_file)),
+            deadline_finding(config.limits.run_deadline)]
+
+
+STATE_FILE = "state file"
+
+
+def state_file_finding(state_file: Path) -> Finding:
+    """Every page of the state read once (SQLite's own check): a torn page a run has not met yet shows here."""
+    subject = f"{STATE_FILE} {state_file}"
+    try:
+        present = state_file.exists()
+    except OSError as exc:  # its folder cannot be searched: the state folder's finding says why
+        return Finding(BLOCKER, subject, f"cannot be looked at ({exc.strerror or exc})",
+                       "make its folder readable by the user running b24mirror")
+    if not present:
+        return Finding(OK, subject, "not there yet: the first sync creates it")
+    try:
+        verdict = verify(state_file)
+    except StateTooNew as exc:
+        return Finding(BLOCKER, subject, str(exc).split(". ")[0], "upgrade b24mirror; do not rebuild or delete the file")
+    except StateCorrupt as exc:
+        return Finding(BLOCKER, subject, str(exc).split(". To fix it")[0], REBUILD_HINT)
+    except StateError as exc:
+        return Finding(BLOCKER, subject, str(exc), "run b24mirror as the user that owns the state file")
+    if verdict != "ok":
+        return Finding(BLOCKER, subject, f"is corrupt: SQLite's check of its pages found: {verdict[:300]}",
+                       REBUILD_HINT)
+    return Finding(OK, subject, "whole: every page of it reads")
+
+
+def exit_code(findings: list[Finding]) -> ExitCode:
+    """4 when the state file is what stands in the way (as for every command that meets it), 1 for any
+    other blocker."""
+    if any(f.level == BLOCKER and f.subject.startswith(f"{STATE_FILE} ") for f in findings):
+        return ExitCode.STATE
+    return ExitCode.FAILED if blocks_sync(findings) else ExitCode.OK
 
 
 def state_folder_finding(state_file: Path) -> Finding:

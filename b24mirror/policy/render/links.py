@@ -15,15 +15,15 @@ _URL_STRIP_RE = re.compile(r"[\x00-\x1f\x7f\u200b-\u200f\u2028\u2029\u2060\ufeff
 _MARKER_LIKE_URL_RE = re.compile(r"(b24m):", re.IGNORECASE)
 
 
-def task_url(portal_url: str, task_id: int, marker: Marker | None = None, group_id: int | None = None) -> str:
+def task_url(portal_url: str, task_id: int, marker: Marker | None = None, *, group_id: int) -> str:
     """The task's page; with a marker, the marker rides along as the URL fragment.
 
     A group's task lives under the group, as the portal links it (the tasks module's
-    `paths_task_group_entry`: /workgroups/group/#group_id#/tasks/task/view/#task_id#/); the
-    personal form is kept for a task whose group is not known."""
+    `paths_task_group_entry`: /workgroups/group/#group_id#/tasks/task/view/#task_id#/). Every task b24mirror
+    links to belongs to a mirrored group, so the group is always given: a link a reader follows opens
+    the task where the project's people see it, not on a personal page of a user 0."""
     base = (portal_url or "").rstrip("/")
-    page = (f"/workgroups/group/{group_id}/tasks/task/view/{task_id}/" if group_id
-            else f"/company/personal/user/0/tasks/task/view/{task_id}/")
+    page = f"/workgroups/group/{group_id}/tasks/task/view/{task_id}/"
     return base + page + ("#" + str(marker) if marker else "")
 
 

@@ -70,7 +70,7 @@ def _quote(body: str, flavour: str) -> str:
 
 
 def _header(task: Task, marker: Marker, portal_url: str, flavour: str, *parts: str) -> str:
-    anchor = link(task_url(portal_url, task.id, marker, task.group_id), f"#{task.id} {plain(task.title)}".rstrip(),
+    anchor = link(task_url(portal_url, task.id, marker, group_id=task.group_id), f"#{task.id} {plain(task.title)}".rstrip(),
                   flavour)
     return SEPARATOR.join([anchor, *[part for part in parts if part]])
 
@@ -255,7 +255,7 @@ def render_subtask(
     labels = labels_for(language)
     parent_id = task.parent_id or (parent.id if parent else 0)
     marker = Marker(KIND_SUBTASK, parent_id, task.id)
-    anchor = link(task_url(portal_url, task.id, marker, task.group_id), f"#{task.id} {plain(task.title)}".rstrip(),
+    anchor = link(task_url(portal_url, task.id, marker, group_id=task.group_id), f"#{task.id} {plain(task.title)}".rstrip(),
                   flavour)
     lead = labels["moved_subtask" if moved else "new_subtask"]
     if parent is not None and parent.id != master_id:
@@ -270,13 +270,14 @@ def render_subtask(
     return SEPARATOR.join(part for part in parts if part)
 
 
-def _note(marker: Marker, label: str, flavour: str, portal_url: str) -> str:
+def _note(marker: Marker, label: str, flavour: str, portal_url: str, group_id: int) -> str:
     shown_task = marker.source_id if marker.kind == KIND_SUBTASK else marker.task_id
-    anchor = link(task_url(portal_url, shown_task, marker), f"#{shown_task}", flavour)
+    anchor = link(task_url(portal_url, shown_task, marker, group_id=group_id), f"#{shown_task}", flavour)
     return f"{anchor}{SEPARATOR}{label}"
 
 
-def render_deleted_note(marker: Marker, *, language: str = "ru", flavour: str = FORUM, portal_url: str = "") -> str:
+def render_deleted_note(marker: Marker, *, group_id: int, language: str = "ru", flavour: str = FORUM,
+                        portal_url: str = "") -> str:
     """The text a mirror is edited to when its source is deleted; keeps its marker.
 
     Without `portal_url` the link is site-relative, which the portal resolves itself.
@@ -284,10 +285,11 @@ def render_deleted_note(marker: Marker, *, language: str = "ru", flavour: str = 
     key = {KIND_COMMENT: "deleted_comment", KIND_EVENT: "deleted_event", KIND_SUBTASK: "deleted_subtask"}.get(
         marker.kind, "deleted_comment"
     )
-    return _note(marker, labels_for(language)[key], flavour, portal_url)
+    return _note(marker, labels_for(language)[key], flavour, portal_url, group_id)
 
 
-def render_withdrawn_note(marker: Marker, *, language: str = "ru", flavour: str = FORUM, portal_url: str = "") -> str:
+def render_withdrawn_note(marker: Marker, *, group_id: int, language: str = "ru", flavour: str = FORUM,
+                          portal_url: str = "") -> str:
     """The neutral text a mirror is edited to when its edited source no longer passes the
     rules: nothing of the source stays, the marker does."""
-    return _note(marker, labels_for(language)["withdrawn"], flavour, portal_url)
+    return _note(marker, labels_for(language)["withdrawn"], flavour, portal_url, group_id)

@@ -34,21 +34,23 @@ def bar(done: int, total: int) -> str:
     return "▓" * filled + "░" * (BAR_WIDTH - filled) + f" {round(share * 100)}%"
 
 
-def render_report(facts, period, *, token: str, master_id: int, portal_url: str, language: str, flavour: str = FORUM,
+def render_report(facts, period, *, token: str, master_id: int, group_id: int, portal_url: str, language: str,
+                  flavour: str = FORUM,
                   rules: Rules = Rules(), users: Mapping[int, User] | None = None) -> str:
     words = WORDS.get(language, WORDS["ru"])
     users = users or {}
     last_day = period.end - timedelta(seconds=1)  # a period ends where the next begins: name its last day
     span = (last_day.strftime('%d.%m.%Y') if last_day.date() == period.start.date()
             else f"{period.start.strftime('%d.%m')}–{last_day.strftime('%d.%m.%Y')}")
-    header = link(task_url(portal_url, master_id) + "#" + token, f"{words['title']} {span}", flavour)
+    header = link(task_url(portal_url, master_id, group_id=group_id) + "#" + token, f"{words['title']} {span}", flavour)
     progress = f"{words['progress']}: {words['of'].format(done=facts.done, total=facts.total)} {bar(facts.done, facts.total)}"
     if facts.quiet:
         return f"{header}{SEPARATOR}{words['quiet']}{SEPARATOR}{progress}"
 
     def name(task: Task) -> str:
         title = plain(shown_title(task.title, rules, language), MAX_TITLE)
-        return link(task_url(portal_url, task.id), f"#{task.id} {title}".rstrip(), flavour)
+        return link(task_url(portal_url, task.id, group_id=task.group_id or group_id), f"#{task.id} {title}".rstrip(),
+                    flavour)
 
     def deadline(task: Task) -> str:
         return parse_date(task.deadline).astimezone(period.end.tzinfo).strftime("%d.%m.%Y")

@@ -38,10 +38,11 @@ def render_result(task: Task, result: Result, *, author_name: str, portal_url: s
     if body:
         parts.append(_quote(body, flavour))
         if was_cut:
-            parts.append(link(task_url(portal_url, task.id), words["read_full"], flavour))
+            parts.append(link(task_url(portal_url, task.id, group_id=task.group_id), words["read_full"], flavour))
     return "\n".join(parts)
 
 
-def render_result_removed(marker: Marker, *, language: str = "ru", flavour: str = FORUM, portal_url: str = "") -> str:
+def render_result_removed(marker: Marker, *, group_id: int, language: str = "ru", flavour: str = FORUM,
+                          portal_url: str = "") -> str:
     """The text a result's mirror is edited to when the result is removed; keeps its marker."""
-    return _note(marker, _words(language)["removed"], flavour, portal_url)
+    return _note(marker, _words(language)["removed"], flavour, portal_url, group_id)
