@@ -25,6 +25,7 @@ bench: $(STAMP)
 
 soak: $(STAMP)
 	$(BIN)/python -m tests.soak
+	$(BIN)/python -m tests.soak_year --days 365
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

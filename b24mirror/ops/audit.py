@@ -17,16 +17,16 @@ from b24mirror.ops.sources import present_with_start, read_sources, resolve_worl
 from b24mirror.policy import rules
 from b24mirror.sync.digest import HELD
 from b24mirror.policy.checklist import DUPLICATE_ITEM, MISSING_ITEM, STALE_ITEM, audit_checklist
-from b24mirror.policy.entries import LEFT_SINCE, entry_dates, latest
+from b24mirror.policy.entries import entry_dates, latest, left_since
 from b24mirror.policy.models import (
     ELIGIBLE, KIND_COMMENT, KIND_EVENT, KIND_SUBTASK, Comment, Marker, PlannedMirror, Task, parse_date,
     readable_date,
 )
+from b24mirror.ops.mirror_text import spare_digests, text_leaks
 from b24mirror.policy.results import REASON_IS_RESULT
-from b24mirror.policy.shown import title_hidden
-from b24mirror.policy.plan import (
-    REASON_ALREADY, REASON_BEFORE_BASELINE, GroupSnapshot, entry_from_history, plan_group, subtree_verdict,
-)
+from b24mirror.policy.shown import branch_hidden
+from b24mirror.policy.plan import (REASON_ALREADY, REASON_BEFORE_BASELINE, GroupSnapshot, entry_from_history,
+                                   plan_group, subtree_verdict)
 from b24mirror.portal import Portal, q_members, q_task, q_tasks_by_ids, q_users
 from b24mirror.state import GroupState, State
 from b24mirror.sync.checklist import checklist_items
@@ -47,7 +47,7 @@ class AuditFinding:
     detail: str
     mirror_ids: tuple[int, ...] = ()
     fix: str = ""
-    mirror: PlannedMirror | None = field(default=None, compare=False)  # what to post, for MISSING/QUARANTINED
+    mirror: PlannedMirror | None = field(default=None, compare=False)  # to post (missing), or a leaked text's rewrite
     task_id: int | None = None
     title: str = ""  # checklist findings: what our item should read ("" for one to remove)
 
@@ -138,7 +138,7 @@ def audit_group(group: GroupConfig, portal: Portal, gstate: GroupState | None) -
     target = master if group.target_task == master.id else portal.one(q_task(group.target_task))
     if target is None:
         raise AuditError(f"target task {group.target_task} does not exist or cannot be seen")
-    present, oldest = present_with_start(portal, target)
+    present, oldest, texts = present_with_start(portal, target)
     result = GroupAudit(group.id, master.id, mirrors=sum(len(ids) for ids in present.values()), master=master,
                         target=target, **_target_of(group))
     baseline = parse_date(gstate.baseline) if gstate is not None and gstate.baseline else None
@@ -156,10 +156,8 @@ def audit_group(group: GroupConfig, portal: Portal, gstate: GroupState | None) -
     unreadable = resolve_worlds(portal, group, gstate, tasks)
     comments, history, results = read_sources(portal, group, master, tasks, unreadable)
     result.comments = comments
-    users = {}
     authors = sorted({c.author_id for cs in comments.values() for c in cs if c.author_id})
-    if authors:
-        users = portal.one(q_users(authors))
+    users = portal.one(q_users(authors)) if authors else {}
     members = portal.one(q_members(group.id))
     # New subtasks are expected to be announced when they were created after mirroring began;
     # one moved in later may be announced too, and is then neither missing nor a leak.
@@ -182,6 +180,10 @@ def audit_group(group: GroupConfig, portal: Portal, gstate: GroupState | None) -
         result.add(UNREADABLE, None, why[0], why[1], task_id=task_id)
     _judge_missing(result, group, gstate, sorted(plan.mirrors, key=lambda m: m.sort_key), present)
     _judge_present(result, group, plan, present, set(unreadable), snapshot)
+    result.findings = spare_digests(result.findings, texts, LEAKED)
+    for leak in text_leaks(present, texts, plan, {f.marker for f in result.findings if f.kind == LEAKED},
+                           set(unreadable), group, baseline):
+        result.add(LEAKED, leak.marker, leak.detail, f"{repair_fix(group.id)} {leak.fix}", leak.ids, mirror=leak.rewrite)
     if group.checklist:
         for problem in audit_checklist(tasks, master, checklist_items(portal, target.id), portal.own_user_id,
                                        rules=group.rules, language=group.language):
@@ -238,12 +240,12 @@ def _judge_present(result: GroupAudit, group: GroupConfig, plan, present, unread
             result.add(ORPHANED, marker, "its source is gone",
                        f"delete comment {', '.join(map(str, ids))} of task {result.mirrors_in} by hand if it is "
                        f"unwanted (on_delete: {group.on_delete} decides for later deletes)", ids)
-        elif decision in LEFT_SINCE and _content_reason(marker, snapshot) is None:
+        elif left_since(marker, decision, snapshot) and _content_reason(marker, snapshot) is None:
             result.notes.append(AuditFinding(LEFT_SINCE_NOTE, marker, f"posted while eligible; since then: {decision}",
                                              "nothing to do: it stays", tuple(ids)))
         elif decision not in (ELIGIBLE, REASON_ALREADY, REASON_BEFORE_BASELINE, REASON_IS_RESULT):
             # (a comment mirrored before it became the result stays: its result's mirror points back at it)
-            reason = _content_reason(marker, snapshot) if decision in LEFT_SINCE else decision
+            reason = _content_reason(marker, snapshot) if left_since(marker, decision, snapshot) else decision
             result.add(LEAKED, marker, f"the rules now exclude it: {reason}",
                        f"{repair_fix(group.id)} (deletes it)", ids)
 
@@ -252,8 +254,8 @@ def _content_reason(marker: Marker, snap: GroupSnapshot) -> str | None:
     """What the content rules (hide, redact, author lists, event kinds) say of a mirror's source now, whoever
     its author is and wherever its task hangs: a source that left the project may still be one they exclude."""
     task = snap.tasks.get(marker.source_id if marker.kind == KIND_SUBTASK else marker.task_id)
-    if task is not None and title_hidden(task, snap.group.rules):
-        return rules.REASON_HIDDEN  # its title heads the mirror
+    if branch_hidden(task, snap.tasks, snap.group.rules, snap.master.id):
+        return rules.REASON_HIDDEN  # its title (or its hidden parent's) heads the mirror
     if marker.kind == KIND_COMMENT:
         comment = next((c for c in snap.comments.get(marker.task_id, []) if c.id == marker.source_id), None)
         return None if comment is None else rules.comment_verdict(

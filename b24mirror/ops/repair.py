@@ -40,15 +40,15 @@ from b24mirror.sync.common import Context, describe, guarded, local_now
 from b24mirror.sync.decide import rejections
 from b24mirror.sync.records import GroupReport, GroupRun, SyncOptions
 
-POST, DELETE = "post", "delete"
+POST, DELETE, REWRITE = "post", "delete", "rewrite"
 
 
 @dataclass
 class RepairAction:
-    action: str  # POST or DELETE
+    action: str  # POST, DELETE or REWRITE
     marker: Marker
     reason: str  # the audit finding it fixes
-    comment_id: int | None = None  # the comment to delete, or the mirror posted
+    comment_id: int | None = None  # the comment to delete or rewrite, or the mirror posted
     done: bool = False
     error: str | None = None
     mirror: PlannedMirror | None = field(default=None, repr=False)
@@ -98,6 +98,7 @@ def run_repair(config: Config, portal: Portal, state: State, groups: tuple[int, 
         return repairs
     todo = [r for r in repairs if r.actions or r.checklist]
     for repair in todo:
+        _rewrite(portal, repair)
         if _delete(portal, state.group(repair.group.lane), repair):
             state.save()
     _post(config, portal, state, [r for r in todo if r.of(POST)], progress)
@@ -121,6 +122,9 @@ def plan_repair(group: GroupConfig, audit: GroupAudit) -> GroupRepair:
         elif finding.kind == DUPLICATED:
             for comment_id in finding.mirror_ids[1:]:  # the first one stays
                 deletes.setdefault(comment_id, RepairAction(DELETE, finding.marker, DUPLICATED, comment_id))
+        elif finding.kind == LEAKED and finding.mirror is not None:  # its text, rewritten as sync would post it now
+            repair.actions.append(RepairAction(REWRITE, finding.marker, LEAKED, finding.mirror_ids[0],
+                                               mirror=finding.mirror))
         elif finding.kind == LEAKED:
             for comment_id in finding.mirror_ids:  # a leak goes whole, duplicates and all
                 deletes[comment_id] = RepairAction(DELETE, finding.marker, LEAKED, comment_id)
@@ -154,6 +158,19 @@ def _fix_checklist(portal: Portal, gstate: GroupState, repair: GroupRepair) -> N
                 mapped.setdefault(key, {"item": item_id, "done": False})["title"] = finding.title
         except bitrix.BitrixError as exc:  # a lost answer is settled by the audit that follows: never twice
             repair.checklist_errors.append(f"{finding.kind} for subtask #{finding.task_id}: {describe(exc)}")
+
+
+def _rewrite(portal: Portal, repair: GroupRepair) -> None:
+    """Rewrite the mirrors whose text a content rule now covers. The same text again is harmless, so a lost
+    answer needs no reading back here: the audit that follows says whether the master is clean."""
+    for action in repair.of(REWRITE):
+        try:
+            portal.update_comment(repair.audit.target, action.comment_id, action.mirror.text)
+            action.done = True
+        except bitrix.AuthError:
+            raise
+        except bitrix.BitrixError as exc:
+            action.error = describe(exc)
 
 
 def _delete(portal: Portal, gstate: GroupState, repair: GroupRepair) -> bool:

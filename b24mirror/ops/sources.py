@@ -110,9 +110,10 @@ def present_mirrors(portal: Portal, master: Task) -> dict[Marker, list[int]]:
 
 def present_with_start(portal: Portal, master: Task):
     """Mirrors in the master (marker -> comment ids, oldest first; a digest stands for each of its items),
-    and when mirroring began: the baseline the markers carry (`~since=`), else the oldest mirror's date."""
+    when mirroring began (the baseline the markers carry, `~since=`, else the oldest mirror's date), and the
+    mirrors' texts by comment id (audit judges them against the rules as they are now)."""
     found: dict[Marker, list[int]] = {}
-    oldest, recorded = None, []
+    oldest, recorded, texts = None, [], {}
     for comment in sorted(portal.master_comments(master, 0), key=lambda c: c.id):
         markers = trusted_in(comment, portal.own_user_id)
         for marker in markers:
@@ -121,11 +122,10 @@ def present_with_start(portal: Portal, master: Task):
             ids = found.setdefault(marker, [])
             if comment.world == master.world:
                 ids.append(comment.id)
+                texts[comment.id] = comment.text
         if markers:
             recorded.extend(baselines_in(comment.text))
             if readable_date(comment.date):
                 date = parse_date(comment.date)
                 oldest = date if oldest is None or date < oldest else oldest
-    if recorded:
-        return found, datetime.fromtimestamp(min(recorded), tz=timezone.utc)
-    return found, oldest
+    return found, datetime.fromtimestamp(min(recorded), tz=timezone.utc) if recorded else oldest, texts

@@ -8,14 +8,46 @@ information, not a leak.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Callable, Mapping
 
 from b24mirror.policy import rules
-from b24mirror.policy.models import Task, parse_date
-from b24mirror.policy.plan import MAX_WALK, REASON_OTHER_GROUP, REASON_OUTSIDE, REASON_TOO_DEEP, subtree_verdict
+from b24mirror.policy.models import KIND_COMMENT, KIND_EVENT, KIND_SUBTASK, Marker, Task, parse_date
+from b24mirror.policy.plan import (MAX_WALK, MOVE_FIELDS, REASON_BEFORE_ENTRY, REASON_OTHER_GROUP, REASON_OUTSIDE,
+                                   REASON_TOO_DEEP, GroupSnapshot, as_id, subtree_verdict)
 
 # Verdicts that say where a source is now, not what it says: a mirror posted before they held stays.
 LEFT_SINCE = frozenset({rules.REASON_NOT_MEMBER, REASON_OUTSIDE, REASON_OTHER_GROUP, REASON_TOO_DEEP})
+
+
+def left_since(marker: Marker, decision: str | None, snap: GroupSnapshot) -> bool:
+    """Whether a present mirror's source is out now only because of where it is since: its author or task left
+    (LEFT_SINCE), or its task left and came back after the item was written inside (its items count from the
+    latest entry, but the mirror was posted during the earlier stay, while eligible)."""
+    if decision in LEFT_SINCE:
+        return True
+    return decision == REASON_BEFORE_ENTRY and _written_inside(marker, snap)
+
+
+def _written_inside(marker: Marker, snap: GroupSnapshot) -> bool:
+    task = snap.tasks.get(marker.source_id if marker.kind == KIND_SUBTASK else marker.task_id)
+    if task is None:
+        return False
+    if marker.kind == KIND_COMMENT:
+        date = next((c.date for c in snap.comments.get(task.id, []) if c.id == marker.source_id), None)
+    elif marker.kind == KIND_EVENT:
+        date = next((e.date for e in snap.history.get(task.id, []) if e.id == marker.source_id), None)
+    else:
+        date = task.created_date
+    if not date:
+        return False
+    # Where the task hung when the item was written: its own move rows since then undone, newest first.
+    rows = sorted((e for e in snap.history.get(task.id, []) if (e.field or "").upper() in MOVE_FIELDS
+                   and parse_date(e.date) > parse_date(date)), key=lambda e: (parse_date(e.date), e.id), reverse=True)
+    then = task
+    for row in rows:
+        then = replace(then, **{"parent_id" if row.field.upper() == "PARENT_ID" else "group_id": as_id(row.before)})
+    return subtree_verdict(then, snap.master, snap.tasks, snap.group.depth) is None
 
 
 def latest(*dates: str | None) -> str | None:

@@ -13,7 +13,7 @@ from b24mirror.config.settings import GroupConfig
 from b24mirror.policy import render, rules
 from b24mirror.policy.models import (ELIGIBLE, KIND_COMMENT, KIND_EVENT, KIND_SUBTASK, WORLD_CHAT, Comment, HistoryEvent,
                                      Marker, Plan, PlannedMirror, Task, User, parse_date)
-from b24mirror.policy.shown import hides, shown_comment, shown_task, title_hidden
+from b24mirror.policy.shown import branch_hidden, hides, shown_comment, shown_task, title_hidden
 
 REASON_MASTER = "the master task itself"
 REASON_OTHER_GROUP = "task of another group"
@@ -79,7 +79,7 @@ def entry_from_history(task: Task, history: list[HistoryEvent], master: Task, ta
                   key=lambda e: (parse_date(e.date), e.id), reverse=True)
     current = task
     for row in rows:
-        before = _as_id(row.before)
+        before = as_id(row.before)
         if row.field.upper() == "PARENT_ID":
             current = replace(current, parent_id=before)
         else:
@@ -89,7 +89,7 @@ def entry_from_history(task: Task, history: list[HistoryEvent], master: Task, ta
     return None
 
 
-def _as_id(value: str | None) -> int | None:
+def as_id(value: str | None) -> int | None:
     text = str(value or "").strip()
     return int(text) if text.isdigit() and int(text) else None
 
@@ -113,8 +113,8 @@ def comment_reason(
         where = subtree_verdict(task, master, tasks, group.depth)
         if where is not None:
             return where
-    if title_hidden(task, group.rules):
-        return rules.REASON_HIDDEN  # the mirror's header names the task
+    if branch_hidden(task, tasks, group.rules, master.id):
+        return rules.REASON_HIDDEN  # the mirror's header names the task, or it belongs to a hidden one
     return rules.comment_verdict(
         comment, members=members, users=users, own_user_id=own_user_id, rules=group.rules,
     )
@@ -165,8 +165,8 @@ def plan_group(snap: GroupSnapshot) -> Plan:
         if task is None:
             continue
         where = subtree_verdict(task, master, snap.tasks, group.depth)
-        if where is None and title_hidden(task, group.rules):
-            where = rules.REASON_HIDDEN  # its title shows in every mirror of it: nothing of it goes in
+        if where is None and branch_hidden(task, snap.tasks, group.rules, master.id):
+            where = rules.REASON_HIDDEN  # its title (or its hidden parent's) shows in its mirrors: nothing goes in
         _plan_results(plan, snap, task, flavour, where)
         _plan_comments(plan, snap, task, flavour, where)
         _plan_events(plan, snap, task, flavour, where)

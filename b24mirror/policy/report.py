@@ -16,7 +16,7 @@ from typing import Iterable, Mapping
 from b24mirror.config.settings import ReportConfig, Rules
 from b24mirror.policy.models import HistoryEvent, Task, parse_date, readable_date
 from b24mirror.policy.plan import subtree_verdict
-from b24mirror.policy.shown import title_hidden
+from b24mirror.policy.shown import branch_hidden
 
 STATUS_COMPLETED, STATUS_DECLINED = 5, 7
 CLOSED = (STATUS_COMPLETED, STATUS_DECLINED)
@@ -112,7 +112,7 @@ def facts(master: Task, tasks: Mapping[int, Task], history: Mapping[int, list[Hi
         return bool(date) and readable_date(date) and since <= parse_date(date) < until
 
     for task in sorted(inside, key=lambda t: t.id):
-        if title_hidden(task, rules):
+        if branch_hidden(task, tasks, rules, master.id):
             continue  # counted, never named
         rows = sorted(history.get(task.id, []), key=lambda e: (parse_date(e.date), e.id))
         in_period = [e for e in rows if within(e.date, start, end)]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from typing import Iterable
+from typing import Iterable, Mapping
 
 from b24mirror.config.settings import Rules
 from .models import Attachment, Comment, Task
@@ -27,6 +27,22 @@ def hides(text: str | None, rules: Rules) -> bool:
 
 def title_hidden(task: Task | None, rules: Rules) -> bool:
     return task is not None and hides(task.title, rules)
+
+
+MAX_BRANCH = 8  # parent links followed, as far as plan.subtree_verdict walks
+
+
+def branch_hidden(task: Task | None, tasks: Mapping[int, Task] | None, rules: Rules, master_id: int) -> bool:
+    """Whether a `hide` rule covers the task's title or that of an ancestor below the master: a subtask kept
+    out by its title keeps its whole branch out (a subtask under it would name what it belongs to, and is
+    the hidden subject's own work). `tasks` None: only the task's own title is known."""
+    current, steps = task, 0
+    while current is not None and current.id != master_id and steps <= MAX_BRANCH:
+        if title_hidden(current, rules):
+            return True
+        current = tasks.get(current.parent_id) if tasks is not None and current.parent_id else None
+        steps += 1
+    return False
 
 
 def shown_title(title: str | None, rules: Rules, language: str = "ru") -> str:
