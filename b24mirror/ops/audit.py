@@ -35,6 +35,7 @@ from b24mirror.sync.decide import QUARANTINE_AFTER, REJECTED, admitted
 MISSING, DUPLICATED, LEAKED, ORPHANED = "missing", "duplicated", "leaked", "orphaned"
 QUARANTINED, UNREADABLE = "quarantined", "unreadable"
 LEFT_SINCE_NOTE = "left since"  # information: a mirror whose source left the project after it was posted
+SOURCE_DELETED_NOTE = "source deleted"  # information: on_delete: mark follows it, sync marks the mirror
 FINDING_KINDS = (MISSING, DUPLICATED, LEAKED, ORPHANED, QUARANTINED, UNREADABLE, MISSING_ITEM, DUPLICATE_ITEM,
                  STALE_ITEM)
 REPAIRABLE = (MISSING, DUPLICATED, LEAKED, QUARANTINED, MISSING_ITEM, DUPLICATE_ITEM, STALE_ITEM)  # the rest: a person
@@ -236,7 +237,11 @@ def _judge_present(result: GroupAudit, group: GroupConfig, plan, present, unread
         decision = plan.decisions.get(marker)
         if decision is None and marker.kind == KIND_SUBTASK:
             decision = subtask_decisions.get(marker.source_id)
-        if decision is None:
+        if decision is None and group.on_delete == "mark" and marker.kind != KIND_SUBTASK:
+            # The group asked sync to follow deletes: its sweep marks this mirror; nothing for a person.
+            result.notes.append(AuditFinding(SOURCE_DELETED_NOTE, marker, "its source was deleted",
+                                             f"nothing to do: on_delete: {group.on_delete} takes care of it", tuple(ids)))
+        elif decision is None:
             result.add(ORPHANED, marker, "its source is gone",
                        f"delete comment {', '.join(map(str, ids))} of task {result.mirrors_in} by hand if it is "
                        f"unwanted (on_delete: {group.on_delete} decides for later deletes)", ids)

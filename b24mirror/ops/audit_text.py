@@ -25,7 +25,7 @@ def render_audit(audits: list[GroupAudit]) -> str:
                 lines.append(f"  {kind:<11}  {subject:<{width}}  {detail}")
                 lines.append(f"  {'':<11}  {'':<{width}}  fix: {fix}")
         if audit.notes:
-            lines.append(f"  {len(audit.notes)} mirror(s) whose source left the project after it was posted "
-                         f"(not leaks; they stay):")
+            lines.append(f"  {len(audit.notes)} mirror(s) of sources that left the project after they were posted, "
+                         f"or were deleted with on_delete: mark (information; nothing to do):")
             lines.extend(f"  {n.kind:<11}  {n.subject}  {n.detail}" for n in audit.notes)
     return "\n".join(lines)
