@@ -81,7 +81,7 @@ class Shape:
 SHAPES = {
     "S": Shape("S", 1, 50, 0, "1 group x 50 tasks, classic"),
     "M": Shape("M", 10, 300, 0, "10 groups x 300 tasks, classic"),
-    "M2": Shape("M2", 10, 300, 0, "M, two targets a group (the master; a task in a customer's extranet group)",
+    "M2": Shape("M2", 10, 300, 0, "M, two targets a group (the master; a task in a customer's extranet group), weekly reports on",
                 audiences=2),
     "L": Shape("L", 50, 500, 3, "50 groups x 500 tasks, a third new-card"),
 }
@@ -258,8 +258,10 @@ FEATURES = {"digest": {"every": "1h"}, "checklist": True}  # --features: the man
 def _audiences(group: dict) -> dict:
     if "customer" not in group:
         return {}
-    return {"targets": [{"task": group["master_task"], "name": "internal"},
-                        {"task": group["customer"], "name": "customer", "rules": {"hide": ["^#internal", "(?i)price"]}}]}
+    # Each target with its weekly status report on: a run with no report due costs no request for it.
+    return {"targets": [{"task": group["master_task"], "name": "internal", "report": {"every": "1w"}},
+                        {"task": group["customer"], "name": "customer", "rules": {"hide": ["^#internal", "(?i)price"]},
+                         "report": {"every": "1w"}}]}
 
 
 def make_config(handle: PortalHandle, tmp: Path, features: tuple[str, ...] = ()):
