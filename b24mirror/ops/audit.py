@@ -16,6 +16,7 @@ from b24mirror.errors import UsageProblem
 from b24mirror.ops.sources import present_with_start, read_sources, resolve_worlds
 from b24mirror.policy import rules
 from b24mirror.sync.digest import HELD
+from b24mirror.sync.listings import PENDING
 from b24mirror.policy.checklist import DUPLICATE_ITEM, MISSING_ITEM, STALE_ITEM, audit_checklist
 from b24mirror.policy.entries import entry_dates, latest, left_since
 from b24mirror.policy.models import (
@@ -69,6 +70,7 @@ class GroupAudit:
     mirrors: int = 0  # mirrors found in the target (the master, unless a `targets:` entry names another task)
     held: int = 0  # eligible items waiting for the group's digest: sync posts them when it is due, not a finding
     upcoming: int = 0  # eligible items dated after the last sync's listing: the next sync posts them, not a finding
+    pending: int = 0  # eligible items of tasks a sync left partly done (max_posts, a deadline): the next sync's
     error: str | None = None
     master: Task | None = None  # as read, for `repair`
     comments: dict[int, list[Comment]] = field(default_factory=dict)  # the sources read, for `repair`
@@ -100,6 +102,7 @@ class GroupAudit:
             "group": self.group_id, "master_task": self.master_task, "mirrors": self.mirrors, "error": self.error,
             **({"target": self.target_task, "target_name": self.target_name} if self.target_task else {}),
             "held_for_digest": self.held, "newer_than_last_sync": self.upcoming,
+            "pending_for_next_sync": self.pending,
             "counts": {kind: self.count(kind) for kind in FINDING_KINDS},
             "findings": [f.to_dict() for f in self.findings], "notes": [n.to_dict() for n in self.notes],
         }
@@ -202,6 +205,8 @@ def _judge_missing(result: GroupAudit, group: GroupConfig, gstate: GroupState | 
     refused = gstate.meta.get(REJECTED, {}) if gstate is not None else {}
     held = set(gstate.meta.get(HELD) or ()) if gstate is not None else set()
     last_sync = parse_date(gstate.cursor) if gstate is not None and gstate.cursor else None  # the portal's clock
+    # Tasks a run left partly done (held back by max_posts, cut short): the next sync reads them again by id.
+    pending = {int(t) for t in gstate.meta.get(PENDING, []) if str(t).isdigit()} if gstate is not None else set()
     for mirror in mirrors:
         if _is_present(mirror.marker, present):
             continue
@@ -216,6 +221,8 @@ def _judge_missing(result: GroupAudit, group: GroupConfig, gstate: GroupState | 
             result.add(QUARANTINED, mirror.marker,
                        f"the portal refused it {rejection['count']} times: {rejection.get('error', '')}",
                        f"fix the cause, then {repair_fix(group.id)}", mirror=mirror)
+        elif str(mirror.marker) not in ledger and mirror.task_id in pending:
+            result.pending += 1  # the sync is still working through this task: nothing for a person to fix
         elif str(mirror.marker) in ledger:
             recorded = (ledger[str(mirror.marker)] or {}).get("id")
             result.add(MISSING, mirror.marker,

@@ -16,6 +16,8 @@ def render_audit(audits: list[GroupAudit]) -> str:
         held = f"; {audit.held} held for the digest (sync posts them when it is due)" if audit.held else ""
         if audit.upcoming:
             held += f"; {audit.upcoming} newer than the last sync (they come with the next sync)"
+        if audit.pending:
+            held += f"; {audit.pending} of tasks the last sync left partly done (the next sync posts them)"
         lines.append(f"{audit.label}: {audit.mirrors} mirrors; {counts}{held}")
         if audit.findings:
             rows = finding_rows(audit.findings)
