@@ -91,34 +91,24 @@ def test_metrics_file_is_a_valid_prometheus_textfile(world):
     assert [s.value for s in families["b24mirror_group_ok"].samples] == [0]
 
 
-def slow_config(world, per_second):
-    path = world.tmp / "slow.yaml"
-    path.write_text(textwrap.dedent(f"""
-        portal:
-          webhook: "{world.server.webhook_url(world.me, world.secret)}"
-          burst: 1
-          per_second: {per_second}
-        state_file: "{world.state_path}"
-        groups: [{{id: {world.group}, master_task: {world.master}, language: en, max_posts: 1000}}]
-    """))
-    return path
-
-
 @pytest.mark.parametrize("sig, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_a_signal_stops_sync_with_its_code_and_the_next_run_goes_on(world, sig, code):
     world.run("sync")
     for i in range(60):
-        world.portal.add_comment(world.design if i % 2 else world.drawings, world.anna, f"comment {i}")
-    config = slow_config(world, per_second=2)
-    proc = subprocess.Popen([sys.executable, "-m", "b24mirror", "sync", "--config", str(config)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(2.5)
+        world.portal.add_comment(world.design if i % 2 else world.drawings, world.anna, f"comment_{i:02d}")
+    # The portal holds the answer to the second request of posts (it carries comment 55): the signal comes
+    # while the run waits for it, whatever the machine's pace. No guessing at timing.
+    hold = world.portal.faults.add("hold", "batch", count=1, contains="comment_55")
+    proc = world.start("sync")
+    assert hold.reached.wait(timeout=60), "the run never reached the held request"
     proc.send_signal(sig)
+    world.portal.faults.release()
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == code, err
     lines = err.splitlines()
     assert len(lines) == 1 and lines[0].endswith(" posted; the next run goes on"), err
     assert "Aborted" not in err and "Traceback" not in err
+    world.portal.faults.clear()
     world.run("sync")
     found = world.mirrors()
     assert len(found) == 60 and len(set(found)) == 60
