@@ -16,7 +16,7 @@ from b24mirror.errors import UsageProblem
 from b24mirror.ops.sources import present_with_start, read_sources, resolve_worlds
 from b24mirror.policy import rules
 from b24mirror.sync.digest import HELD
-from b24mirror.sync.listings import PENDING
+from b24mirror.sync.listings import pending_in
 from b24mirror.policy.checklist import DUPLICATE_ITEM, MISSING_ITEM, STALE_ITEM, audit_checklist
 from b24mirror.policy.entries import entry_dates, latest, left_since
 from b24mirror.policy.models import (
@@ -206,7 +206,7 @@ def _judge_missing(result: GroupAudit, group: GroupConfig, gstate: GroupState | 
     held = set(gstate.meta.get(HELD) or ()) if gstate is not None else set()
     last_sync = parse_date(gstate.cursor) if gstate is not None and gstate.cursor else None  # the portal's clock
     # Tasks a run left partly done (held back by max_posts, cut short): the next sync reads them again by id.
-    pending = {int(t) for t in gstate.meta.get(PENDING, []) if str(t).isdigit()} if gstate is not None else set()
+    pending = set(pending_in(gstate.meta)) if gstate is not None else set()
     for mirror in mirrors:
         if _is_present(mirror.marker, present):
             continue

@@ -99,7 +99,12 @@ PENDING = "pending"  # group meta: tasks to read again next run, whatever the li
 
 def pending_tasks(run: GroupRun) -> list[int]:
     """Tasks a run left partly done (PENDING, kept by commit.py): read again whatever the listings say."""
-    return [int(t) for t in run.state.meta.get("pending", []) if str(t).isdigit()]
+    return pending_in(run.state.meta)
+
+
+def pending_in(meta) -> list[int]:
+    """The pending tasks recorded in a group's meta (also read by `audit`, which runs no listing)."""
+    return [int(t) for t in meta.get(PENDING, []) if str(t).isdigit()]
 
 
 def _since(run: GroupRun) -> datetime:
