@@ -4,6 +4,8 @@ A task's items count from its latest entry into the subtree: what was written wh
 What was written and mirrored during an earlier stay inside is neither a leak nor a finding: `audit` names it
 as information and `repair` leaves it, as for a task that left for good. Judged by the master's comments.
 """
+import json
+
 import pytest
 
 from tests.e2e.conftest import build_world
@@ -34,4 +36,40 @@ def test_a_mirror_from_before_a_task_left_and_came_back_stays(tmp_path, away, ca
     assert earlier in audit.stdout and "left since" in audit.stdout, audit.stdout  # named, as information
     w.run("repair")
     assert w.mirrors().count(earlier) == 1 and away_comment not in w.mirrors()
+    w.server.shutdown()
+
+
+@pytest.mark.parametrize("away, card", [("loose", "chat"), ("other_group", "classic")])
+def test_a_parent_that_left_and_came_back_carries_its_subtasks_history_with_it(tmp_path, away, card):
+    """Drawings never moved itself: Design, its parent, left the subtree and came back. What was written in
+    Drawings meanwhile stays out (a mirror of it is a leak, which repair deletes); what was mirrored before
+    Design left stays, as information."""
+    w = build_world(tmp_path, new_card=card == "chat")
+    p = w.portal
+    w.run("sync")
+    earlier = f"b24m:comment:{w.drawings}:{p.add_comment(w.drawings, w.anna, 'said during the first stay')}"
+    w.run("sync")
+    assert earlier in w.mirrors()
+    p.advance(60)
+    if away == "loose":
+        p.move_task(w.design, parent_id=w.loose, by=w.anna)
+    else:
+        p.move_task(w.design, parent_id=None, group_id=w.other_group, by=w.anna)
+    p.advance(60)
+    away_comment = f"b24m:comment:{w.drawings}:{p.add_comment(w.drawings, w.anna, 'AWAY: said outside')}"
+    p.advance(60)
+    p.move_task(w.design, parent_id=w.master, group_id=w.group, by=w.anna)
+    w.run("sync")
+    assert away_comment not in w.mirrors() and w.mirrors().count(earlier) == 1
+    # A mirror of the away item, as a run that judged by Drawings' own moves alone would have posted it.
+    [shape] = [t for t in w.mirror_texts() if earlier in t]
+    p.add_comment(w.master, w.me, shape.replace(earlier, away_comment).replace("said during the first stay",
+                                                                                 "AWAY: said outside"))
+    audit = w.run("audit", "--json", check=False)
+    group = json.loads(audit.stdout)["groups"][0]
+    assert [f["marker"] for f in group["findings"]] == [away_comment], audit.stdout  # a leak, and nothing else
+    assert [n["marker"] for n in group["notes"] if n["kind"] == "left since"] == [earlier], audit.stdout
+    w.run("repair")
+    assert w.mirrors().count(earlier) == 1 and away_comment not in w.mirrors()
+    assert w.run("audit", check=False).returncode == 0
     w.server.shutdown()
