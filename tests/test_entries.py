@@ -14,7 +14,8 @@ def moved(row_id, task_id, before, after, hour):
 
 def judged(history, hour):
     """left_since for a comment on task 103 (level 3) written at `hour`, its task or an ancestor away 12:00-14:00."""
-    snap = snapshot(group=DEEP, history=history, comments={103: [comment(1, 103, date=f"2026-06-02T{hour}:00:00+03:00")]})
+    written = comment(1, 103, date=f"2026-06-02T{hour}:00:00+03:00")
+    snap = snapshot(group=DEEP, history=history, comments={103: [written]})
     return left_since(Marker("comment", 103, 1), REASON_BEFORE_ENTRY, snap)
 
 
