@@ -69,8 +69,9 @@ def trust(ctx: Context, run: GroupRun, comments: list[MasterComment]) -> set[Mar
     unrecorded = [(marker, c.id, c.date) for marker, c in fresh]
     if not ctx.options.dry_run:
         run.state.record_posts(unrecorded)
-        # No hash says what these were made from (a lost state): edits are judged by their text (policy/edits.py).
-        run.decision.shown.update((str(marker), c.text) for marker, c in fresh)
+        # No hash says what these were made from (a lost state): edits are judged by their text (policy/edits.py),
+        # where a mirror can still be rewritten: a switched master's forum mirrors are left as they are.
+        run.decision.shown.update((str(marker), c.text) for marker, c in fresh if c.world == run.target.world)
         flag_digest_entries(run, [marker for marker, c in found if is_digest(c)])
         remember_seen(run, comments)
     return {marker for marker, _ in found}

@@ -66,3 +66,21 @@ def test_an_edit_while_the_state_was_lost_is_followed_once_and_nothing_else_is_r
     w.run("sync")
     assert "edited after the state was rebuilt" in _text_of(w, marker["kept"]) and _updates(p) == 1
     w.server.shutdown()
+
+
+def test_after_the_card_switch_a_lost_state_leaves_the_masters_forum_mirrors_alone(world):
+    """Their flavour is the forum's, not the chat's sync would write now, and no method may rewrite them: compared
+    anyway, every one of them would be 'edited' and warned about on the run after the loss."""
+    w, p = world, world.portal
+    w.write_config(on_edit="update")
+    w.run("sync")
+    forum = f"b24m:comment:{w.design}:{p.add_comment(w.design, w.anna, 'forum: before the switch')}"
+    w.run("sync")
+    p.switch_to_new_card(w.group)
+    p.add_comment(w.design, w.anna, "chat: after the switch")
+    w.run("sync")
+    w.state_path.unlink()
+    p.reset_stats()
+    result = w.run("sync")
+    assert "left as it is" not in result.stdout + result.stderr, result.stdout
+    assert _updates(p) == 0 and Counter(w.mirrors())[forum] == 1 and len(w.mirrors()) == len(set(w.mirrors()))
