@@ -101,6 +101,7 @@ def redacted(text: str, group: GroupConfig) -> str:
 
 _ITEM_LINE = re.compile(r"\[url=[^\]]*#(" + MARKER_RE.pattern + r")", re.IGNORECASE)
 _HEADING = re.compile(r"\[b\]#\d+\b.*\[/b\]$", re.IGNORECASE)
+_HEADING_TITLE = re.compile(r"(\[b\]#\d+)\b.*(\[/b\])$", re.IGNORECASE)
 _COUNT = re.compile(r"(b24m-digest:)(\d+)(.*?\[/url\][^\d]*)(\d+)", re.IGNORECASE)
 
 
@@ -135,8 +136,9 @@ def _items(lines: list[str]) -> list[tuple[str, int, int]]:
 
 def items_now(text: str, planned: Mapping[Marker, PlannedMirror], rules: Rules) -> str | None:
     """A digest's text with each item a content rule covers replaced by the item's text now, as the digest shows
-    an item (its marker keeps the baseline it carried); None when a covered part is no item's, or its item is not
-    planned now (spare_digests takes those out), or the text's shape is not a digest's."""
+    an item (its marker keeps the baseline it carried), and each subtask heading it covers (a title changed since)
+    cut to the subtask's number; None when a covered part is neither, or its item is not planned now
+    (spare_digests takes those out), or the text's shape is not a digest's."""
     lines = text.split("\n")
     for key, start, end in reversed(_items(lines)):
         old = "\n".join(lines[start:end])
@@ -149,6 +151,9 @@ def items_now(text: str, planned: Mapping[Marker, PlannedMirror], rules: Rules) 
                             mirror.task_id)
         since = re.search(re.escape(key) + r"~since=\d+", old)
         lines[start:end] = (new.replace(key, since.group(0), 1) if since else new).split("\n")
+    for i, line in enumerate(lines):
+        if i and not lines[i - 1].strip() and _HEADING.match(line) and rule_shown(line, rules) is not None:
+            lines[i] = _HEADING_TITLE.sub(r"\1\2", line)
     kept = "\n".join(lines)
     return kept if rule_shown(kept, rules) is None and len(MARKER_RE.findall(kept)) == len(_items(lines)) else None
 
