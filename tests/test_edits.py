@@ -126,3 +126,32 @@ def test_a_classic_edit_now_hidden_is_withdrawn_and_a_gone_one_marked_deleted():
     withdrawn(updates(classic("#internal second")))
     [gone] = updates(classic("", deleted=True))
     assert gone.source_hash == DELETED and "The source comment was deleted" in gone.text
+
+
+# A lost state: no hash, the mirror's text as the master shows it is what the source is compared with.
+def shown_as(text):
+    return dict(hashes={}, shown={str(MARKER): text})
+
+
+def plan_shown(msg, text):
+    return plan_updates(GROUP, MASTER, TASKS[101], [msg], ledger=LEDGER, users=USERS, portal_url="https://p.example",
+                        members=frozenset({ANNA, BORIS, ME}), tasks=TASKS, own_user_id=ME, **shown_as(text))
+
+
+def test_after_a_lost_state_only_a_mirror_whose_body_differs_is_rewritten():
+    [now] = updates(classic("the same words"))
+    header, _, body = now.text.partition("\n")
+    renamed = header.replace("Anna Petrova", "Anna Sokolova").replace("Task 101", "Task 101, final")
+    [same] = plan_shown(classic("the same words"), f"{renamed}\n{body}")
+    assert not same.write and same.source_hash == source_hash("the same words")
+    [edited] = plan_shown(classic("new words"), f"{header}\n{body}")
+    assert edited.write and "new words" in edited.text
+
+
+@pytest.mark.parametrize("final", [DELETED, WITHDRAWN])
+def test_after_a_lost_state_a_marked_or_withdrawn_mirror_stays_final(final):
+    [note] = updates(message("#internal now") if final == WITHDRAWN else classic("", deleted=True))
+    shown = note.text.replace(str(MARKER), f"{MARKER}~since=1780000000")  # as posted: the baseline on its marker
+    for msg in (message("clean words again"), classic("clean words again")):
+        [kept] = plan_shown(msg, shown)
+        assert not kept.write and kept.source_hash == final

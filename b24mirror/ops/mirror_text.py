@@ -5,7 +5,8 @@ its source was edited) can still show what a rule now covers while its source pa
 each mirror as a reader sees it (its markers aside) and names the rule that matches; `repair` rewrites
 it with what sync would post now. Where nothing is planned in its place (a digest of several items, a
 source that left the project since and stays, as posted while eligible), a `redact` match is replaced
-in the posted text itself, and a `hide` match deletes it. A rule the sync's own text for that item
+in the posted text itself; a `hide` match in a digest's item is replaced by that item's text now, and
+anywhere else deletes it. A rule the sync's own text for that item
 matches too (a name, a date) is not one the mirror broke: rewriting could not help; it is not reported.
 """
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Mapping
 
 from b24mirror.config.settings import GroupConfig, Rules
 from b24mirror.policy.models import KIND_SUBTASK, MARKER_RE, Marker, Plan, PlannedMirror
+from b24mirror.policy.digest import HeldItem, under_heading
 from b24mirror.policy.render import reader_text
 from b24mirror.policy.shown import shown_title
 from b24mirror.sync.masters import with_baseline
@@ -82,6 +84,10 @@ def text_leaks(present: Mapping[Marker, list[int]], texts: Mapping[int, str], pl
         elif not rule.startswith(HIDE):
             text = redacted(texts[comment_id], group)
             rewrite = PlannedMirror(first, text, "", first.task_id, covers=tuple(markers) if len(markers) > 1 else ())
+        elif len(markers) > 1 and (text := items_now(texts[comment_id], planned, rules)) is not None:
+            # A digest whose items all pass: the rule covers an item's old text (edited since) or a part the
+            # planner leaves out of its mirror (a hidden file). Deleted, its items would be posted again, or lost.
+            rewrite = PlannedMirror(first, text, "", first.task_id, covers=tuple(markers))
         leaks.append(TextLeak(first, comment_id, rule, rewrite))
     return leaks
 
@@ -95,6 +101,7 @@ def redacted(text: str, group: GroupConfig) -> str:
 
 _ITEM_LINE = re.compile(r"\[url=[^\]]*#(" + MARKER_RE.pattern + r")", re.IGNORECASE)
 _HEADING = re.compile(r"\[b\]#\d+\b.*\[/b\]$", re.IGNORECASE)
+_HEADING_TITLE = re.compile(r"(\[b\]#\d+)\b.*(\[/b\])$", re.IGNORECASE)
 _COUNT = re.compile(r"(b24m-digest:)(\d+)(.*?\[/url\][^\d]*)(\d+)", re.IGNORECASE)
 
 
@@ -117,18 +124,47 @@ def spare_digests(findings: list, texts: Mapping[int, str], leaked: str) -> list
     return spared
 
 
-def without_items(text: str, markers: set[str]) -> str | None:
-    """A digest's text without the items of `markers` (an item: the line with its marker's link and what follows
-    up to the next item or subtask heading), its count and empty headings following; None when no item would be
-    left, or the text's shape is not a digest's as render_digest writes it."""
-    lines = text.split("\n")
-    # An item's first line holds the link with its marker (a new subtask's, after "New subtask in task #N:").
+def _items(lines: list[str]) -> list[tuple[str, int, int]]:
+    """A digest's items as (marker, first line, line after the last): an item is the line with its marker's link
+    (a new subtask's, after "New subtask in task #N:") and what follows up to the next item or subtask heading."""
     starts = [i for i, line in enumerate(lines) if _ITEM_LINE.search(line)]
     bounds = [i for i, line in enumerate(lines) if _HEADING.match(line) and i and not lines[i - 1].strip()]
+    return [(_ITEM_LINE.search(lines[start]).group(1), start,
+             min([i for i in starts if i > start] + [b - 1 for b in bounds if b > start] + [len(lines)]))
+            for start in starts]
+
+
+def items_now(text: str, planned: Mapping[Marker, PlannedMirror], rules: Rules) -> str | None:
+    """A digest's text with each item a content rule covers replaced by the item's text now, as the digest shows
+    an item (its marker keeps the baseline it carried), and each subtask heading it covers (a title changed since)
+    cut to the subtask's number; None when a covered part is neither, or its item is not planned now
+    (spare_digests takes those out), or the text's shape is not a digest's."""
+    lines = text.split("\n")
+    for key, start, end in reversed(_items(lines)):
+        old = "\n".join(lines[start:end])
+        if rule_shown(old, rules) is None:
+            continue
+        mirror = planned.get(Marker.parse(key))
+        if mirror is None:
+            return None
+        new = under_heading(HeldItem(mirror.marker, mirror.text, mirror.source_date, mirror.task_id, ""),
+                            mirror.task_id)
+        since = re.search(re.escape(key) + r"~since=\d+", old)
+        lines[start:end] = (new.replace(key, since.group(0), 1) if since else new).split("\n")
+    for i, line in enumerate(lines):
+        if i and not lines[i - 1].strip() and _HEADING.match(line) and rule_shown(line, rules) is not None:
+            lines[i] = _HEADING_TITLE.sub(r"\1\2", line)
+    kept = "\n".join(lines)
+    return kept if rule_shown(kept, rules) is None and len(MARKER_RE.findall(kept)) == len(_items(lines)) else None
+
+
+def without_items(text: str, markers: set[str]) -> str | None:
+    """A digest's text without the items of `markers`, its count and empty headings following; None when no item
+    would be left, or the text's shape is not a digest's as render_digest writes it."""
+    lines = text.split("\n")
     drop: set[int] = set()
-    for start in starts:
-        if _ITEM_LINE.search(lines[start]).group(1) in markers:
-            end = min([i for i in starts if i > start] + [b - 1 for b in bounds if b > start] + [len(lines)])
+    for key, start, end in _items(lines):
+        if key in markers:
             drop.update(range(start, end))
     kept = [line for i, line in enumerate(lines) if i not in drop]
     left = sum(1 for line in kept if _ITEM_LINE.search(line))

@@ -138,11 +138,11 @@ def render_digest(items: list[HeldItem], *, master_id: int, group_id: int, porta
     for task_id, group in by_task.items():
         lines.append("")
         lines.append(bold(f"#{task_id} {plain(group[-1].title)}".rstrip(), flavour))
-        lines.extend(_under_heading(item, task_id) for item in group)
+        lines.extend(under_heading(item, task_id) for item in group)
     return "\n".join(lines)
 
 
-def _under_heading(item: HeldItem, task_id: int) -> str:
+def under_heading(item: HeldItem, task_id: int) -> str:
     """The item without its subtask's name, which the heading above says once: the link (and the marker
     in it) stays, its text "#ID Title" becomes an arrow."""
     return re.sub(rf"\]#{task_id}\b[^\[\n]*(\[/url\])", r"]↗\1", item.text, count=1, flags=re.I)

@@ -22,8 +22,8 @@ LEFT_SINCE = frozenset({rules.REASON_NOT_MEMBER, REASON_OUTSIDE, REASON_OTHER_GR
 
 def left_since(marker: Marker, decision: str | None, snap: GroupSnapshot) -> bool:
     """Whether a present mirror's source is out now only because of where it is since: its author or task left
-    (LEFT_SINCE), or its task left and came back after the item was written inside (its items count from the
-    latest entry, but the mirror was posted during the earlier stay, while eligible)."""
+    (LEFT_SINCE), or its task (or an ancestor, carrying it) left and came back after the item was written inside
+    (its items count from the latest entry, but the mirror was posted during the earlier stay, while eligible)."""
     if decision in LEFT_SINCE:
         return True
     return decision == REASON_BEFORE_ENTRY and _written_inside(marker, snap)
@@ -41,13 +41,25 @@ def _written_inside(marker: Marker, snap: GroupSnapshot) -> bool:
         date = task.created_date
     if not date:
         return False
-    # Where the task hung when the item was written: its own move rows since then undone, newest first.
-    rows = sorted((e for e in snap.history.get(task.id, []) if (e.field or "").upper() in MOVE_FIELDS
-                   and parse_date(e.date) > parse_date(date)), key=lambda e: (parse_date(e.date), e.id), reverse=True)
-    then = task
+    # Where the task hung when the item was written, and where each of its ancestors then hung: an ancestor's
+    # stay away took the task out with it (the history the run has of them; an ancestor whose history was not
+    # read is taken as it hangs now).
+    when, then = parse_date(date), dict(snap.tasks)
+    current, hops = task, 0
+    while current is not None and current.id != snap.master.id and hops <= MAX_WALK:
+        then[current.id] = _hung_at(current, snap.history.get(current.id, []), when)
+        parent_id = then[current.id].parent_id
+        current, hops = (snap.tasks.get(parent_id) if parent_id else None), hops + 1
+    return subtree_verdict(then[task.id], snap.master, then, snap.group.depth) is None
+
+
+def _hung_at(task: Task, history, when) -> Task:
+    """The task with its own move rows after `when` undone, newest first: its parent and group at that moment."""
+    rows = sorted((e for e in history if (e.field or "").upper() in MOVE_FIELDS and parse_date(e.date) > when),
+                  key=lambda e: (parse_date(e.date), e.id), reverse=True)
     for row in rows:
-        then = replace(then, **{"parent_id" if row.field.upper() == "PARENT_ID" else "group_id": as_id(row.before)})
-    return subtree_verdict(then, snap.master, snap.tasks, snap.group.depth) is None
+        task = replace(task, **{"parent_id" if row.field.upper() == "PARENT_ID" else "group_id": as_id(row.before)})
+    return task
 
 
 def latest(*dates: str | None) -> str | None:

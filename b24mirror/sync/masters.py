@@ -65,9 +65,13 @@ def flag_digest_entries(run: GroupRun, markers) -> None:
 def trust(ctx: Context, run: GroupRun, comments: list[MasterComment]) -> set[Marker]:
     """Record the mirrors found in the master that the ledger lacks; return every marker found."""
     found = trusted_markers(comments, ctx.me)
-    unrecorded = [(marker, c.id, c.date) for marker, c in found if not run.state.has(marker)]
+    fresh = [(marker, c) for marker, c in found if not run.state.has(marker)]
+    unrecorded = [(marker, c.id, c.date) for marker, c in fresh]
     if not ctx.options.dry_run:
         run.state.record_posts(unrecorded)
+        # No hash says what these were made from (a lost state): edits are judged by their text (policy/edits.py),
+        # where a mirror can still be rewritten: a switched master's forum mirrors are left as they are.
+        run.decision.shown.update((str(marker), c.text) for marker, c in fresh if c.world == run.target.world)
         flag_digest_entries(run, [marker for marker, c in found if is_digest(c)])
         remember_seen(run, comments)
     return {marker for marker, _ in found}

@@ -144,6 +144,7 @@ class Decision:
     quarantined: list[PlannedMirror] = field(default_factory=list)  # refused by the portal too often
     digest_items: dict = field(default_factory=dict)  # marker -> the held item a digest post carries
     resplit: list[PlannedMirror] = field(default_factory=list)  # a refused digest's halves, posted next
+    shown: dict = field(default_factory=dict)  # marker -> its mirror's text, read back where the ledger had none
 
     @property
     def held_tasks(self) -> set[int]:

@@ -26,7 +26,7 @@ def apply_edits(ctx: Context, run: GroupRun) -> None:
             run.config, run.master, run.listing.tasks[task_id], messages.values(), target=run.target,
             ledger=run.state.ledger,
             hashes=source_hashes(run), users=details.users, portal_url=ctx.portal.portal_url,
-            members=details.members, tasks=run.all_tasks(), own_user_id=ctx.me,
+            members=details.members, tasks=run.all_tasks(), own_user_id=ctx.me, shown=run.decision.shown,
         )
         write_updates(ctx, run, updates)
 
@@ -58,6 +58,9 @@ def _results_of(run: GroupRun, task_id: int) -> dict:
 
 def write_updates(ctx: Context, run: GroupRun, updates: list[PlannedUpdate]) -> None:
     for update in updates:
+        if not update.write:
+            source_hashes(run)[str(update.marker)] = update.source_hash
+            continue
         if in_forum_of_switched_master(run, update.marker):
             # task.commentitem.update does not work on the new card, and a chat method given a forum id
             # could rewrite another message: said once, and left as it is.
