@@ -85,6 +85,8 @@ def plan_updates(
         if message.author_id in users and not message.author_name:
             message = replace(message, author_name=users[message.author_id].name)
         text = comment_mirror(task, message, group=group, portal_url=portal_url, flavour=flavour)
+        # A mirror keeps the marker it was posted with: the old form stays what the ledger and readers know it by.
+        text = text.replace(str(talk_marker(task.id, message)), str(marker))
         updates.append(PlannedUpdate(marker, int(record["id"]), text, new_hash))
     return updates
 
