@@ -16,7 +16,7 @@ def test_a_mirror_from_before_a_task_left_and_came_back_stays(tmp_path, away, ca
     w = build_world(tmp_path, new_card=card == "chat")
     p = w.portal
     w.run("sync")
-    earlier = f"b24m:comment:{w.drawings}:{p.add_comment(w.drawings, w.anna, 'said during the first stay')}"
+    earlier = w.talk(w.drawings, p.add_comment(w.drawings, w.anna, 'said during the first stay'))
     w.run("sync")
     assert earlier in w.mirrors()
     p.advance(60)
@@ -25,7 +25,7 @@ def test_a_mirror_from_before_a_task_left_and_came_back_stays(tmp_path, away, ca
     else:
         p.move_task(w.drawings, parent_id=None, group_id=w.other_group, by=w.anna)
     p.advance(60)
-    away_comment = f"b24m:comment:{w.drawings}:{p.add_comment(w.drawings, w.anna, 'AWAY: said outside')}"
+    away_comment = w.talk(w.drawings, p.add_comment(w.drawings, w.anna, 'AWAY: said outside'))
     p.advance(60)
     p.move_task(w.drawings, parent_id=w.design, group_id=w.group, by=w.anna)
     w.run("sync")
