@@ -10,7 +10,7 @@ changed), so that no message is posted or rewritten on a guess.
 from __future__ import annotations
 
 from b24mirror import bitrix
-from b24mirror.policy.markers import forum_ids, in_question, talk_marker
+from b24mirror.policy.markers import forum_ids, has_both_worlds, in_question, talk_marker
 from b24mirror.portal import PAGE, q_classic_comments
 from b24mirror.sync.common import Context, describe
 from b24mirror.sync.records import GroupRun
@@ -20,12 +20,14 @@ MAX_FORUM_PAGES = 40  # per task per run: a forum longer than this is read on ne
 
 def questions(run: GroupRun) -> list[int]:
     """The tasks read this run with a chat message whose old-form marker is known and its own is not."""
-    details = run.details
-    candidates = [t for t in sorted(details.read_ok) if t in run.listing.tasks]
+    details, tasks = run.details, run.listing.tasks
+    candidates = [t for t in sorted(details.read_ok) if t in tasks and has_both_worlds(tasks[t])]
+    if not candidates:
+        return []
     known = run.state.ledger.known_for(candidates) | (run.decision.trusted or frozenset())
     asked = []
     for task_id in candidates:
-        task = run.listing.tasks[task_id]
+        task = tasks[task_id]
         talk = details.comments.get(task_id, []) + [m for m in details.revisited.get(task_id, [])
                                                      if m.edited or m.deleted]
         if any(in_question(talk_marker(task_id, c), known, task) for c in talk):
