@@ -159,3 +159,26 @@ def test_repair_after_the_old_code_lost_a_chat_message_to_a_forum_comment(tmp_pa
         assert audit_findings(w) == []
     finally:
         w.server.shutdown()
+
+
+def test_chat_messages_held_for_a_digest_under_the_old_form_go_out_once(tmp_path):
+    """Items held for a digest before `message` existed are keyed by the old form: when the digest is due, the
+    same messages planned again under their own marker are one item each, not two."""
+    w = build_world(tmp_path, new_card=True)
+    try:
+        p = w.portal
+        w.write_config(digest={"every": "1h"})
+        w.run("sync")
+        said = [p.add_comment(w.design, w.anna, f"chat note {i}") for i in range(2)]
+        w.run("sync")  # held
+        assert [m for m in w.mirrors() if m.startswith(("b24m:comment:", "b24m:message:"))] == []
+        as_written_before_message(w)
+        p.advance(3600)
+        w.run("sync")
+        w.run("sync")
+        texts = [t for t in w.mirror_texts() if "chat note" in t]
+        assert len(texts) == 1 and all(texts[0].count(f"chat note {i}") == 1 for i in range(2)), texts
+        assert sorted(w.mirrors_in(texts[0])) == sorted(w.talk(w.design, i) for i in said)
+        assert audit_findings(w) == []
+    finally:
+        w.server.shutdown()
