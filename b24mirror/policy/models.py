@@ -21,12 +21,13 @@ KIND_RESULT = "result"  # a subtask's result: the source id is the result's own 
 KINDS = (KIND_COMMENT, KIND_MESSAGE, KIND_EVENT, KIND_SUBTASK, KIND_RESULT)
 TALK_KINDS = (KIND_COMMENT, KIND_MESSAGE)  # what people wrote, in either world
 
+MARKER_RE = re.compile(r"b24m:(comment|message|event|subtask|result):(\d+):(\d+)")
+
 
 def talk_as_comment(kind: str) -> str:
     """How a run's figures count a kind: a chat message is a comment to the people reading them."""
     return KIND_COMMENT if kind in TALK_KINDS else kind
 
-MARKER_RE = re.compile(r"b24m:(comment|message|event|subtask|result):(\d+):(\d+)")
 
 WORLD_CLASSIC = "classic"
 WORLD_CHAT = "chat"
