@@ -182,3 +182,28 @@ def test_chat_messages_held_for_a_digest_under_the_old_form_go_out_once(tmp_path
         assert audit_findings(w) == []
     finally:
         w.server.shutdown()
+
+
+def test_repair_deletes_a_leak_under_the_old_form_and_forgets_it(tmp_path):
+    """A rule added later covers a chat message mirrored under the old form: repair deletes that mirror alone, and
+    the ledger keeps no entry, in either form, claiming a mirror that is gone."""
+    w = build_world(tmp_path, new_card=True)
+    try:
+        p = w.portal
+        w.run("sync")
+        leak, kept = (p.add_comment(w.design, w.anna, text) for text in ("the salary table", "chat note 0"))
+        w.run("sync")
+        as_written_before_message(w)
+        w.write_config(rules={"hide": ["(?i)salary"]})
+        assert audit_findings(w) == [("leaked", f"b24m:message:{w.design}:{leak}")]
+        report = json.loads(w.run("repair", "--json", check=False).stdout)["groups"][0]
+        assert [(a["action"], a["marker"]) for a in report["actions"]] == [
+            ("delete", f"b24m:message:{w.design}:{leak}")]
+        assert_once_each(w, {f"b24m:comment:{w.design}:{kept}": "chat note 0"})
+        assert "salary" not in "\n".join(w.mirror_texts())
+        db = sqlite3.connect(w.state_path)
+        assert db.execute("SELECT kind FROM ledger WHERE source_id = ?", (leak,)).fetchall() == []
+        db.close()
+        assert audit_findings(w) == []
+    finally:
+        w.server.shutdown()
