@@ -38,6 +38,8 @@ def questions(run: GroupRun) -> list[int]:
 def read_forums(ctx: Context, runs: list[GroupRun]) -> None:
     wanted = {(run, task_id): 0 for run in runs for task_id in questions(run)}
     found: dict[tuple, set[int]] = {key: set() for key in wanted}
+    for run, task_id in wanted:  # not read until its forum is: a run cut short here settles none of them
+        run.details.read_ok.discard(task_id)
     for _ in range(MAX_FORUM_PAGES):
         if not wanted:
             return
@@ -53,12 +55,12 @@ def read_forums(ctx: Context, runs: list[GroupRun]) -> None:
                 wanted[key] = max(c.id for c in answer)
             else:
                 run.details.forums[task_id] = frozenset(found[key])
+                run.details.read_ok.add(task_id)
                 del wanted[key]
     for run, task_id in wanted:
         _left_for_next_run(run, task_id, "its forum is longer than one run reads")
 
 
 def _left_for_next_run(run: GroupRun, task_id: int, why: str) -> None:
-    run.details.read_ok.discard(task_id)
     run.report.warnings.append(f"task {task_id}: {why}; it tells which old mirrors are its chat's, so the task "
                                f"waits and is read again next run")
