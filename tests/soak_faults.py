@@ -157,7 +157,7 @@ class Episodes:
         s = self.soak
         task = s.rng.choice(s.level1 + s.level2)
         cid = s.comment(task, s.boris, f"a text the portal will not take {REFUSED_TOKEN}")
-        s.refused_markers.add(f"b24m:comment:{task}:{cid}")
+        s.refused_markers.add(f"b24m:{'message' if s.portal.tasks[task].new_card else 'comment'}:{task}:{cid}")
         s.comment(task, s.carl, "written after the refused one")
         s.finish(s.start("sync"))
 
@@ -185,7 +185,7 @@ class Episodes:
         chat = s.procurement
         mid = s.comment(chat, s.anna, "a chat message whose mirror a person will delete")
         self.converge("refused update (before)")
-        marker = f"b24m:comment:{chat}:{mid}"
+        marker = f"b24m:message:{chat}:{mid}"
         mirror = s.mirror_of(marker)
         if mirror is not None:
             s.portal.delete_comment(s.master, mirror)

@@ -6,7 +6,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-MARKER = re.compile(r"b24m:(comment|event|subtask):(\d+):(\d+)")
+MARKER = re.compile(r"b24m:(comment|message|event|subtask):(\d+):(\d+)")
 
 
 @dataclass
@@ -96,7 +96,7 @@ def expected(portal, gid: int, master: int, baseline: float | None, *, depth: in
             ok = (inside and date >= since and not system and author not in (0, me) and author in members
                   and user is not None and not user.extranet and not deleted
                   and not re.search(hide, text, re.MULTILINE))
-            marker = f"b24m:comment:{tid}:{cid}"
+            marker = f"b24m:{'message' if task.new_card else 'comment'}:{tid}:{cid}"  # the world names the kind
             (into.eligible if ok else into.ineligible).add(marker)
             if not ok and (tid, cid) in texts:
                 into.hidden_tokens.add(texts[(tid, cid)])

@@ -13,7 +13,7 @@ from tests.soak_year_world import HIDE_FROM_START, HIDE_MID_YEAR, REDACT_MID_YEA
 if TYPE_CHECKING:  # pragma: no cover
     from tests.soak_year import YearSoak
 
-MARKER = re.compile(r"b24m:(comment|event|subtask):(\d+):(\d+)")
+MARKER = re.compile(r"b24m:(comment|message|event|subtask):(\d+):(\d+)")
 HIDES = [re.compile(HIDE_FROM_START, re.MULTILINE), re.compile(HIDE_MID_YEAR, re.MULTILINE)]
 DIGEST = "b24m-digest:"
 

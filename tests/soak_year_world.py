@@ -111,14 +111,20 @@ class YearWorld:
         token = f"tok{len(self.record.items):05d}x"
         text = f"{body} {token}"
         cid = self.portal.add_comment(tid, author, text, attachments=[{"name": f} for f in files] or None)
-        return self._note(f"b24m:comment:{tid}:{cid}", tid, token=token, author_ok=self._may_be_quoted(tid, author),
+        return self._note(self._talk(tid, cid), tid, token=token, author_ok=self._may_be_quoted(tid, author),
                           text=text)
 
     def file_only(self, tid: int, author: int) -> Item:
         """A comment whose only content is a file a mid-year `hide` rule covers."""
         cid = self.portal.add_comment(tid, author, "", attachments=[{"name": "payroll-2026.xlsx"}])
-        return self._note(f"b24m:comment:{tid}:{cid}", tid, author_ok=self._may_be_quoted(tid, author),
+        return self._note(self._talk(tid, cid), tid, author_ok=self._may_be_quoted(tid, author),
                           text="payroll-2026.xlsx")
+
+    def _talk(self, tid: int, cid: int) -> str:
+        """A comment's marker: `message` for a chat message (a task on the new card, or switched to it)."""
+        task = self.portal.tasks[tid]
+        forum = not task.new_card or self.portal.find_comment(task, cid) is not None
+        return f"b24m:{'comment' if forum else 'message'}:{tid}:{cid}"
 
     def _may_be_quoted(self, tid: int, author: int) -> bool:
         """A member of the task's group as they write (so when the next run first sees it), not extranet."""

@@ -8,6 +8,7 @@ import sys
 from typing import TextIO
 
 from b24mirror.cli import jsonout
+from b24mirror.policy.models import talk_as_comment
 from b24mirror.policy.plan import REASON_ALREADY, REASON_BEFORE_BASELINE
 from b24mirror.policy.render.dates import format_date
 from b24mirror.policy.words import grouped, plural
@@ -29,7 +30,7 @@ def summary_line(report, *, dry_run: bool = False) -> str:
         counts: dict[str, int] = {}
         items = 0
         for mirror in report.planned:
-            kind = "digest" if mirror.covers else mirror.marker.kind
+            kind = "digest" if mirror.covers else talk_as_comment(mirror.marker.kind)
             counts[kind] = counts.get(kind, 0) + 1
             items += len(mirror.covers)
         verb = "would be mirrored"

@@ -20,9 +20,10 @@ from b24mirror.sync.listings import pending_in
 from b24mirror.policy.checklist import DUPLICATE_ITEM, MISSING_ITEM, STALE_ITEM, audit_checklist
 from b24mirror.policy.entries import entry_dates, latest, left_since
 from b24mirror.policy.models import (
-    ELIGIBLE, KIND_COMMENT, KIND_EVENT, KIND_SUBTASK, Comment, Marker, PlannedMirror, Task, parse_date,
+    ELIGIBLE, KIND_EVENT, KIND_SUBTASK, TALK_KINDS, Comment, Marker, PlannedMirror, Task, parse_date,
     readable_date,
 )
+from b24mirror.policy.markers import canonical, talk_marker
 from b24mirror.ops.mirror_text import spare_digests, text_leaks
 from b24mirror.policy.results import REASON_IS_RESULT
 from b24mirror.policy.shown import branch_hidden
@@ -159,6 +160,7 @@ def audit_group(group: GroupConfig, portal: Portal, gstate: GroupState | None) -
     tasks[master.id] = master
     unreadable = resolve_worlds(portal, group, gstate, tasks)
     comments, history, results = read_sources(portal, group, master, tasks, unreadable)
+    present = canonical(present, comments)  # a chat message's mirror under the old form is that message's
     result.comments = comments
     authors = sorted({c.author_id for cs in comments.values() for c in cs if c.author_id})
     users = portal.one(q_users(authors)) if authors else {}
@@ -268,8 +270,9 @@ def _content_reason(marker: Marker, snap: GroupSnapshot) -> str | None:
     task = snap.tasks.get(marker.source_id if marker.kind == KIND_SUBTASK else marker.task_id)
     if branch_hidden(task, snap.tasks, snap.group.rules, snap.master.id):
         return rules.REASON_HIDDEN  # its title (or its hidden parent's) heads the mirror
-    if marker.kind == KIND_COMMENT:
-        comment = next((c for c in snap.comments.get(marker.task_id, []) if c.id == marker.source_id), None)
+    if marker.kind in TALK_KINDS:
+        comment = next((c for c in snap.comments.get(marker.task_id, []) if talk_marker(marker.task_id, c) == marker),
+                       None)
         return None if comment is None else rules.comment_verdict(
             comment, members=None, users=snap.users, own_user_id=snap.own_user_id, rules=snap.group.rules)
     if marker.kind == KIND_EVENT:

@@ -31,6 +31,7 @@ from b24mirror.ops.audit import (
 )
 from b24mirror.ops.sources import present_mirrors
 from b24mirror.policy.checklist import DUPLICATE_ITEM, MISSING_ITEM, STALE_ITEM
+from b24mirror.policy.markers import old_form
 from b24mirror.policy.models import Marker, PlannedMirror, parse_date
 from b24mirror.portal import Portal
 from b24mirror.config.settings import Config, GroupConfig
@@ -206,6 +207,9 @@ def _settle_ledger(gstate: GroupState, deleted: list[RepairAction], standing: di
         entry = gstate.ledger.get(str(marker))
         if not ids:
             gstate.forget(marker)
+            old = old_form(marker)  # audit read a chat message's mirror under the old form as the message's
+            if old is not None and not standing.get(old):
+                gstate.forget(old)
         elif entry is None or entry.get("id") != ids[0]:
             gstate.ledger[str(marker)] = {"id": ids[0], "posted_at": (entry or {}).get("posted_at") or local_now()}
         else:

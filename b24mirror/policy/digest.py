@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Iterable, Mapping
 
-from b24mirror.policy.models import KIND_COMMENT, KIND_RESULT, KIND_SUBTASK, HistoryEvent, Marker, MasterComment, PlannedMirror, parse_date
+from b24mirror.policy.models import KIND_COMMENT, KIND_RESULT, KIND_SUBTASK, TALK_KINDS, HistoryEvent, Marker, MasterComment, PlannedMirror, parse_date
 from b24mirror.policy.render.links import bold, link, task_url
 from b24mirror.policy.render.safety import plain
 from b24mirror.policy.rules import event_kind
@@ -78,7 +78,9 @@ def is_urgent(mirror: PlannedMirror, config: DigestConfig, events: Mapping[int, 
     if "all" in wanted:
         return True
     kind = mirror.marker.kind
-    if kind in (KIND_COMMENT, KIND_SUBTASK):
+    if kind in TALK_KINDS:
+        return KIND_COMMENT in wanted  # `now: [comment]` names what people wrote, in either world
+    if kind == KIND_SUBTASK:
         return kind in wanted
     event = events.get(mirror.marker.source_id)
     if event is None:

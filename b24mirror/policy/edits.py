@@ -24,7 +24,8 @@ from dataclasses import dataclass, replace
 from typing import Iterable, Mapping
 
 from b24mirror.policy import render
-from b24mirror.policy.models import KIND_COMMENT, WORLD_CHAT, Comment, Marker, Task, User
+from b24mirror.policy.markers import is_mirrored, old_form, talk_marker
+from b24mirror.policy.models import WORLD_CHAT, Comment, Marker, Task, User
 from b24mirror.policy.plan import comment_mirror, comment_reason
 from b24mirror.config.settings import GroupConfig
 
@@ -68,17 +69,21 @@ def plan_updates(
     ledger: Mapping[str, dict], hashes: Mapping[str, str], users: Mapping[int, User], portal_url: str,
     members: Collection[int] | None = None, tasks: Mapping[int, Task] | None = None,
     own_user_id: int | None = None, target: Task | None = None, shown: Mapping[str, str] | None = None,
+    forums: Mapping[int, frozenset[int]] | None = None,
 ) -> list[PlannedUpdate]:
     """Mirror updates for the edited or deleted messages among `messages` of one subtask.
 
     `members`, `tasks` (every task known, for the subtree) and `own_user_id` are what the
     verdict needs beyond the group's rules; pass them, or those rules go unchecked. `shown`: marker -> the
-    mirror's text as the master holds it, for mirrors the ledger had no record of (a lost state).
+    mirror's text as the master holds it, for mirrors the ledger had no record of (a lost state). `forums`: the
+    forum ids of a task with both worlds, read whole (a chat message's old-form marker may be its forum comment's).
     """
     flavour = "chat" if (target or master).world == WORLD_CHAT else "forum"
     updates = []
     for message in messages:
-        marker = Marker(KIND_COMMENT, task.id, message.id)
+        marker = talk_marker(task.id, message)
+        if not ledger.get(str(marker)) and is_mirrored(marker, {old_form(marker)}, task, forums or {}):
+            marker = old_form(marker)  # mirrored before `message` existed: its mirror carries the old form
         record = ledger.get(str(marker))
         if not record or not record.get("id") or record.get("digest"):
             continue  # never mirrored, mirrored by a post whose id we do not know, or one item of a digest
@@ -111,6 +116,8 @@ def plan_updates(
         if message.author_id in users and not message.author_name:
             message = replace(message, author_name=users[message.author_id].name)
         text = comment_mirror(task, message, group=group, portal_url=portal_url, flavour=flavour)
+        # A mirror keeps the marker it was posted with: the old form stays what the ledger and readers know it by.
+        text = text.replace(str(talk_marker(task.id, message)), str(marker))
         unchanged = mirror_text is not None and source_part(mirror_text) == source_part(text)
         updates.append(PlannedUpdate(marker, int(record["id"]), text, new_hash, write=not unchanged))
     return updates

@@ -12,7 +12,8 @@ from dataclasses import replace
 from typing import Callable, Mapping
 
 from b24mirror.policy import rules
-from b24mirror.policy.models import KIND_COMMENT, KIND_EVENT, KIND_SUBTASK, Marker, Task, parse_date
+from b24mirror.policy.markers import talk_marker
+from b24mirror.policy.models import KIND_EVENT, KIND_SUBTASK, TALK_KINDS, Marker, Task, parse_date
 from b24mirror.policy.plan import (MAX_WALK, MOVE_FIELDS, REASON_BEFORE_ENTRY, REASON_OTHER_GROUP, REASON_OUTSIDE,
                                    REASON_TOO_DEEP, GroupSnapshot, as_id, subtree_verdict)
 
@@ -33,8 +34,8 @@ def _written_inside(marker: Marker, snap: GroupSnapshot) -> bool:
     task = snap.tasks.get(marker.source_id if marker.kind == KIND_SUBTASK else marker.task_id)
     if task is None:
         return False
-    if marker.kind == KIND_COMMENT:
-        date = next((c.date for c in snap.comments.get(task.id, []) if c.id == marker.source_id), None)
+    if marker.kind in TALK_KINDS:
+        date = next((c.date for c in snap.comments.get(task.id, []) if talk_marker(task.id, c) == marker), None)
     elif marker.kind == KIND_EVENT:
         date = next((e.date for e in snap.history.get(task.id, []) if e.id == marker.source_id), None)
     else:

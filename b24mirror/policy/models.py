@@ -13,13 +13,21 @@ from datetime import datetime, timezone, tzinfo
 
 # Kinds of mirror. The marker format `b24m:KIND:TASK:SOURCE` is a contract read by the
 # audit and by other tools: change it only with a migration.
-KIND_COMMENT = "comment"
+KIND_COMMENT = "comment"  # a forum comment (the classic card); before `message`, chat messages too
+KIND_MESSAGE = "message"  # a message of the task chat (the new card): its own id sequence, its own kind
 KIND_EVENT = "event"
 KIND_SUBTASK = "subtask"
 KIND_RESULT = "result"  # a subtask's result: the source id is the result's own id
-KINDS = (KIND_COMMENT, KIND_EVENT, KIND_SUBTASK, KIND_RESULT)
+KINDS = (KIND_COMMENT, KIND_MESSAGE, KIND_EVENT, KIND_SUBTASK, KIND_RESULT)
+TALK_KINDS = (KIND_COMMENT, KIND_MESSAGE)  # what people wrote, in either world
 
-MARKER_RE = re.compile(r"b24m:(comment|event|subtask|result):(\d+):(\d+)")
+MARKER_RE = re.compile(r"b24m:(comment|message|event|subtask|result):(\d+):(\d+)")
+
+
+def talk_as_comment(kind: str) -> str:
+    """How a run's figures count a kind: a chat message is a comment to the people reading them."""
+    return KIND_COMMENT if kind in TALK_KINDS else kind
+
 
 WORLD_CLASSIC = "classic"
 WORLD_CHAT = "chat"

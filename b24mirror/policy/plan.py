@@ -11,7 +11,8 @@ from typing import Collection, Mapping
 
 from b24mirror.config.settings import GroupConfig
 from b24mirror.policy import render, rules
-from b24mirror.policy.models import (ELIGIBLE, KIND_COMMENT, KIND_EVENT, KIND_SUBTASK, WORLD_CHAT, Comment, HistoryEvent,
+from b24mirror.policy.markers import is_mirrored, old_form, talk_marker
+from b24mirror.policy.models import (ELIGIBLE, KIND_EVENT, KIND_SUBTASK, WORLD_CHAT, Comment, HistoryEvent,
                                      Marker, Plan, PlannedMirror, Task, User, parse_date)
 from b24mirror.policy.shown import branch_hidden, hides, shown_comment, shown_task, title_hidden
 
@@ -47,6 +48,7 @@ class GroupSnapshot:
     results: Mapping[int, list] = field(default_factory=dict)  # task id -> its results (policy/results.py)
     hashes: Mapping[str, str] = field(default_factory=dict)  # comment marker -> hash of the text it mirrored
     target: Task | None = None  # where the mirrors go, when not the master: its world sets the links' flavour
+    forums: Mapping[int, frozenset[int]] = field(default_factory=dict)  # a task with both worlds -> its forum's ids
 
 
 def subtree_verdict(task: Task, master: Task, tasks: Mapping[int, Task], depth: int) -> str | None:
@@ -143,9 +145,12 @@ def _flavour(master: Task) -> str:
     return "chat" if master.world == WORLD_CHAT else "forum"
 
 
-def _is_known(marker: Marker, known: frozenset[Marker]) -> bool:
+def _is_known(marker: Marker, snap: GroupSnapshot) -> bool:
+    known = snap.known
     if marker in known:
         return True
+    if old_form(marker) is not None:  # a chat message mirrored under the old form (policy/markers.py)
+        return is_mirrored(marker, known, snap.tasks.get(marker.task_id), snap.forums)
     if marker.kind == KIND_SUBTASK:
         # A subtask is announced once, whichever parent it hung under at the time.
         return any(k.kind == KIND_SUBTASK and k.source_id == marker.source_id for k in known)
@@ -191,7 +196,7 @@ def _too_early(plan: Plan, snap: GroupSnapshot, marker: Marker, date: str) -> bo
 def _add(plan: Plan, snap: GroupSnapshot, marker: Marker, text_of, date: str, task_id: int) -> None:
     if _too_early(plan, snap, marker, date):
         return
-    if _is_known(marker, snap.known):
+    if _is_known(marker, snap):
         plan.skip(REASON_ALREADY, marker)
     else:
         plan.decisions[marker] = ELIGIBLE
@@ -211,24 +216,26 @@ def _plan_comments(plan: Plan, snap: GroupSnapshot, task: Task, flavour: str, wh
     group = snap.group
     are_results = result_comments(snap.results.get(task.id, []), snap.comments.get(task.id, []))
     for comment in snap.comments.get(task.id, []):
-        if _too_early(plan, snap, Marker(KIND_COMMENT, task.id, comment.id), comment.date):
+        marker = talk_marker(task.id, comment)
+        if _too_early(plan, snap, marker, comment.date):
             continue
-        if comment.id in are_results and not _is_known(Marker(KIND_COMMENT, task.id, comment.id), snap.known):
-            plan.skip(REASON_IS_RESULT, Marker(KIND_COMMENT, task.id, comment.id))
+        if comment.id in are_results and not _is_known(marker, snap):
+            plan.skip(REASON_IS_RESULT, marker)
             continue
-        marker = Marker(KIND_COMMENT, task.id, comment.id)
-        # Membership is judged when an item is first seen, and that verdict holds (sync/commit.py keeps it).
-        members = snap.members | {comment.author_id} if marker in snap.admitted else snap.members
+        # Membership is judged when an item is first seen, and that verdict holds (sync/commit.py keeps it;
+        # a state written before `message` kept a chat message's verdict under the old form).
+        admitted = marker in snap.admitted or old_form(marker) in snap.admitted
+        members = snap.members | {comment.author_id} if admitted else snap.members
         reason = where or comment_reason(
             comment, task, group=group, master=snap.master, tasks=snap.tasks, members=members,
             users=snap.users, own_user_id=snap.own_user_id,
         )
         if reason is not None:
-            plan.skip(reason, Marker(KIND_COMMENT, task.id, comment.id))
+            plan.skip(reason, marker)
             continue
         if comment.author_name == "" and comment.author_id in snap.users:
             comment = _with_author_name(comment, snap.users[comment.author_id])
-        _add(plan, snap, Marker(KIND_COMMENT, task.id, comment.id), lambda c=comment: comment_mirror(
+        _add(plan, snap, marker, lambda c=comment: comment_mirror(
             task, c, group=group, portal_url=snap.portal_url, flavour=flavour), comment.date, task.id)
 
 

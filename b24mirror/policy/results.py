@@ -13,7 +13,7 @@ from typing import Callable, Iterable, Mapping
 
 from b24mirror.policy import render
 from b24mirror.policy.edits import DELETED, FINAL, WITHDRAWN, PlannedUpdate, source_hash
-from b24mirror.policy.models import KIND_COMMENT, KIND_RESULT, Comment, Marker, Result, Task
+from b24mirror.policy.models import KIND_COMMENT, KIND_RESULT, TALK_KINDS, Comment, Marker, Result, Task
 from b24mirror.policy.plan import comment_reason, people
 from b24mirror.policy.shown import shown_task
 
@@ -36,11 +36,12 @@ def result_comments(results: Iterable[Result], comments: Iterable[Comment]) -> s
 def mirrored_source(result: Result, task_id: int, known: Iterable[Marker], hashes: Mapping[str, str]) -> Marker | None:
     """The comment mirror already in the master that this result was made from, if any."""
     for marker in known:
-        if marker.kind != KIND_COMMENT or marker.task_id != task_id:
+        if marker.kind not in TALK_KINDS or marker.task_id != task_id:
             continue
-        if result.comment_id and marker.source_id == result.comment_id:
-            return marker
-        if not result.comment_id and hashes.get(str(marker)) == source_hash(result.text):
+        if result.comment_id:  # a forum comment's result (the classic card) names it
+            if marker.kind == KIND_COMMENT and marker.source_id == result.comment_id:
+                return marker
+        elif hashes.get(str(marker)) == source_hash(result.text):
             return marker
     return None
 

@@ -21,7 +21,7 @@ SCHEMA_VERSION = 2  # 1 was the JSON document; 2 is this database
 APPLICATION_ID = 0x6232346D  # "b24m": what tells our database apart from any other SQLite file
 SQLITE_HEADER = b"SQLite format 3\x00"
 
-KIND_CODES = {"comment": 1, "event": 2, "subtask": 3, "result": 4}  # stored: never renumber
+KIND_CODES = {"comment": 1, "event": 2, "subtask": 3, "result": 4, "message": 5}  # stored: never renumber
 KIND_NAMES = {code: name for name, code in KIND_CODES.items()}
 
 _SCHEMA = """

@@ -260,7 +260,7 @@ class Ledger(Rows):
 
     def known_for(self, task_ids: Iterable[int]) -> frozenset[Marker]:
         """Every recorded marker of these tasks, and every subtask announced."""
-        keys = [k for task_id in sorted(set(task_ids)) for kind in ("comment", "event", "result")
+        keys = [k for task_id in sorted(set(task_ids)) for kind in ("comment", "message", "event", "result")
                 for k in self.markers_of(task_id, kind)]
         for key, row in list(self._rows(" AND kind = ?", (KIND_CODES["subtask"],))):
             self._remember(key, row)

@@ -11,7 +11,8 @@ from __future__ import annotations
 from b24mirror.policy.words import plural
 from b24mirror import bitrix
 from b24mirror.policy.edits import source_hash
-from b24mirror.policy.models import KIND_COMMENT, KIND_RESULT, Marker, PlannedMirror
+from b24mirror.policy.markers import talk_marker
+from b24mirror.policy.models import KIND_RESULT, Marker, PlannedMirror
 from b24mirror.stopping import write_in_flight
 from b24mirror.sync.common import Context, describe, guarded, local_now, source_hashes
 from b24mirror.sync.decide import QUARANTINE_AFTER, rejections
@@ -201,7 +202,7 @@ def _remember_sources(run: GroupRun, posted: list[PlannedMirror]) -> None:
     """Every comment's and result's source hash: edits follow them, and a result is matched to the comment it
     was made from by it (policy/results.py)."""
     posted = [mirror for mirror in posted if not mirror.covers]  # a digest's items are not rewritten
-    sources = {Marker(KIND_COMMENT, c.task_id, c.id): c for cs in run.details.comments.values() for c in cs}
+    sources = {talk_marker(task_id, c): c for task_id, cs in run.details.comments.items() for c in cs}
     sources.update((Marker(KIND_RESULT, r.task_id, r.id), r) for rs in run.details.results.values() for r in rs)
     for mirror in posted:
         if mirror.marker in sources:

@@ -9,7 +9,7 @@ The cursor is the portal's own clock at the listing, never ours, and never moves
 """
 from __future__ import annotations
 
-from b24mirror.policy.models import ELIGIBLE, EPOCH, KIND_COMMENT, Marker, Task, parse_date
+from b24mirror.policy.models import ELIGIBLE, EPOCH, TALK_KINDS, Marker, Task, parse_date
 from b24mirror.policy.plan import REASON_OUTSIDE, subtree_verdict
 from b24mirror.sync.common import local_now
 from b24mirror.sync.digest import HELD, held_items
@@ -53,7 +53,7 @@ def settled(run: GroupRun, task_id: int, waiting: set[int]) -> bool:
 
 def cursor_limit(run: GroupRun, task_id: int, left: list) -> int | None:
     """The highest comment id the task's cursor may pass: below the first item still to post or to read."""
-    stops = [m.marker.source_id for m in left if m.task_id == task_id and m.marker.kind == KIND_COMMENT]
+    stops = [m.marker.source_id for m in left if m.task_id == task_id and m.marker.kind in TALK_KINDS]
     if task_id in run.details.hold_from:
         stops.append(run.details.hold_from[task_id])
     return min(stops) - 1 if stops else None
@@ -153,7 +153,7 @@ def _keep_admitted(run: GroupRun, left: list) -> None:
     """Comments planned and not posted keep the verdict they were first given (decide.admitted): a member's
     comment held back by the cap is posted later even if its author leaves the group meanwhile. Each is
     kept until the ledger holds its mirror."""
-    kept = {str(m.marker) for m in (*left, *run.decision.quarantined) if m.marker.kind == KIND_COMMENT}
+    kept = {str(m.marker) for m in (*left, *run.decision.quarantined) if m.marker.kind in TALK_KINDS}
     decided = run.decision.plan.decisions if run.decision.plan is not None else {}
     for key in run.state.meta.get(ADMITTED, []):
         marker = Marker.parse(key)

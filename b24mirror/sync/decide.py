@@ -71,6 +71,7 @@ def snapshot(ctx: Context, run: GroupRun, known: frozenset[Marker]) -> GroupSnap
         own_user_id=ctx.me, baseline=run.listing.baseline, known=known,
         portal_url=ctx.portal.portal_url, entered=entry_dates(run), admitted=admitted(run.state),
         results={t: r for t, r in details.results.items() if t in readable}, hashes=source_hashes(run),
+        forums=details.forums,
     )
 
 

@@ -17,7 +17,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from b24mirror.policy.digest import HeldItem, digests, due_at, is_urgent
-from b24mirror.policy.models import ELIGIBLE, WORLD_CLASSIC, Marker, PlannedMirror, Task, parse_date, readable_date
+from b24mirror.policy.markers import old_form
+from b24mirror.policy.models import ELIGIBLE, KIND_COMMENT, WORLD_CLASSIC, Marker, PlannedMirror, Task, parse_date, readable_date
 from b24mirror.portal import reading_world
 from b24mirror.policy.shown import shown_title, title_hidden
 from b24mirror.sync.common import Context
@@ -51,13 +52,16 @@ def hold_for_digest(ctx: Context, run: GroupRun, postable: list[PlannedMirror],
     forum = {(c.task_id, c.id) for rows in run.details.comments.values() for c in rows if c.world == WORLD_CLASSIC}
     at_once = []
     for mirror in postable:
+        old = str(old_form(mirror.marker))
+        if old in held and not held[old].forum:
+            del held[old]  # a chat message held before `message` existed: the same item, now under its own marker
         if config is None or is_urgent(mirror, config, events):
             at_once.append(mirror)
             continue
         task = tasks.get(mirror.task_id)
         title = shown_title(task.title, run.config.rules, run.config.language) if task else ""
         held[str(mirror.marker)] = HeldItem(mirror.marker, mirror.text, mirror.source_date, mirror.task_id, title,
-                                            (mirror.task_id, mirror.marker.source_id) in forum)
+                                            mirror.marker.kind == KIND_COMMENT and (mirror.task_id, mirror.marker.source_id) in forum)
     held = _judged_again(run, held)
     posting: list[PlannedMirror] = []
     if _is_due(run, held.values()):

@@ -1,6 +1,7 @@
 """One run over the configured groups, phase by phase.
 
-    listings → details (the targets' markers read back with them) → decide (ledger)
+    listings → details (the targets' markers read back with them) → forums (only where a chat message's
+      old-form marker is in question: forums.py) → decide (ledger)
       → read back the targets the details could not → decide (target) → apply → edits → commit
 
 Each phase runs for every group (every target of a group: a lane) at once, because one `batch` request can serve many groups: a
@@ -22,6 +23,7 @@ from b24mirror.sync.checklist import sync_checklist
 from b24mirror.sync.commit import commit, out_of_time_note
 from b24mirror.sync.common import Context, each, guarded, ok
 from b24mirror.sync.decide import plan_against_master, plan_from_ledger
+from b24mirror.sync.forums import read_forums
 from b24mirror.sync.details import read_details
 from b24mirror.sync.digest import prune_posted
 from b24mirror.sync.listings import backfill_starts, read_listings
@@ -42,6 +44,7 @@ class Syncer:
         guarded(ok(runs), lambda rs: read_listings(ctx, rs))
         live = [run for run in ok(runs) if run.master is not None]  # cut short by the deadline: nothing learnt
         guarded(ok(live), lambda rs: read_details(ctx, rs))
+        guarded(ok(live), lambda rs: read_forums(ctx, rs))
         each(live, lambda run: plan_from_ledger(ctx, run))
         guarded([r for r in ok(live) if r.decision.todo is not None], lambda rs: read_masters_back(ctx, rs))
         each(live, lambda run: plan_against_master(ctx, run))

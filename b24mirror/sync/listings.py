@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 
 from b24mirror import bitrix
 from b24mirror.policy.edits import watches_edits
-from b24mirror.policy.models import EPOCH, KIND_COMMENT, Task, parse_date, readable_date
+from b24mirror.policy.models import EPOCH, TALK_KINDS, Task, parse_date, readable_date
 from b24mirror.portal import PAGE, q_group_tasks, q_task, q_tasks_by_activity, q_tasks_by_ids, q_tasks_changed_since
 from b24mirror.sync.common import Context, chunks, cursor_since, each, log, unwrap, wire_date
 from b24mirror.sync.digest import due_sources, held_tasks
@@ -222,7 +222,8 @@ def _find_changed(ctx: Context, run: GroupRun) -> None:
             listing.dirty.add(task.id)
     if listing.full and not first and watches_edits(run.config):
         # Edits and deletes move no date a listing shows: a sweep looks at mirrored chats and comments again.
-        listing.dirty |= {t.id for t in listing.tasks.values() if run.state.ledger.has_task(t.id, KIND_COMMENT)}
+        listing.dirty |= {t.id for t in listing.tasks.values()
+                          if any(run.state.ledger.has_task(t.id, kind) for kind in TALK_KINDS)}
 
 
 def _read_from_the_start(run: GroupRun) -> None:

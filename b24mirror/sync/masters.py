@@ -23,7 +23,7 @@ from b24mirror.sync.records import GroupRun
 # Every mirror's marker carries the group's baseline along, `b24m:KIND:TASK:SOURCE~since=UNIX` (0 while
 # history is imported), so a lost state resumes from the first sync's date, not from the oldest post.
 IN_FORUM = "forum"  # ledger flag: the mirror is a forum comment of a master switched to the new card
-SINCE_RE = re.compile(r"b24m:(?:comment|event|subtask|result):\d+:\d+~since=(\d+)")
+SINCE_RE = re.compile(r"b24m:(?:comment|message|event|subtask|result):\d+:\d+~since=(\d+)")
 
 
 def baselines_in(text: str) -> list[int]:

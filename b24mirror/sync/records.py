@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from b24mirror.policy.models import Comment, HistoryEvent, Marker, MasterComment, PlannedMirror, Result, Task, User
+from b24mirror.policy.models import (Comment, HistoryEvent, Marker, MasterComment, PlannedMirror, Result, Task, User,
+                                     talk_as_comment)
 from b24mirror.config.settings import GroupConfig, lane_label
 from b24mirror.state import GroupState
 
@@ -60,7 +61,7 @@ class GroupReport:
 
     def count_post(self, mirror: "PlannedMirror | str") -> None:
         """One post: a mirror (a digest counts as one digest of its items) or a kind ("update")."""
-        kind = mirror if isinstance(mirror, str) else (DIGEST if mirror.covers else mirror.marker.kind)
+        kind = mirror if isinstance(mirror, str) else (DIGEST if mirror.covers else talk_as_comment(mirror.marker.kind))
         self.posted[kind] = self.posted.get(kind, 0) + 1
         if not isinstance(mirror, str) and mirror.covers:
             self.digest_items += len(mirror.covers)
@@ -126,6 +127,7 @@ class Details:
     walks: dict[int, tuple] = field(default_factory=dict)  # chat task -> (lowest id read, lowest after baseline)
     comment_cursor: dict[int, int] = field(default_factory=dict)  # task -> newest forum comment id read
     chat_cursor: dict[int, int] = field(default_factory=dict)  # task -> newest chat message id read
+    forums: dict[int, frozenset[int]] = field(default_factory=dict)  # both worlds: the forum's ids, read whole
 
     def __str__(self) -> str:
         return (f"details: {len(self.read_ok)} task(s) read, {len(self.incomplete)} cut short, "

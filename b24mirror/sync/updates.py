@@ -21,12 +21,14 @@ def apply_edits(ctx: Context, run: GroupRun) -> None:
     for task_id in sorted(set(details.revisited) | set(details.comments)):
         if task_id not in details.read_ok:
             continue
-        messages = {m.id: m for m in details.revisited.get(task_id, []) + details.comments.get(task_id, [])}
+        # By world and id: a switched task's forum comment and chat message may share an id.
+        messages = {(m.world, m.id): m for m in details.revisited.get(task_id, []) + details.comments.get(task_id, [])}
         updates = plan_updates(
             run.config, run.master, run.listing.tasks[task_id], messages.values(), target=run.target,
             ledger=run.state.ledger,
             hashes=source_hashes(run), users=details.users, portal_url=ctx.portal.portal_url,
             members=details.members, tasks=run.all_tasks(), own_user_id=ctx.me, shown=run.decision.shown,
+            forums=details.forums,
         )
         write_updates(ctx, run, updates)
 

@@ -90,6 +90,13 @@ class World:
                 found.extend(str(m) for m in find_markers(comment["text"]))
         return found
 
+    def talk(self, task_id: int, source_id: int) -> str:
+        """The marker of a task's comment as b24mirror writes it: `comment` for a forum comment, `message` for a
+        message of the task's chat."""
+        task = self.portal.tasks[task_id]
+        forum = not task.new_card or self.portal.find_comment(task, source_id) is not None
+        return f"b24m:{'comment' if forum else 'message'}:{task_id}:{source_id}"
+
     @staticmethod
     def mirrors_in(text: str) -> list[str]:
         return [str(m) for m in find_markers(text)]

@@ -40,7 +40,7 @@ def test_each_target_gets_what_its_rules_let_through_once_also_after_a_lost_stat
     hidden = p.add_comment(w.design, w.anna, "#internal the customer must not read this")
     w.run("sync")
     w.run("sync")
-    first = {m: f"b24m:comment:{t}:{c}" for m, t, c in
+    first = {m: w.talk(t, c) for m, t, c in
              (("plain", w.design, plain), ("priced", w.drawings, priced), ("hidden", w.design, hidden))}
     assert Counter(w.mirrors(w.master)) == Counter([first["plain"], first["priced"]])
     assert w.mirrors(customer) == [first["plain"]]
@@ -50,7 +50,7 @@ def test_each_target_gets_what_its_rules_let_through_once_also_after_a_lost_stat
     later = p.add_comment(w.drawings, w.anna, "poured the first span")
     w.run("sync")
     w.run("sync")
-    again = f"b24m:comment:{w.drawings}:{later}"
+    again = w.talk(w.drawings, later)
     assert Counter(w.mirrors(w.master)) == Counter([first["plain"], first["priced"], again])
     assert Counter(w.mirrors(customer)) == Counter([first["plain"], again])
 
@@ -77,7 +77,7 @@ def test_one_target_refusing_posts_leaves_the_other_going_and_the_run_failing(an
     assert p.faults.refused >= 1
     assert refused.returncode == 1, refused.stdout + refused.stderr
     assert f'task {customer} "customer"' in refused.stdout + refused.stderr
-    marker = f"b24m:comment:{w.design}:{news}"
+    marker = w.talk(w.design, news)
     assert w.mirrors(w.master) == [marker]
     assert w.mirrors(customer) == []
 
@@ -109,7 +109,7 @@ def test_a_target_task_that_is_gone_fails_alone(world):
     out = result.stdout + result.stderr
     assert result.returncode == 1, out
     assert f'target task {gone} (group {world.group} → task {gone} "customer") does not exist' in out, out
-    assert world.mirrors(world.master) == [f"b24m:comment:{world.design}:{news}"]
+    assert world.mirrors(world.master) == [world.talk(world.design, news)]
 
 
 def test_a_target_in_the_source_group_is_not_read_as_news_and_the_lanes_share_their_reads(world):
@@ -128,7 +128,7 @@ def test_a_target_in_the_source_group_is_not_read_as_news_and_the_lanes_share_th
     assert read == [], read
     asked = [(e.method, repr(e.params)) for e in world.portal.request_log if e.in_batch]
     assert len(asked) == len(set(asked)), sorted(asked)  # the lanes ask alike: each command goes out once
-    marker = f"b24m:comment:{world.design}:{news}"
+    marker = world.talk(world.design, news)
     assert world.mirrors(world.master) == [marker] and world.mirrors(world.loose) == [marker]
 
 
@@ -137,7 +137,7 @@ def test_audit_and_repair_work_on_each_target_in_its_own_task(world):
     world.run("sync")
     news = world.portal.add_comment(world.design, world.anna, "the drawings are approved")
     world.run("sync")
-    marker = f"b24m:comment:{world.design}:{news}"
+    marker = world.talk(world.design, news)
     [mirror] = [c["id"] for c in world.portal.comments(customer) if marker in c["text"]]
     world.portal.delete_comment(customer, mirror)  # the curator's copy deleted by hand
     audit = json.loads(world.run("audit", "--json", check=False).stdout)

@@ -42,8 +42,8 @@ def switch_with_news(w) -> dict:
     w.run("sync")
     w.run("sync")
     return {"before": f"b24m:comment:{w.design}:{before}", "late": f"b24m:comment:{w.drawings}:{late}",
-            "after": f"b24m:comment:{w.design}:{after}",
-            "after_drawings": f"b24m:comment:{w.drawings}:{after_drawings}"}
+            "after": f"b24m:message:{w.design}:{after}",
+            "after_drawings": f"b24m:message:{w.drawings}:{after_drawings}"}
 
 
 def assert_exactly_once(w, expected: dict) -> Counter:
@@ -83,7 +83,7 @@ def test_after_the_switch_a_lost_state_posts_nothing_twice(switching):
     w, p = switching, switching.portal
     expected = switch_with_news(w)
     w.state_path.unlink()
-    expected["lost"] = f"b24m:comment:{w.design}:{p.add_comment(w.design, w.boris, 'chat: while the state was lost')}"
+    expected["lost"] = f"b24m:message:{w.design}:{p.add_comment(w.design, w.boris, 'chat: while the state was lost')}"
     w.run("sync")
     w.run("sync")
     assert_exactly_once(w, expected)
@@ -106,10 +106,10 @@ def test_a_lost_answer_on_a_post_after_the_switch_is_settled_without_a_duplicate
     p.faults.add("lost_response", method="batch", count=1, contains=post)
     w.run("sync")  # settled in this very run, by reading the master back where the posts landed
     assert p.stats.faults_by_kind["lost_response"] == 1
-    assert Counter(w.mirrors())[f"b24m:comment:{w.design}:{ids[0]}"] == 1, w.mirror_texts()
+    assert Counter(w.mirrors())[f"b24m:message:{w.design}:{ids[0]}"] == 1, w.mirror_texts()
     w.run("sync")
     found = Counter(w.mirrors())
-    assert all(found[f"b24m:comment:{w.design}:{i}"] == 1 for i in ids), w.mirror_texts()
+    assert all(found[f"b24m:message:{w.design}:{i}"] == 1 for i in ids), w.mirror_texts()
     assert all(n == 1 for n in found.values()), found
 
 
@@ -153,8 +153,8 @@ def test_an_edit_never_points_a_chat_method_at_a_mirror_left_in_the_forum(tmp_pa
         chat_writes = [e for e in p.request_log if e.method in ("im.message.update", "im.message.delete")]
         assert not [e for e in chat_writes if str(forum_mirror) in repr(e.params)], chat_writes
         assert f"is in the forum of master {w.master}, which moved to the new card" in result.stdout + result.stderr
-        assert Counter(w.mirrors()) == Counter({f"b24m:comment:{w.design}:{said}": 1,
-                                                f"b24m:comment:{w.design}:{later}": 1})
+        assert Counter(w.mirrors()) == Counter({f"b24m:message:{w.design}:{said}": 1,
+                                                f"b24m:message:{w.design}:{later}": 1})
     finally:
         w.server.shutdown()
 
@@ -172,4 +172,4 @@ def test_audit_finds_the_chat_of_a_task_the_sync_knew_as_classic(switching):
     assert group["findings"] == [] and group["newer_than_last_sync"] == 1, group
     w.state_path.unlink()  # no state, no last sync: the same item is missing
     findings = json.loads(w.run("audit", "--json", check=False).stdout)["groups"][0]["findings"]
-    assert [(f["kind"], f["marker"]) for f in findings] == [("missing", f"b24m:comment:{w.design}:{said}")], findings
+    assert [(f["kind"], f["marker"]) for f in findings] == [("missing", f"b24m:message:{w.design}:{said}")], findings

@@ -51,7 +51,7 @@ def held_then_due(world, change, **keys) -> tuple[str, set[str], int, int]:
     world.run("sync")
     world.run("sync")
     [digest] = digest_texts(world)
-    assert f"b24m:comment:{world.design}:{control}" in set(world.mirrors())
+    assert world.talk(world.design, control) in set(world.mirrors())
     return digest, set(world.mirrors()), control, judged
 
 
@@ -59,7 +59,7 @@ def test_an_item_edited_while_it_waits_goes_out_with_its_new_text(any_world):
     world = any_world
     digest, mirrored, _, judged = held_then_due(
         world, lambda cid: edit(world, world.drawings, cid, "Final: price 120"), on_edit="update")
-    assert f"b24m:comment:{world.drawings}:{judged}" in mirrored
+    assert world.talk(world.drawings, judged) in mirrored
     assert "Final: price 120" in digest and "Draft" not in digest
 
 
@@ -68,14 +68,14 @@ def test_an_item_edited_into_hidden_text_while_it_waits_is_not_posted(any_world)
     digest, mirrored, _, judged = held_then_due(
         world, lambda cid: edit(world, world.drawings, cid, "#internal price 120"), on_edit="update",
         rules={"hide": ["^#internal"]})
-    assert f"b24m:comment:{world.drawings}:{judged}" not in mirrored
+    assert world.talk(world.drawings, judged) not in mirrored
     assert "price" not in digest
 
 
 def test_an_item_deleted_while_it_waits_is_not_posted(any_world):
     world = any_world
     digest, mirrored, _, judged = held_then_due(world, lambda cid: delete(world, world.drawings, cid))
-    assert f"b24m:comment:{world.drawings}:{judged}" not in mirrored
+    assert world.talk(world.drawings, judged) not in mirrored
     assert "price" not in digest
 
 
@@ -83,7 +83,7 @@ def test_a_hide_rule_added_while_an_item_waits_keeps_it_out(any_world):
     world = any_world
     digest, mirrored, _, judged = held_then_due(
         world, lambda cid: world.write_config(digest={"every": "1h"}, rules={"hide": ["(?i)price"]}))
-    assert f"b24m:comment:{world.drawings}:{judged}" not in mirrored
+    assert world.talk(world.drawings, judged) not in mirrored
     assert "price" not in digest
 
 
@@ -104,8 +104,8 @@ def test_an_item_the_portal_refuses_holds_back_no_other_and_is_quarantined_alone
     world.run("sync", check=False)
     assert p.faults.refused >= 1
     mirrored = set(world.mirrors())
-    first_m, blocked_m, last_m = (f"b24m:comment:{world.design}:{first}", f"b24m:comment:{world.drawings}:{blocked}",
-                                  f"b24m:comment:{world.design}:{last}")
+    first_m, blocked_m, last_m = (world.talk(world.design, first), world.talk(world.drawings, blocked),
+                                  world.talk(world.design, last))
     assert {first_m, last_m} <= mirrored and blocked_m not in mirrored  # the others went out in the same run
     for _ in range(3):
         world.run("sync", check=False)

@@ -26,10 +26,10 @@ def test_a_title_hide_keeps_the_subtasks_under_it_out(any_world):
     world.write_config()
     world.run("sync")
     p.set_field(world.design, "TITLE", "Salary design", by=world.anna)
-    branch = {f"b24m:comment:{t}:{p.add_comment(t, world.anna, f'Numbers for {t}')}"
+    branch = {world.talk(t, p.add_comment(t, world.anna, f'Numbers for {t}'))
               for t in (world.design, world.drawings)}
     control_task = subtask("Control", world.master)
-    control = f"b24m:comment:{control_task}:{p.add_comment(control_task, world.boris, 'Control note')}"
+    control = world.talk(control_task, p.add_comment(control_task, world.boris, 'Control note'))
     world.run("sync")
     assert branch | {control} <= set(world.mirrors())  # no rule yet: the branch is mirrored
 
@@ -45,8 +45,8 @@ def test_a_title_hide_keeps_the_subtasks_under_it_out(any_world):
 
     # Later work in the branch, a new second-level subtask included, stays out; the rest still comes.
     newest = subtask("Rates table", world.design)
-    later = {f"b24m:comment:{t}:{p.add_comment(t, world.anna, 'More numbers')}" for t in (world.drawings, newest)}
-    news = f"b24m:comment:{control_task}:{p.add_comment(control_task, world.boris, 'Still here')}"
+    later = {world.talk(t, p.add_comment(t, world.anna, 'More numbers')) for t in (world.drawings, newest)}
+    news = world.talk(control_task, p.add_comment(control_task, world.boris, 'Still here'))
     world.run("sync")
     shown = set(world.mirrors())
     assert news in shown and not later & shown

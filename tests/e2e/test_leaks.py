@@ -22,7 +22,7 @@ def test_a_marker_typed_into_the_master_by_a_person_does_not_stop_the_real_mirro
     p = world.portal
     world.run("sync")
     c1 = p.add_comment(world.design, world.anna, "the real one")
-    marker = f"b24m:comment:{world.design}:{c1}"
+    marker = world.talk(world.design, c1)
     # Someone pastes the marker (or a whole mirror) into the master before b24mirror gets there.
     p.add_comment(world.master, world.boris, f"[URL=https://x.test/#{marker}]copied[/URL] {marker}")
     world.run("sync")
@@ -40,9 +40,9 @@ def test_a_subtask_moved_to_another_group_stops_being_mirrored(world):
     after = p.add_comment(world.drawings, world.anna, "written in the other project")
     world.run("sync")
     world.run("sync")
-    assert world.mirrors() == [f"b24m:comment:{world.drawings}:{before}"]
+    assert world.mirrors() == [world.talk(world.drawings, before)]
     assert not any("written in the other project" in t for t in world.mirror_texts())
-    assert f"b24m:comment:{world.drawings}:{after}" not in world.mirrors()
+    assert world.talk(world.drawings, after) not in world.mirrors()
 
 
 def test_a_member_removed_from_the_group_is_no_longer_quoted(world):
@@ -55,8 +55,8 @@ def test_a_member_removed_from_the_group_is_no_longer_quoted(world):
     stays = p.add_comment(world.design, world.boris, "Boris, still a member")
     world.run("sync")
     world.run("sync")
-    assert Counter(world.mirrors()) == Counter({f"b24m:comment:{world.design}:{kept}": 1,
-                                                f"b24m:comment:{world.design}:{stays}": 1})
+    assert Counter(world.mirrors()) == Counter({world.talk(world.design, kept): 1,
+                                                world.talk(world.design, stays): 1})
     assert not any("after she left" in t for t in world.mirror_texts())
 
 
@@ -66,7 +66,7 @@ def test_mentions_become_plain_names(world):
     c = p.add_comment(world.design, world.anna,
                       f"[USER={world.boris}]Boris Ivanov[/USER], see this; [USER=all]everyone[/USER] too")
     world.run("sync")
-    text = _one_mirror_of(world, f"b24m:comment:{world.design}:{c}")
+    text = _one_mirror_of(world, world.talk(world.design, c))
     assert "Boris Ivanov" in text
     assert not re.search(r"\[USER", text, re.IGNORECASE)
 
@@ -85,7 +85,7 @@ def test_unsafe_links_lose_their_target(world, link):
     world.run("sync")
     c = p.add_comment(world.design, world.anna, f"look: {link}")
     world.run("sync")
-    text = _one_mirror_of(world, f"b24m:comment:{world.design}:{c}")
+    text = _one_mirror_of(world, world.talk(world.design, c))
     targets = re.findall(r"\[URL=([^\]]*)\]", text, re.IGNORECASE)
     assert targets and all(t.startswith(("http://", "https://")) for t in targets), text  # our own task link only
     assert "javascript" not in " ".join(targets).lower() and "data:" not in " ".join(targets).lower(), text
@@ -105,7 +105,7 @@ def test_bbcode_cannot_break_out_of_the_quote(world, attack):
     world.run("sync")
     c = p.add_comment(world.design, world.anna, f"before {attack} after")
     world.run("sync")
-    marker = f"b24m:comment:{world.design}:{c}"
+    marker = world.talk(world.design, c)
     text = _one_mirror_of(world, marker)
     # Exactly one live quote, opened once and closed once at the end; exactly one live marker.
     assert len(re.findall(r"\[QUOTE\]", text, re.IGNORECASE)) == 1, text
@@ -122,7 +122,7 @@ def test_a_one_megabyte_comment_is_cut_with_a_link_to_the_original(world):
     c = p.add_comment(world.design, world.anna, body)
     small = p.add_comment(world.design, world.boris, "a short one after it")
     world.run("sync")
-    text = _one_mirror_of(world, f"b24m:comment:{world.design}:{c}")
+    text = _one_mirror_of(world, world.talk(world.design, c))
     # max_chars (2000 by default) bounds the quote's reader text, ellipsis included; the cut ends at a word
     # at most 80 characters back; around it only the header line and the link line.
     body = re.search(r"\[QUOTE\](.*)\[/QUOTE\]", text, re.DOTALL).group(1)
@@ -130,8 +130,8 @@ def test_a_one_megabyte_comment_is_cut_with_a_link_to_the_original(world):
     lines = text.split("\n")
     assert len(text) == len(lines[0]) + 1 + len("[QUOTE][/QUOTE]") + len(body) + 1 + len(lines[-1]), text[:300]
     assert "Read in full" in text and "…" in text
-    assert Counter(world.mirrors()) == Counter({f"b24m:comment:{world.design}:{c}": 1,
-                                                f"b24m:comment:{world.design}:{small}": 1})
+    assert Counter(world.mirrors()) == Counter({world.talk(world.design, c): 1,
+                                                world.talk(world.design, small): 1})
 
 
 def test_rtl_and_emoji_text_arrive_intact(world):
@@ -140,10 +140,10 @@ def test_rtl_and_emoji_text_arrive_intact(world):
     words = "שלום עולם · مرحبا بالعالم · 👩🏽‍🔧🏗️ 🇷🇺 · \u202eevil\u202c · Привет"
     c = p.add_comment(world.design, world.anna, words)
     world.run("sync")
-    text = _one_mirror_of(world, f"b24m:comment:{world.design}:{c}")
+    text = _one_mirror_of(world, world.talk(world.design, c))
     for piece in ("שלום עולם", "مرحبا بالعالم", "👩🏽‍🔧🏗️", "🇷🇺", "Привет"):
         assert piece in text
-    assert _markers_in(text) == [f"b24m:comment:{world.design}:{c}"]
+    assert _markers_in(text) == [world.talk(world.design, c)]
 
 
 def test_marker_like_text_in_a_comment_is_defanged_and_the_named_item_still_arrives(world):
@@ -157,10 +157,10 @@ def test_marker_like_text_in_a_comment_is_defanged_and_the_named_item_still_arri
     world.run("sync")
     world.run("sync")
     found = Counter(world.mirrors())
-    expected = {f"b24m:comment:{world.design}:{c}": 1 for c in (first, target, quoting)}
+    expected = {world.talk(world.design, c): 1 for c in (first, target, quoting)}
     assert found == Counter(expected), found
-    text = _one_mirror_of(world, f"b24m:comment:{world.design}:{quoting}")
-    assert _markers_in(text) == [f"b24m:comment:{world.design}:{quoting}"]
+    text = _one_mirror_of(world, world.talk(world.design, quoting))
+    assert _markers_in(text) == [world.talk(world.design, quoting)]
 
 
 def test_a_lost_state_file_does_not_announce_old_subtasks_as_new(world):
@@ -179,7 +179,7 @@ def test_a_lost_state_file_does_not_announce_old_subtasks_as_new(world):
     found = Counter(world.mirrors())
     subtasks = [m for m in found if m.startswith("b24m:subtask:")]
     assert subtasks == [f"b24m:subtask:{world.design}:{new}"], found
-    assert found[f"b24m:comment:{world.design}:{c1}"] == 1
+    assert found[world.talk(world.design, c1)] == 1
     assert all(n == 1 for n in found.values()), found
     assert len([m for m in found if m.startswith("b24m:event:")]) == 2, found
 
@@ -217,10 +217,10 @@ def test_hidden_comments_stay_out_whatever_the_tags_entities_or_invisible_charac
     shown = p.add_comment(w.design, w.boris, "an ordinary comment")
     w.run("sync")
     w.run("sync")
-    assert w.mirrors() == [f"b24m:comment:{w.design}:{shown}"], w.mirror_texts()
+    assert w.mirrors() == [w.talk(w.design, shown)], w.mirror_texts()
     seen = "\n".join(_reader_view(t) for t in w.mirror_texts())
     assert "internal" not in seen and "40 000" not in seen
-    assert f"b24m:comment:{w.design}:{hidden}" not in w.mirrors()
+    assert w.talk(w.design, hidden) not in w.mirrors()
 
 
 CARD_RULES = {"redact": [r"\b\d{4} \d{4} \d{4} \d{4}\b"]}
@@ -236,7 +236,7 @@ def test_redaction_holds_in_the_mirror_whatever_splits_the_match(any_world, text
     w = any_world
     c = _comment_after_first_sync(w, CARD_RULES, text)
     w.run("sync")
-    mirror = _one_mirror_of(w, f"b24m:comment:{w.design}:{c}")
+    mirror = _one_mirror_of(w, w.talk(w.design, c))
     body = _reader_view(mirror).split("\n", 1)[1]
     assert "Card [redacted]" in body, mirror
     assert not re.search(r"\d", body), mirror
@@ -247,7 +247,7 @@ def test_a_nested_quote_reads_cleanly(any_world):
     w.run("sync")
     c = p.add_comment(w.design, w.anna, "I agree with\n[QUOTE]the pump is [\u200bB]broken[/B][/QUOTE]\nLet us fix it")
     w.run("sync")
-    mirror = _one_mirror_of(w, f"b24m:comment:{w.design}:{c}")
+    mirror = _one_mirror_of(w, w.talk(w.design, c))
     assert "» the pump is" in mirror and "\u200b" not in mirror.split("\n", 1)[1]
     assert len(re.findall(r"\[QUOTE\]", mirror, re.IGNORECASE)) == (1 if w.portal.task(w.master)["chat_id"] in (None, 0) else 0)
 
@@ -285,7 +285,7 @@ def test_an_edit_that_is_now_hidden_withdraws_the_mirror_once(chat_world):
     p.add_comment(w.design, w.boris, "a later message makes the task active again")
     w.run("sync")
     w.run("sync")
-    marker = f"b24m:comment:{w.design}:{mid}"
+    marker = w.talk(w.design, mid)
     mirror = _one_mirror_of(w, marker)
     assert "Withdrawn at the source" in mirror and "internal" not in mirror and "budget" not in mirror
     assert Counter(w.mirrors())[marker] == 1
@@ -300,7 +300,7 @@ def test_an_extranet_member_is_quoted_by_default(any_world):
     w.run("sync")
     c = p.add_comment(w.design, w.eve, "the contractor's note")
     w.run("sync")
-    assert "the contractor's note" in _one_mirror_of(w, f"b24m:comment:{w.design}:{c}")
+    assert "the contractor's note" in _one_mirror_of(w, w.talk(w.design, c))
 
 
 # --------------------------------------------------------------------------- classic (forum) edits and deletes
@@ -321,7 +321,7 @@ def _classic_mirror_after_edit(w, first: str, edited: str, **group_keys) -> str:
     w.portal.edit_comment(w.design, cid, edited)
     w.run("sync")
     w.run("sync")
-    marker = f"b24m:comment:{w.design}:{cid}"
+    marker = w.talk(w.design, cid)
     assert w.mirrors() == [marker]
     return _one_mirror_of(w, marker)
 
@@ -346,8 +346,8 @@ def test_a_classic_delete_marks_the_mirror(world):
     p.delete_comment(w.design, gone)
     w.run("sync")
     w.run("sync")
-    deleted = _one_mirror_of(w, f"b24m:comment:{w.design}:{gone}")
+    deleted = _one_mirror_of(w, w.talk(w.design, gone))
     assert "The source comment was deleted" in deleted and "soon deleted" not in deleted, deleted
-    assert "a comment that stays" in _one_mirror_of(w, f"b24m:comment:{w.design}:{kept}")
-    assert Counter(w.mirrors()) == Counter({f"b24m:comment:{w.design}:{gone}": 1,
-                                            f"b24m:comment:{w.design}:{kept}": 1})
+    assert "a comment that stays" in _one_mirror_of(w, w.talk(w.design, kept))
+    assert Counter(w.mirrors()) == Counter({w.talk(w.design, gone): 1,
+                                            w.talk(w.design, kept): 1})

@@ -39,7 +39,7 @@ def test_what_was_written_while_a_task_was_away_stays_out(any_world, away):
     found = _once_each(w)
     assert not _texts_with(w, "AWAY:"), w.mirror_texts()
     assert not [m for m in found if m.startswith(f"b24m:event:{w.drawings}:")], w.mirror_texts()
-    assert found[f"b24m:comment:{w.drawings}:{after}"] == 1
+    assert found[w.talk(w.drawings, after)] == 1
     # A lost state reads it all again: the away part stays out.
     w.state_path.unlink()
     w.run("sync")
@@ -55,14 +55,14 @@ def test_backfill_asked_for_late_imports_the_past_of_tasks_with_news(any_world):
     w.run("sync")
     news = p.add_comment(w.design, w.boris, "news after the first sync")
     w.run("sync")
-    assert Counter(w.mirrors()) == Counter({f"b24m:comment:{w.design}:{news}": 1})
+    assert Counter(w.mirrors()) == Counter({w.talk(w.design, news): 1})
     w.run("sync", "--backfill")
     w.run("sync")
     found = _once_each(w)
     for task, ids in old.items():
         for cid in ids:
-            assert found[f"b24m:comment:{task}:{cid}"] == 1, (task, cid, w.mirror_texts())
-    assert found[f"b24m:comment:{w.design}:{news}"] == 1
+            assert found[w.talk(task, cid)] == 1, (task, cid, w.mirror_texts())
+    assert found[w.talk(w.design, news)] == 1
 
 
 @pytest.mark.parametrize("asked", ["at_the_first_sync", "after_the_first_sync"])
@@ -108,15 +108,15 @@ def test_a_held_comment_survives_its_author_leaving_the_group(any_world):
     ids = [p.add_comment(w.design, w.anna, f"first {n}") for n in range(2)]
     held = p.add_comment(w.design, w.boris, "Boris, held back by the cap")
     w.run("sync", "--max-posts", "2")
-    assert f"b24m:comment:{w.design}:{held}" not in w.mirrors()
+    assert w.talk(w.design, held) not in w.mirrors()
     p.remove_member(w.group, w.boris)
     late = p.add_comment(w.design, w.boris, "NONMEMBER: Boris, written after leaving")
     w.run("sync", "--max-posts", "2")
     w.run("sync")
     found = _once_each(w)
-    assert found[f"b24m:comment:{w.design}:{held}"] == 1, w.mirror_texts()
-    assert f"b24m:comment:{w.design}:{late}" not in found
-    assert all(found[f"b24m:comment:{w.design}:{c}"] == 1 for c in ids)
+    assert found[w.talk(w.design, held)] == 1, w.mirror_texts()
+    assert w.talk(w.design, late) not in found
+    assert all(found[w.talk(w.design, c)] == 1 for c in ids)
 
 
 @pytest.mark.parametrize("leaving", ["removed", "deactivated", "task_moved_out"])
@@ -137,15 +137,15 @@ def test_mirrors_of_sources_that_left_since_are_not_leaks(any_world, leaving):
     assert audit.returncode == 0, audit.stdout
     assert "left since" in audit.stdout, audit.stdout
     w.run("repair")
-    assert f"b24m:comment:{w.drawings}:{kept}" in w.mirrors()
+    assert w.talk(w.drawings, kept) in w.mirrors()
     # A content rule added later still bites, whoever wrote it and wherever its task hangs now.
     w.write_config(rules={"hide": ["(?i)salary"]})
     audit = w.run("audit", check=False)
     leak = [line for line in audit.stdout.splitlines() if line.strip().startswith("leaked") and str(salary) in line]
     assert audit.returncode == 1 and leak and "hidden by rule" in leak[0], audit.stdout
     w.run("repair")
-    assert Counter(m for m in w.mirrors() if m.startswith("b24m:comment:")) == Counter(
-        {f"b24m:comment:{w.drawings}:{kept}": 1})
+    assert Counter(m for m in w.mirrors() if m.startswith(("b24m:comment:", "b24m:message:"))) == Counter(
+        {w.talk(w.drawings, kept): 1})
 
 
 def test_a_move_within_the_subtree_loses_nothing_written_before_it(any_world):
@@ -162,4 +162,4 @@ def test_a_move_within_the_subtree_loses_nothing_written_before_it(any_world):
     p.advance(60)
     p.move_task(w.drawings, parent_id=survey, by=w.anna)  # its former parent is not read this run
     w.run("sync")
-    assert _once_each(w)[f"b24m:comment:{w.drawings}:{before}"] == 1, w.mirror_texts()
+    assert _once_each(w)[w.talk(w.drawings, before)] == 1, w.mirror_texts()

@@ -22,7 +22,7 @@ def _away_and_back(tmp_path, card, away, who):
     p = w.portal
     mover, home = (w.drawings, w.design) if who == "drawings" else (w.design, w.master)
     w.run("sync")
-    earlier = f"b24m:comment:{w.drawings}:{p.add_comment(w.drawings, w.anna, 'said during the first stay')}"
+    earlier = w.talk(w.drawings, p.add_comment(w.drawings, w.anna, 'said during the first stay'))
     w.run("sync")
     assert earlier in w.mirrors()
     p.advance(60)
@@ -31,7 +31,7 @@ def _away_and_back(tmp_path, card, away, who):
     else:
         p.move_task(mover, parent_id=None, group_id=w.other_group, by=w.anna)
     p.advance(60)
-    away_comment = f"b24m:comment:{w.drawings}:{p.add_comment(w.drawings, w.anna, 'AWAY: said outside')}"
+    away_comment = w.talk(w.drawings, p.add_comment(w.drawings, w.anna, 'AWAY: said outside'))
     p.advance(60)
     p.move_task(mover, parent_id=home, group_id=w.group, by=w.anna)
     w.run("sync")

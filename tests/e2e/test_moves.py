@@ -27,7 +27,7 @@ def test_a_level_3_task_moved_up_to_level_2_brings_none_of_its_past(any_world):
     found = Counter(w.mirrors())
     assert f"b24m:subtask:{w.design}:{w.deep}" in found, w.mirror_texts()
     assert not [m for m in found if m.startswith(f"b24m:event:{w.deep}:")], w.mirror_texts()
-    assert found[f"b24m:comment:{w.deep}:{later}"] == 1
+    assert found[w.talk(w.deep, later)] == 1
     assert all(n == 1 for n in found.values()), found
     announced = _texts_with(w, f"b24m:subtask:{w.design}:{w.deep}")[0]
     assert announced.startswith("Moved into the project"), announced
@@ -48,8 +48,8 @@ def test_a_task_of_another_group_moved_under_the_master_brings_none_of_its_past(
     w.run("sync")
     assert not _texts_with(w, "CONFIDENTIAL"), w.mirror_texts()
     assert not [m for m in w.mirrors() if m.startswith(f"b24m:event:{w.foreign}:")], w.mirror_texts()
-    expected = Counter({f"b24m:comment:{w.design}:{kept}": 1, f"b24m:subtask:{w.design}:{w.foreign}": 1,
-                        f"b24m:comment:{w.foreign}:{later}": 1})
+    expected = Counter({w.talk(w.design, kept): 1, f"b24m:subtask:{w.design}:{w.foreign}": 1,
+                        w.talk(w.foreign, later): 1})
     assert Counter(w.mirrors()) == expected, w.mirror_texts()
     assert _texts_with(w, f"b24m:subtask:{w.design}:{w.foreign}")[0].startswith("Moved into the project")
     # A lost state re-reads everything since the oldest mirror: the entry is found again in the history.

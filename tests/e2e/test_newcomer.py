@@ -71,7 +71,7 @@ def test_the_readme_minimal_config_keeps_internal_notes_out_quoted_or_not(world)
     note = world.portal.add_comment(world.design, world.boris, "#internal our margin is 18%")
     said = world.portal.add_comment(world.design, world.anna, "Logo approved")
     world.run("sync")
-    assert world.mirrors() == [f"b24m:comment:{world.design}:{said}"], (quoted, note)
+    assert world.mirrors() == [world.talk(world.design, said)], (quoted, note)
     assert not any("500 EUR" in text or "margin" in text for text in world.mirror_texts())
 
 
@@ -266,7 +266,7 @@ def test_repair_dry_run_shows_the_text_it_would_post(world):
     world.portal.delete_comment(world.master, mirror["id"])
     dry = world.run("repair", "--dry-run", check=False)
     assert f"would post       b24m:comment:{world.design}:{c}" in dry.stdout
-    assert "| " in dry.stdout and "Foundations poured" in dry.stdout.split(f"b24m:comment:{world.design}:{c}")[-1]
+    assert "| " in dry.stdout and "Foundations poured" in dry.stdout.split(world.talk(world.design, c))[-1]
     document = json.loads(world.run("repair", "--dry-run", "--json", check=False).stdout)
     assert "Foundations poured" in document["groups"][0]["actions"][0]["text"]
 
@@ -280,7 +280,7 @@ def test_a_digest_names_each_subtask_once_and_keeps_every_items_marker(world):
     world.run("sync")
     [digest] = world.mirror_texts()
     assert digest.count(f"#{world.design} Design") == 1, digest
-    assert sorted(world.mirrors()) == sorted(f"b24m:comment:{world.design}:{c}" for c in said)
+    assert sorted(world.mirrors()) == sorted(world.talk(world.design, c) for c in said)
     world.run("sync")
     assert len(world.mirror_texts()) == 1 and world.run("audit").returncode == 0  # trusted: nothing again
 

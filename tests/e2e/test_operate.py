@@ -48,7 +48,7 @@ def test_audit_clean_exits_0_and_writes_nothing(world):
 
 def test_audit_finds_a_missing_mirror(world):
     c1, _ = synced_world(world)
-    marker = f"b24m:comment:{world.design}:{c1}"
+    marker = world.talk(world.design, c1)
     world.portal.delete_comment(world.master, mirror_comment(world, marker)["id"])
     code, report = audit(world)
     assert code == 1
@@ -62,19 +62,19 @@ def test_items_newer_than_the_last_sync_are_information_and_a_real_gap_still_fai
     assert code == 0 and report["findings"] == [] and report["newer_than_last_sync"] == 1, report
     text = world.run("audit").stdout
     assert "; 1 newer than the last sync (they come with the next sync)" in text, text
-    marker = f"b24m:comment:{world.design}:{c1}"
+    marker = world.talk(world.design, c1)
     world.portal.delete_comment(world.master, mirror_comment(world, marker)["id"])
     code, report = audit(world)
     assert code == 1 and [(f["kind"], f["marker"]) for f in report["findings"]] == [("missing", marker)], report
     world.run("sync")  # the newer one comes; the deleted mirror stays a finding (sync never posts it again)
-    assert f"b24m:comment:{world.design}:{later}" in world.mirrors()
+    assert world.talk(world.design, later) in world.mirrors()
     code, report = audit(world)
     assert code == 1 and report["newer_than_last_sync"] == 0 and len(report["findings"]) == 1, report
 
 
 def test_audit_finds_a_duplicate(world):
     c1, _ = synced_world(world)
-    marker = f"b24m:comment:{world.design}:{c1}"
+    marker = world.talk(world.design, c1)
     world.portal.add_comment(world.master, world.me, mirror_comment(world, marker)["text"])
     code, report = audit(world)
     assert code == 1
@@ -87,7 +87,7 @@ def test_audit_finds_a_leak_when_the_rules_now_exclude_the_source(world):
     code, report = audit(world)
     assert code == 1
     found = [(f["kind"], f["marker"]) for f in report["findings"]]
-    assert found == [("leaked", f"b24m:comment:{world.drawings}:{c2}")]
+    assert found == [("leaked", world.talk(world.drawings, c2))]
     assert "excluded author" in report["findings"][0]["detail"]
 
 
@@ -96,7 +96,7 @@ def test_audit_finds_an_orphan_when_the_source_is_gone(world):
     world.portal.delete_comment(world.design, c1)
     code, report = audit(world)
     assert code == 1
-    assert [(f["kind"], f["marker"]) for f in report["findings"]] == [("orphaned", f"b24m:comment:{world.design}:{c1}")]
+    assert [(f["kind"], f["marker"]) for f in report["findings"]] == [("orphaned", world.talk(world.design, c1))]
 
 
 def test_a_deleted_source_whose_group_follows_deletes_is_information_not_a_finding(world):
@@ -107,7 +107,7 @@ def test_a_deleted_source_whose_group_follows_deletes_is_information_not_a_findi
     world.portal.delete_comment(world.design, c1)
     code, report = audit(world)
     assert code == 0 and report["counts"]["orphaned"] == 0, report
-    assert [n["marker"] for n in report["notes"]] == [f"b24m:comment:{world.design}:{c1}"], report
+    assert [n["marker"] for n in report["notes"]] == [world.talk(world.design, c1)], report
     world.run("sync")  # marks or deletes the mirror
     code, report = audit(world)
     assert code == 0 and report["counts"]["orphaned"] == 0, report

@@ -7,7 +7,7 @@ pytestmark = pytest.mark.e2e
 
 
 def _comment_ids(world, task) -> list[int]:
-    return [int(m.rsplit(":", 1)[1]) for m in world.mirrors() if m.startswith(f"b24m:comment:{task}:")]
+    return [int(m.rsplit(":", 1)[1]) for m in world.mirrors() if m.startswith((f"b24m:comment:{task}:", f"b24m:message:{task}:"))]
 
 
 def test_items_held_back_by_the_cap_survive_a_lost_state(any_world):
@@ -49,8 +49,8 @@ def test_backfill_after_the_first_sync_imports_the_history(world):
     assert _comment_ids(w, w.design) == old
     w.run("sync", "--backfill")  # asked again: nothing twice
     assert set(Counter(w.mirrors()).values()) == {1}  # the subtasks' announcements included
-    assert Counter(m for m in w.mirrors() if m.startswith("b24m:comment:")) == Counter(
-        f"b24m:comment:{w.design}:{c}" for c in old)
+    assert Counter(m for m in w.mirrors() if m.startswith(("b24m:comment:", "b24m:message:"))) == Counter(
+        w.talk(w.design, c) for c in old)
 
 
 def test_backfill_set_in_the_config_later_imports_once_not_as_tasks_are_touched(world):
@@ -60,5 +60,5 @@ def test_backfill_set_in_the_config_later_imports_once_not_as_tasks_are_touched(
     w.run("sync")
     w.write_config(backfill=True)
     w.run("sync")
-    assert sorted(m for m in w.mirrors() if m.startswith("b24m:comment:")) == sorted(
-        [f"b24m:comment:{w.design}:{old[0]}", f"b24m:comment:{w.drawings}:{old[1]}"])
+    assert sorted(m for m in w.mirrors() if m.startswith(("b24m:comment:", "b24m:message:"))) == sorted(
+        [w.talk(w.design, old[0]), w.talk(w.drawings, old[1])])

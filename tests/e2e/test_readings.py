@@ -48,8 +48,8 @@ def test_eligible_items_once_and_ineligible_ones_absent(any_world):
         w.run("sync")
     found = Counter(w.mirrors())
     assert set(found.values()) == {1}, found
-    comments = {m for m in found if m.startswith("b24m:comment:")}
-    assert comments == {f"b24m:comment:{w.design}:{good[0]}", f"b24m:comment:{w.drawings}:{good[1]}"}
+    comments = {m for m in found if m.startswith(("b24m:comment:", "b24m:message:"))}
+    assert comments == {w.talk(w.design, good[0]), w.talk(w.drawings, good[1])}
     assert sum(m.startswith(f"b24m:event:{w.design}:") for m in found) == 1  # the status change
     assert sum(m.startswith(f"b24m:event:{w.drawings}:") for m in found) == 1  # the deadline move
     assert "LEAK" not in "\n".join(w.mirror_texts())
@@ -64,8 +64,7 @@ def test_a_lost_state_costs_no_duplicate_and_no_loss(any_world):
     second = p.add_comment(w.drawings, w.boris, "while it was lost")
     w.run("sync")
     w.run("sync")
-    assert Counter(w.mirrors()) == Counter({f"b24m:comment:{w.design}:{first}": 1,
-                                            f"b24m:comment:{w.drawings}:{second}": 1})
+    assert Counter(w.mirrors()) == Counter({w.talk(w.design, first): 1, w.talk(w.drawings, second): 1})
 
 
 def test_a_post_whose_answer_is_lost_is_not_posted_twice(any_world):
@@ -77,7 +76,7 @@ def test_a_post_whose_answer_is_lost_is_not_posted_twice(any_world):
     w.run("sync", check=False)
     assert p.stats.faults_by_kind["lost_response"] == 1
     w.run("sync")
-    assert Counter(w.mirrors()) == Counter(f"b24m:comment:{w.design}:{c}" for c in ids)
+    assert Counter(w.mirrors()) == Counter(w.talk(w.design, c) for c in ids)
 
 
 @pytest.mark.parametrize("readings", [None, {"list_chat_id": "present"}], ids=["defaults", "list_chat_id=present"])
@@ -95,7 +94,7 @@ def test_a_chat_with_more_than_a_page_of_news_on_its_first_read(tmp_path, readin
         new = [p.post_message(chat, w.boris, f"new {n}").id for n in range(70)]
         w.run("sync")
         w.run("sync")
-        assert Counter(w.mirrors()) == Counter(f"b24m:comment:{w.design}:{m}" for m in new)
+        assert Counter(w.mirrors()) == Counter(f"b24m:message:{w.design}:{m}" for m in new)
     finally:
         w.server.shutdown()
 

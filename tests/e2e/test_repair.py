@@ -20,7 +20,7 @@ def synced(world):
     c1 = world.portal.add_comment(world.design, world.anna, "first mirrored comment")
     c2 = world.portal.add_comment(world.drawings, world.boris, "second mirrored comment")
     world.run("sync")
-    return f"b24m:comment:{world.design}:{c1}", f"b24m:comment:{world.drawings}:{c2}"
+    return world.talk(world.design, c1), world.talk(world.drawings, c2)
 
 
 def mirror_ids(world, marker: str) -> list[int]:

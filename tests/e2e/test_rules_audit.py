@@ -16,7 +16,7 @@ def test_a_hide_rule_on_a_title_makes_its_mirrors_leaks_that_repair_removes(any_
     cid = p.add_comment(task, world.anna, "First numbers are in")
     control = p.add_comment(world.design, world.boris, "Control note")
     world.run("sync")
-    leaked = {f"b24m:subtask:{world.master}:{task}", f"b24m:comment:{task}:{cid}"}
+    leaked = {f"b24m:subtask:{world.master}:{task}", world.talk(task, cid)}
     assert leaked <= set(world.mirrors())  # no rule yet: mirrored as before
 
     world.write_config(rules={"hide": ["(?i)salary"]})
@@ -25,6 +25,6 @@ def test_a_hide_rule_on_a_title_makes_its_mirrors_leaks_that_repair_removes(any_
     findings = json.loads(audit.stdout)["groups"][0]["findings"]
     assert {f["marker"] for f in findings if f["kind"] == "leaked"} == leaked
     world.run("repair", check=False)
-    assert not leaked & set(world.mirrors()) and f"b24m:comment:{world.design}:{control}" in world.mirrors()
+    assert not leaked & set(world.mirrors()) and world.talk(world.design, control) in world.mirrors()
     assert not any(re.search("(?i)salary", t) for t in world.mirror_texts() if t)
     assert world.run("audit", check=False).returncode == 0

@@ -33,18 +33,18 @@ def new_subtask(world, title: str, parent: int | None = None) -> int:
 
 def comment_place(world):
     cid = world.portal.add_comment(world.design, world.anna, "The salary table is ready")
-    return [f"b24m:comment:{world.design}:{cid}"]
+    return [world.talk(world.design, cid)]
 
 
 def title_place(world):
     task = new_subtask(world, "Salary review")
     cid = world.portal.add_comment(task, world.anna, "First numbers are in")
-    return [f"b24m:subtask:{world.master}:{task}", f"b24m:comment:{task}:{cid}"]
+    return [f"b24m:subtask:{world.master}:{task}", world.talk(task, cid)]
 
 
 def file_place(world):
     cid = world.portal.add_comment(world.design, world.anna, "", attachments=[{"name": "salary-2026.xlsx"}])
-    return [f"b24m:comment:{world.design}:{cid}"]
+    return [world.talk(world.design, cid)]
 
 
 def event_place(world):
@@ -61,7 +61,7 @@ def checklist_place(world):
 def digest_place(world):
     task = new_subtask(world, "Salary review", parent=world.design)  # announced in the digest under its title
     cid = world.portal.add_comment(task, world.anna, "Numbers attached")
-    return [f"b24m:subtask:{world.design}:{task}", f"b24m:comment:{task}:{cid}"]
+    return [f"b24m:subtask:{world.design}:{task}", world.talk(task, cid)]
 
 
 PLACES = {"comment": comment_place, "title": title_place, "file name": file_place, "event value": event_place,
@@ -88,7 +88,7 @@ def test_a_rule_judges_every_place_a_reader_sees(any_world, kind, place):
         world.run("sync")
         assert "#b24m-digest:" in master_view(world)
     mirrored = set(world.mirrors())
-    assert f"b24m:comment:{world.design}:{control}" in mirrored
+    assert world.talk(world.design, control) in mirrored
     assert not WORD.search(master_view(world)), master_view(world)
     if kind == "hide":
         assert not mirrored & set(judged)
@@ -109,5 +109,5 @@ def test_a_chat_message_lists_its_files_as_a_forum_comment_does(any_world):
     cid = p.add_comment(world.design, world.anna, "Scans", attachments=[{"name": "survey-scan.pdf"}])
     world.run("sync")
     [mirror] = [c["text"] for c in p.comments(world.master)
-                if f"b24m:comment:{world.design}:{cid}" in map(str, find_markers(c["text"]))]
+                if world.talk(world.design, cid) in map(str, find_markers(c["text"]))]
     assert "survey-scan.pdf" in mirror

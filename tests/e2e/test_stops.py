@@ -19,7 +19,7 @@ DEADLINE = 8  # seconds; the held request is reached well before it
 
 def _history(w) -> dict[str, int]:
     p = w.portal
-    expected = {f"b24m:comment:{w.design}:{p.add_comment(w.design, w.anna, f'history_{n:03d}')}": 1
+    expected = {w.talk(w.design, p.add_comment(w.design, w.anna, f'history_{n:03d}')): 1
                 for n in range(HISTORY)}
     expected.update({f"b24m:subtask:{w.master}:{w.design}": 1, f"b24m:subtask:{w.design}:{w.drawings}": 1})
     p.advance(60)
@@ -69,7 +69,7 @@ def test_a_stopped_backfill_is_completed_by_plain_syncs(any_world, run_kind, sto
     if run_kind != "first_sync":
         w.run("sync")
         news = p.add_comment(w.design, w.boris, "news between the first sync and the backfill")
-        expected[f"b24m:comment:{w.design}:{news}"] = 1
+        expected[w.talk(w.design, news)] = 1
         w.run("sync")
     if run_kind == "plain_continuation":  # the backfill began under the cap; the plain sync going on is stopped
         w.run("sync", "--backfill", "--max-posts", "10")
@@ -78,7 +78,7 @@ def test_a_stopped_backfill_is_completed_by_plain_syncs(any_world, run_kind, sto
     posted_when_stopped = len(w.mirrors())
     assert 0 < posted_when_stopped < len(expected), w.mirror_texts()
     later = p.add_comment(w.drawings, w.anna, "news after the stop")
-    expected[f"b24m:comment:{w.drawings}:{later}"] = 1
+    expected[w.talk(w.drawings, later)] = 1
     for _ in range(2):
         w.run("sync")
     assert Counter(w.mirrors()) == Counter(expected), sorted(set(expected) ^ set(w.mirrors()))

@@ -20,8 +20,8 @@ def test_new_card_group_mirrors_chat_messages_once_into_the_master_chat(chat_wor
     for _ in range(3):
         w.run("sync")
     found = Counter(w.mirrors())
-    assert found[f"b24m:comment:{w.design}:{m1}"] == 1
-    assert found[f"b24m:comment:{w.drawings}:{m2}"] == 1
+    assert found[f"b24m:message:{w.design}:{m1}"] == 1
+    assert found[f"b24m:message:{w.drawings}:{m2}"] == 1
     events = [m for m in found if m.startswith(f"b24m:event:{w.drawings}:")]
     assert len(events) == 1
     assert len(found) == 3 and set(found.values()) == {1}
@@ -43,7 +43,7 @@ def test_mixed_group_classic_master(tmp_path):
         c1 = p.add_comment(classic, w.boris, "from a forum")
         w.run("sync")
         w.run("sync")
-        assert Counter(w.mirrors()) == Counter({f"b24m:comment:{w.design}:{m1}": 1, f"b24m:comment:{classic}:{c1}": 1})
+        assert Counter(w.mirrors()) == Counter({f"b24m:message:{w.design}:{m1}": 1, f"b24m:comment:{classic}:{c1}": 1})
         assert p.task(w.master)["chat_id"] in (None, 0)
     finally:
         w.server.shutdown()
@@ -62,7 +62,7 @@ def test_unreadable_chat_is_reported_with_its_fix_and_the_rest_goes_on(chat_worl
     ok = p.add_comment(w.design, w.anna, "readable")
     result = w.run("sync")
     assert f"add user {w.me} as an observer of task {private}, or set auto_observe: true" in result.stderr
-    assert w.mirrors() == [f"b24m:comment:{w.design}:{ok}"]
+    assert w.mirrors() == [f"b24m:message:{w.design}:{ok}"]
     assert w.me not in p.task(private)["auditors"]
 
 
@@ -78,9 +78,9 @@ def test_auto_observe_joins_the_chat_and_mirrors_it(chat_world):
     w.run("sync")
     w.run("sync")
     assert sorted(p.task(private)["auditors"]) == sorted([w.eve, w.me])  # appended, not replaced
-    expected = {f"b24m:comment:{private}:{after}": 1}
+    expected = {f"b24m:message:{private}:{after}": 1}
     if p.readings["chat_history_for_new_members"] == "visible":
-        expected[f"b24m:comment:{private}:{before}"] = 1  # chats that show new members their history
+        expected[f"b24m:message:{private}:{before}"] = 1  # chats that show new members their history
     assert Counter(w.mirrors()) == Counter(expected)
 
 
@@ -95,7 +95,7 @@ def test_edited_source_message_per_policy(chat_world, on_edit):
     p.add_comment(w.design, w.anna, "a later message makes the task active again")
     w.run("sync")
     texts = "\n".join(w.mirror_texts())
-    assert Counter(w.mirrors())[f"b24m:comment:{w.design}:{mid}"] == 1
+    assert Counter(w.mirrors())[f"b24m:message:{w.design}:{mid}"] == 1
     if on_edit == "update":
         assert "second wording" in texts and "first wording" not in texts
     else:
@@ -113,7 +113,7 @@ def test_deleted_source_message_per_policy(chat_world, on_delete):
     p.add_comment(w.design, w.anna, "a later message")
     w.run("sync")
     texts = "\n".join(w.mirror_texts())
-    assert Counter(w.mirrors())[f"b24m:comment:{w.design}:{mid}"] == 1
+    assert Counter(w.mirrors())[f"b24m:message:{w.design}:{mid}"] == 1
     if on_delete == "mark":
         assert "soon to be deleted" not in texts
     else:
@@ -146,4 +146,4 @@ def test_forced_chat_world(chat_world):
     w.run("sync")
     mid = p.add_comment(w.design, w.anna, "forced chat reading")
     w.run("sync")
-    assert w.mirrors() == [f"b24m:comment:{w.design}:{mid}"]
+    assert w.mirrors() == [f"b24m:message:{w.design}:{mid}"]

@@ -21,9 +21,9 @@ def test_a_mirror_a_later_redact_rule_covers_is_a_leak_that_repair_rewrites(any_
     world.run("sync")
     task = p.add_task("Salary plan", created_by=world.anna, responsible_id=world.boris, group_id=world.group,
                       parent_id=world.master, new_card=p.tasks[world.design].new_card, auditors=(world.me,))
-    covered = {f"b24m:comment:{world.design}:{p.add_comment(world.design, world.anna, 'The salary table is in')}",
+    covered = {world.talk(world.design, p.add_comment(world.design, world.anna, 'The salary table is in')),
                f"b24m:subtask:{world.master}:{task}"}
-    control = f"b24m:comment:{world.design}:{p.add_comment(world.design, world.boris, 'Drawings are signed')}"
+    control = world.talk(world.design, p.add_comment(world.design, world.boris, 'Drawings are signed'))
     world.run("sync")
     before = {c["id"]: c["text"] for c in p.comments(world.master) if c["author_id"] == world.me}
     assert sum(bool(WORD.search(t)) for t in before.values()) >= 2  # no rule yet: shown as written

@@ -104,7 +104,7 @@ def test_a_chat_page_of_exactly_fifty_news_is_read_on(bed):
     for n in range(125):  # pages of 50, 50 and 25
         bed.portal.post_message(chat, bed.anna, f"news {n}")
     bed.sync(max_posts=500)
-    comments = [m for m in bed.mirrors(project) if m.startswith("b24m:comment:")]
+    comments = [m for m in bed.mirrors(project) if m.startswith("b24m:message:")]
     assert len(comments) == 126 and len(set(comments)) == 126
 
 

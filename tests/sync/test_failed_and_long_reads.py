@@ -14,7 +14,7 @@ PAGE = 50
 
 
 def _comment_mirrors(bed: Bed, project) -> list[str]:
-    return [m for m in bed.mirrors(project) if m.startswith("b24m:comment:")]
+    return [m for m in bed.mirrors(project) if m.startswith(("b24m:comment:", "b24m:message:"))]
 
 
 @pytest.mark.parametrize("signal", ["activity", "changed"])
@@ -100,7 +100,7 @@ def test_a_failed_chat_id_lookup_is_not_taken_for_a_classic_task(bed):
     bed.portal.faults.clear()
     bed.sync()
     bed.sync()
-    assert _comment_mirrors(bed, project) == [f"b24m:comment:{target}:{message}"]
+    assert _comment_mirrors(bed, project) == [f"b24m:message:{target}:{message}"]
 
 
 def test_an_empty_member_list_is_a_failed_read_not_nobody(bed):
@@ -132,7 +132,7 @@ def test_an_edit_by_an_author_who_left_the_group_withdraws_the_mirror(bed):
     bed.sync(on_edit="update")
     message_id = bed.portal.add_comment(target, boris, "the first words")
     bed.sync(on_edit="update")
-    assert _comment_mirrors(bed, project) == [f"b24m:comment:{target}:{message_id}"]
+    assert _comment_mirrors(bed, project) == [f"b24m:message:{target}:{message_id}"]
     bed.portal.remove_member(project.gid, boris)
     bed.portal.edit_message(bed.portal.find_message(message_id), "words written after leaving")
     bed.sync(on_edit="update")

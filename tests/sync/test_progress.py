@@ -13,7 +13,7 @@ from .conftest import Bed
 
 
 def _comment_mirrors(bed: Bed, project) -> list[str]:
-    return [m for m in bed.mirrors(project) if m.startswith("b24m:comment:")]
+    return [m for m in bed.mirrors(project) if m.startswith(("b24m:comment:", "b24m:message:"))]
 
 
 def test_a_chat_longer_than_one_runs_reading_arrives_over_several_runs(bed):
@@ -83,7 +83,7 @@ def test_a_mirror_that_can_no_longer_be_updated_does_not_wedge_its_group(bed):
     assert any("could not be updated" in w for w in reports[0].warnings)
     later = bed.portal.post_message(chat, bed.anna, "after the refusal")
     bed.sync(on_edit="update")
-    assert f"b24m:comment:{target}:{later.id}" in bed.mirrors(project)
+    assert f"b24m:message:{target}:{later.id}" in bed.mirrors(project)
     assert bed.state().group(project.gid).last_error is None
 
 

@@ -10,7 +10,8 @@ import re
 from collections.abc import Mapping
 from datetime import tzinfo
 
-from ..models import KIND_COMMENT, KIND_EVENT, KIND_SUBTASK, Comment, HistoryEvent, Marker, Task, User
+from ..markers import talk_marker
+from ..models import KIND_EVENT, KIND_SUBTASK, Comment, HistoryEvent, Marker, Task, User
 from b24mirror.config.settings import Rules
 from .dates import format_date, offset_of, wall_clock
 from .language import labels_for, statuses_for
@@ -109,7 +110,7 @@ def render_comment(
     characters (prefixes of chat quote lines included) with a "read in full" link.
     """
     labels = labels_for(language)
-    marker = Marker(KIND_COMMENT, task.id, comment.id)
+    marker = talk_marker(task.id, comment)
     parts = [_header(task, marker, portal_url, flavour, _person(comment.author_name, flavour),
                      format_date(comment.date, tz))]
     body, was_cut = comment_body(comment, language=language, rules=rules, max_chars=max_chars, flavour=flavour)
@@ -282,9 +283,7 @@ def render_deleted_note(marker: Marker, *, group_id: int, language: str = "ru", 
 
     Without `portal_url` the link is site-relative, which the portal resolves itself.
     """
-    key = {KIND_COMMENT: "deleted_comment", KIND_EVENT: "deleted_event", KIND_SUBTASK: "deleted_subtask"}.get(
-        marker.kind, "deleted_comment"
-    )
+    key = {KIND_EVENT: "deleted_event", KIND_SUBTASK: "deleted_subtask"}.get(marker.kind, "deleted_comment")
     return _note(marker, labels_for(language)[key], flavour, portal_url, group_id)
 
 
