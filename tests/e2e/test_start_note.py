@@ -73,7 +73,7 @@ def test_a_persons_pasted_start_token_moves_no_baseline(any_world):
     old = p.add_comment(w.design, w.anna, "before the first sync: never mirrored")
     p.advance(HOUR)
     w.run("sync")
-    pasted = f"see [url=https://x/#b24m:start:{w.group}~since=1]this[/url] b24m:start:{w.group}~since=1"
+    pasted = f"mirrored since b24m:start:{w.group}~since=1, see the master"
     p.add_comment(w.master, w.anna, pasted)  # in the target itself: not our user's
     quoted = p.add_comment(w.design, w.anna, pasted)  # mirrored by our user: the token defanged in the quote
     w.run("sync")
