@@ -68,6 +68,10 @@ def _post(ctx: Context, runs: list[GroupRun]) -> None:
             items = ctx.portal.post_many(texts)
         except bitrix.OutcomeUnknown:
             items = [None] * len(runs)
+        except bitrix.DeadlineExceeded:
+            for run in runs:  # landed or not, the next run looks for the note before posting it
+                run.report.out_of_time = True
+            return
         for run, item in zip(runs, items):
             if posted_id(item) is not None:
                 _record(ctx, run, posted_id(item))

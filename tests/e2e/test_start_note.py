@@ -29,6 +29,8 @@ def test_a_comment_written_before_the_state_was_lost_is_mirrored_once(any_world)
     assert w.mirrors() == []
     comment = p.add_comment(w.design, w.anna, "written while the state was still there")
     w.state_path.unlink()
+    audit = w.run("audit", check=False)  # no state: when mirroring began is read off the start note
+    assert audit.returncode == 1 and f"b24m:comment:{w.design}:{comment}" in audit.stdout, audit.stdout + audit.stderr
     w.run("sync")
     w.run("sync")
     assert Counter(w.mirrors()) == Counter({f"b24m:comment:{w.design}:{comment}": 1})
