@@ -26,10 +26,12 @@ START = "start_note"  # lane meta: {"since": the baseline (unix seconds), "id": 
 
 
 def post_start_notes(ctx: Context, runs: list[GroupRun]) -> None:
-    wanted = [run for run in runs if _lacks_note(run)]
-    for run in [run for run in wanted if len(run.state.ledger)]:
-        _record(ctx, run, 0)  # a mirror is in the target: its marker carries the baseline
-    wanted = [run for run in wanted if not len(run.state.ledger)]
+    wanted = []
+    for run in filter(_lacks_note, runs):
+        if len(run.state.ledger):
+            _record(ctx, run, 0)  # a mirror is in the target: its marker carries the baseline
+        else:
+            wanted.append(run)
     # A first sync read its target with the listings; any other lane reads it now, all in one batch.
     unread = {run: (run.target, 0, 0) for run in wanted if run.listing.master_read is None}
     read = ctx.portal.master_comments_many(unread) if unread else {}

@@ -107,3 +107,15 @@ def test_a_start_note_whose_answer_is_lost_is_read_back_not_posted_twice(any_wor
     w.run("sync")
     w.run("sync")
     assert len(start_notes(w)) == 1
+
+
+def test_no_note_follows_once_a_mirror_carries_the_baseline(any_world):
+    w, p = any_world, any_world.portal
+    p.faults.refuse(post_method(w), "b24m:start:", message="Access denied")
+    w.run("sync")
+    comment = p.add_comment(w.design, w.anna, "the first mirror")
+    w.run("sync")
+    assert p.faults.refused == 1  # only the first sync tried: the mirror carries the baseline since
+    p.faults.refusals.clear()
+    w.run("sync")
+    assert start_notes(w) == [] and w.mirrors() == [f"b24m:comment:{w.design}:{comment}"]
