@@ -35,5 +35,6 @@ def test_only_our_own_single_token_counts():
     assert trusted_starts([comment(token, author=ANNA)], ME) == []  # a person's paste
     assert trusted_starts([comment(f"{token} {start_token(42, datetime(2020, 1, 1, tzinfo=timezone.utc))}")], ME) == []
     mirror = find_markers("b24m:comment:5:6")
-    assert trusted_starts([comment(f"b24m:comment:5:6 {token}", markers=tuple(mirror))], ME) == []  # a quote in a mirror
+    in_a_mirror = comment(f"b24m:comment:5:6 {token}", markers=tuple(mirror))  # a person's paste quoted
+    assert trusted_starts([in_a_mirror], ME) == []
     assert trusted_starts([comment(defang(token))], ME) == []  # quoted text is defanged

@@ -22,7 +22,8 @@ from b24mirror.sync.apply import posted_id
 from b24mirror.sync.common import Context, describe
 from b24mirror.sync.records import GroupRun
 
-START = "start_note"  # lane meta: {"since": the baseline (unix seconds), "id": the note's id, 0 when a mirror carries it}
+# Lane meta: {"since": the baseline (unix seconds), "id": the note's comment id, 0 when a mirror carries it}.
+START = "start_note"
 
 
 def post_start_notes(ctx: Context, runs: list[GroupRun]) -> None:
