@@ -177,7 +177,7 @@ class Soak:
         self.archive_added = False  # the backfill group joins the config when its fault is met
         self.config = self.write_config()
         self.baseline: float | None = None
-        self.mirror_posted = False
+        self.mirror_posted = False  # anything of ours in the master (the start note, a mirror): a state may be lost
         self.hooks = PortalHooks(p)
         self.episodes = Episodes(self)
         self.gone_markers: set[str] = set()  # mirrors a person deleted: lost for good (back at most once)

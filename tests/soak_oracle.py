@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 MARKER = re.compile(r"b24m:(comment|message|event|subtask):(\d+):(\d+)")
+START_NOTE = "b24m:start:"  # the first sync's note carrying the baseline: ours, no mirror, once per master
 
 
 @dataclass
@@ -117,9 +118,15 @@ def mirrors_found(portal, masters, me: int, typed: dict) -> tuple[Counter, list[
     """(marker -> live copies, texts of mirrors without exactly one marker, all mirror texts)."""
     found, bad, texts = Counter(), [], []
     for master in masters:
+        notes = 0
         for c in portal.comments(master):
             if c["author_id"] != me or c["deleted"] or (master, c["id"]) in typed:
                 continue  # mirrors are the webhook user's comments, less what the soak's people typed as it
+            if START_NOTE in c["text"] and not MARKER.search(c["text"]):
+                notes += 1
+                if notes > 1:
+                    bad.append(f"a second start note in master {master}: {c['text'][:160]}")
+                continue
             texts.append(c["text"])
             markers = [m.group(0) for m in MARKER.finditer(c["text"])]
             if len(markers) != 1:

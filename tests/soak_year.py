@@ -175,8 +175,8 @@ class YearSoak:
         self.figures.happenings["state lost"] += 1
 
     def every_master_has_mirrors(self) -> bool:
-        """A state lost before a master holds any mirror leaves nothing to read the baseline back from: the next
-        run starts afresh, and what a digest held until then is not mirrored. The soak loses states after."""
+        """A state lost before a master holds anything of ours (its start note, a mirror) leaves nothing to read
+        the baseline back from: the next run starts afresh. The soak loses states after the first sync posted."""
         masters = [m for g, m in self.world.masters.items() if g != self.world.c or self.archive_added]
         return all(any(c["author_id"] == self.world.me for c in self.portal.comments(m)) for m in masters)
 

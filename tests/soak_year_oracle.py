@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # pragma: no cover
 MARKER = re.compile(r"b24m:(comment|message|event|subtask):(\d+):(\d+)")
 HIDES = [re.compile(HIDE_FROM_START, re.MULTILINE), re.compile(HIDE_MID_YEAR, re.MULTILINE)]
 DIGEST = "b24m-digest:"
+START_NOTE = "b24m:start:"  # the first sync's note carrying the baseline: ours, no mirror, once per master
 
 
 def hidden(text: str) -> bool:
@@ -59,7 +60,7 @@ def judge(soak: "YearSoak") -> None:
     want = {m: i for m, i in record.items.items() if eligible(soak, i)}
     f.eligible = len(want)
     by_master = mirrors(soak)
-    f.mirrors = sum(len(texts) for texts in by_master.values())
+    f.mirrors = 0
     rovers = set(soak.world.rovers)
     secrets = re.compile(REDACT_MID_YEAR)
     # A comment's own token is hidden when what it said as written is (an edit hides only the edit's text: a forum
@@ -70,7 +71,14 @@ def judge(soak: "YearSoak") -> None:
     for master, texts in by_master.items():
         found: Counter = Counter()
         announced: Counter = Counter()
+        notes = [text for text in texts if START_NOTE in text and not MARKER.search(text)]
+        if len(notes) > 1:
+            f.duplicates += len(notes) - 1
+            f.details.append(f"master {master}: {len(notes)} start notes")
+        f.mirrors += len(texts) - len(notes)
         for text in texts:
+            if text in notes:
+                continue
             markers = [m.group(0) for m in MARKER.finditer(text)]
             if len(markers) != 1 and DIGEST not in text:
                 f.leaks += 1

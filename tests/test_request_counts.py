@@ -51,9 +51,18 @@ class World:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     w = World(tmp_path_factory.mktemp("requests"))
-    w.run()  # the first sync
+    w.first_sync = w.run()
     yield w
     w.server.shutdown()
+
+
+def test_a_first_sync_posts_every_groups_start_note_in_one_request(world):
+    """listings (masters, first pages); the full listings' later pages; the masters read along (a lost state's
+    mirrors or start note); the three start notes, carrying each group's baseline, in one request."""
+    assert len(world.first_sync) == 4, world.first_sync
+    *_, read_along, notes = world.first_sync
+    assert read_along == {"task.commentitem.getlist": 3}
+    assert notes == {"task.commentitem.add": 3}
 
 
 def test_a_quiet_run_is_one_request_with_every_group_sweeping(world):

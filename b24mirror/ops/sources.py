@@ -10,6 +10,7 @@ from b24mirror import bitrix
 from b24mirror.config.settings import GroupConfig
 from b24mirror.policy.digest import trusted_in
 from b24mirror.policy.models import WORLD_CHAT, Comment, Marker, Task, parse_date, readable_date
+from b24mirror.policy.render.startnote import trusted_starts
 from b24mirror.portal import PAGE, Portal, q_chat_messages, q_classic_comments, q_history, q_results, reading_world
 from b24mirror.state import GroupState
 from b24mirror.sync.masters import baselines_in
@@ -110,11 +111,13 @@ def present_mirrors(portal: Portal, master: Task) -> dict[Marker, list[int]]:
 
 def present_with_start(portal: Portal, master: Task):
     """Mirrors in the master (marker -> comment ids, oldest first; a digest stands for each of its items),
-    when mirroring began (the baseline the markers carry, `~since=`, else the oldest mirror's date), and the
-    mirrors' texts by comment id (audit judges them against the rules as they are now)."""
+    when mirroring began (the baseline the markers and our start note carry, `~since=`, else the oldest
+    mirror's date), and the mirrors' texts by comment id (audit judges them against the rules as they are now)."""
     found: dict[Marker, list[int]] = {}
     oldest, recorded, texts = None, [], {}
-    for comment in sorted(portal.master_comments(master, 0), key=lambda c: c.id):
+    comments = sorted(portal.master_comments(master, 0), key=lambda c: c.id)
+    recorded.extend(since for since, _ in trusted_starts(comments, portal.own_user_id))
+    for comment in comments:
         markers = trusted_in(comment, portal.own_user_id)
         for marker in markers:
             # A mirror left in the forum of a master switched to the new card is there, but no method reaches

@@ -2,7 +2,7 @@
 
     listings → details (the targets' markers read back with them) → forums (only where a chat message's
       old-form marker is in question: forums.py) → decide (ledger)
-      → read back the targets the details could not → decide (target) → apply → edits → commit
+      → read back the targets the details could not → decide (target) → apply → start notes → edits → commit
 
 Each phase runs for every group (every target of a group: a lane) at once, because one `batch` request can serve many groups: a
 run in which nothing changed costs one request however many groups there are. A failure in a
@@ -30,6 +30,7 @@ from b24mirror.sync.listings import backfill_starts, read_listings
 from b24mirror.sync.masters import read_masters_back
 from b24mirror.sync.records import GroupReport, GroupRun, Listing, SyncOptions
 from b24mirror.sync.report import post_report
+from b24mirror.sync.startnote import post_start_notes
 from b24mirror.sync.updates import apply_edits, apply_result_edits
 
 
@@ -50,6 +51,7 @@ class Syncer:
         each(live, lambda run: plan_against_master(ctx, run))
         guarded([r for r in ok(live) if r.decision.todo], lambda rs: post_all(ctx, rs))
         each(live, prune_posted)
+        guarded([r for r in ok(live) if r.decision.todo is not None], lambda rs: post_start_notes(ctx, rs))
         if ctx.options.dry_run:
             return [r.report for r in runs]
         each([r for r in live if watches_edits(r.config) and r.decision.todo is not None],

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from b24mirror import bitrix
 from b24mirror.policy.edits import watches_edits
 from b24mirror.policy.models import EPOCH, TALK_KINDS, Task, parse_date, readable_date
+from b24mirror.policy.render.startnote import trusted_starts
 from b24mirror.portal import PAGE, q_group_tasks, q_task, q_tasks_by_activity, q_tasks_by_ids, q_tasks_changed_since
 from b24mirror.sync.common import Context, chunks, cursor_since, each, log, unwrap, wire_date
 from b24mirror.sync.digest import due_sources, held_tasks
@@ -153,16 +154,18 @@ def _take_incremental(ctx: Context, run: GroupRun, answers: dict) -> None:
 
 
 def _resume_from_markers(ctx: Context, run: GroupRun) -> datetime | None:
-    """When the master already holds our mirrors, the date of the oldest one; else None."""
+    """When the target already holds our mirrors or our start note, the baseline they carry (else the date of
+    the oldest mirror); None when it holds neither."""
     comments = run.listing.master_read
     if comments is None:
-        comments = ctx.portal.master_comments(run.target, 0)
+        comments = run.listing.master_read = ctx.portal.master_comments(run.target, 0)
     found = trusted_markers(comments, ctx.me)
-    if not found:
+    noted = [since for since, _ in trusted_starts(comments, ctx.me)]  # posted before the first mirror
+    if not found and not noted:
         return None
     trust(ctx, run, comments)
-    recorded = [since for _, c in found for since in baselines_in(c.text)]
-    if recorded:  # the first sync's own baseline, carried by every mirror: nothing after it is lost
+    recorded = [since for _, c in found for since in baselines_in(c.text)] + noted
+    if recorded:  # the first sync's own baseline, carried by every mirror and the start note: nothing after it is lost
         return datetime.fromtimestamp(min(recorded), tz=timezone.utc)
     dates = [parse_date(c.date) for _, c in found if readable_date(c.date)]  # mirrors older than the record
     return min(dates) if dates else EPOCH
@@ -192,12 +195,12 @@ def _find_changed(ctx: Context, run: GroupRun) -> None:
         listing.now = listing.now or latest_date(listing.tasks.values())
         resumed = _resume_from_markers(ctx, run)
         if resumed is not None:
-            # The state was lost, not the group new: go on from the first mirror we ever
-            # posted. Everything since is re-read; the markers keep it from being posted twice.
+            # The state was lost, not the group new: go on from the baseline of the first sync (its start
+            # note, our mirrors). Everything since is re-read; the markers keep it from being posted twice.
             first = run.report.first_sync = False
             run.report.warnings.append(
-                f"no usable record of this group in the state file; resumed from the master's own mirrors "
-                f"(baseline {resumed.isoformat()}); everything since is read again, nothing is posted twice")
+                f"no usable record of this group in the state file; resumed from the target's own mirrors and start "
+                f"note (baseline {resumed.isoformat()}); everything since is read again, nothing is posted twice")
             if listing.baseline is None and not importing:
                 listing.baseline = None if resumed == EPOCH else resumed
         elif not importing:

@@ -143,7 +143,7 @@ def test_an_edit_never_points_a_chat_method_at_a_mirror_left_in_the_forum(tmp_pa
         chat = p.chats[p.tasks[w.design].chat_id]
         said = p.post_message(chat, w.anna, "said in the chat").id
         w.run("sync")
-        [forum_mirror] = [c["id"] for c in p.comments(w.master) if c["author_id"] == w.me]
+        [forum_mirror] = [c["id"] for c in p.comments(w.master) if c["author_id"] == w.me and w.mirrors_in(c["text"])]
         p.switch_to_new_card(w.group)
         w.run("sync")  # the master gets its chat
         p.edit_message(p.find_message(said), "said in the chat, edited")

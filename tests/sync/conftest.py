@@ -81,8 +81,9 @@ class Bed:
         return reports
 
     def posts(self, project: Project) -> int:
-        """Comments our user wrote in the master (one per mirror)."""
-        return sum(1 for c in self.portal.comments(project.master) if c["author_id"] == self.me)
+        """Comments our user wrote in the master (one per mirror), the first sync's start note aside."""
+        return sum(1 for c in self.portal.comments(project.master)
+                   if c["author_id"] == self.me and "b24m:start:" not in c["text"])
 
     def mirrors(self, project: Project) -> list[str]:
         return [str(m) for c in self.portal.comments(project.master) if c["author_id"] == self.me
