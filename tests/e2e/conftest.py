@@ -2,10 +2,15 @@
 
 Tests act as people do (comment, close, move tasks) through the portal's Python API, run
 `b24mirror` in a subprocess, and judge by reading the portal's own data.
+
+B24M_TEST_READINGS="date_format=iso,list_chat_id" builds every world under those readings of the platform
+(b24mirror/fakeportal/readings.py), a test's own readings on top: `make test-readings` runs the e2e suite
+once per non-default alternative.
 """
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -15,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from b24mirror.fakeportal import FakePortal, serve
+from b24mirror.fakeportal.readings import parse_one
 from b24mirror.policy.models import find_markers
 
 
@@ -98,9 +104,28 @@ class World:
         return [c["text"] for c in self.portal.comments(self.master) if c["author_id"] == self.me]
 
 
+READINGS_ENV = "B24M_TEST_READINGS"
+
+
+def _named(readings) -> dict[str, str]:
+    """Only the readings a spec names (not every default, as readings.resolve gives): they go on top."""
+    if readings is None:
+        return {}
+    if isinstance(readings, dict):
+        return {name: str(value) for name, value in readings.items()}
+    return dict(parse_one(item) for item in ([readings] if isinstance(readings, str) else readings))
+
+
+def world_readings(readings=None) -> dict[str, str] | None:
+    """The environment's readings for every world, a test's own winning where both name one."""
+    chosen = _named([item for item in os.environ.get(READINGS_ENV, "").split(",") if item.strip()])
+    chosen.update(_named(readings))
+    return chosen or None
+
+
 def build_world(tmp_path: Path, *, new_card: bool = False, master_new_card: bool | None = None,
                 readings=None) -> World:
-    portal = FakePortal(seed=1, readings=readings)
+    portal = FakePortal(seed=1, readings=world_readings(readings))
     me = portal.add_user("Mirror", "Robot")
     anna = portal.add_user("Anna", "Petrova")
     boris = portal.add_user("Boris", "Ivanov")
