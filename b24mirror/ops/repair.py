@@ -96,6 +96,9 @@ def run_repair(config: Config, portal: Portal, state: State, groups: tuple[int, 
                for group in select_groups(config, groups)]
     if dry_run:
         return repairs
+    for repair in repairs:
+        if _follow_present(state.group(repair.group.lane), repair.audit.present):
+            state.save()
     todo = [r for r in repairs if r.actions or r.checklist]
     for repair in todo:
         _rewrite(portal, repair)
@@ -196,6 +199,18 @@ def _delete(portal: Portal, gstate: GroupState, repair: GroupRepair) -> bool:
         action.done = action.comment_id not in still
         action.error = None if action.done else (action.error or "still in the master")
     return _settle_ledger(gstate, actions, standing)
+
+
+def _follow_present(gstate: GroupState, present: dict[Marker, list[int]]) -> bool:
+    """The ledger names the mirror that stands. A repair killed (SIGKILL) after its repost landed and before
+    it was recorded left the deleted mirror's id, and edits would be sent to a comment that is gone."""
+    changed = False
+    for marker, ids in present.items():
+        entry = gstate.ledger.get(str(marker)) if ids else None
+        if entry is not None and entry.get("id") not in ids:
+            gstate.ledger[str(marker)] = {**entry, "id": ids[0]}
+            changed = True
+    return changed
 
 
 def _settle_ledger(gstate: GroupState, deleted: list[RepairAction], standing: dict[Marker, list[int]]) -> bool:

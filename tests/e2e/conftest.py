@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -102,6 +103,21 @@ class World:
 
     def mirror_texts(self) -> list[str]:
         return [c["text"] for c in self.portal.comments(self.master) if c["author_id"] == self.me]
+
+
+EXIT_OF_STOP = {"SIGINT": 130, "SIGTERM": 143, "SIGKILL": -signal.SIGKILL}
+
+
+def stop_while_held(w: World, proc: subprocess.Popen, hold, stop: str) -> str:
+    """Send the signal named `stop` while the portal holds the run's request, then let the portal answer.
+    No timing: the portal says when the request is held. Returns the run's stderr."""
+    assert hold.reached.wait(timeout=60), "the run never reached the held request"
+    proc.send_signal(getattr(signal, stop))
+    w.portal.faults.release()
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == EXIT_OF_STOP[stop], (proc.returncode, err)
+    w.portal.faults.clear()
+    return err
 
 
 READINGS_ENV = "B24M_TEST_READINGS"
