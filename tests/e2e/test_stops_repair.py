@@ -46,7 +46,9 @@ def _stopped_repair_is_finished(w, held: str, stop: str) -> None:
         hold = p.faults.add("hold", "batch", count=1, contains="im.message.add" if chat else "task.commentitem.add")
     else:
         hold = p.faults.add("hold", "im.message.delete" if chat else "task.commentitem.delete", count=1)
-    stop_while_held(w, w.start("repair"), hold, stop)
+    err = stop_while_held(w, w.start("repair"), hold, stop)
+    if stop != "SIGKILL":  # the repost was recorded before the run stopped, and is said
+        assert f"stopped by {stop}: {1 if held == 'post' else 0} posted; the next run goes on" in err, err
     assert mirror_ids(w, second) == [mirror_ids(w, second)[0]] and copy not in mirror_ids(w, second)
     if held == "post":
         assert len(mirror_ids(w, first)) == 1  # the held post ran: the portal answered it after the signal
