@@ -187,3 +187,12 @@ def any_world(request, tmp_path):
     w = build_world(tmp_path, new_card=request.param == "chat")
     yield w
     w.server.shutdown()
+
+
+@pytest.fixture
+def world_of(tmp_path):
+    """The small project in the world a parametrised case names: `world_of("chat")` or `world_of("classic")`."""
+    built = []
+    yield lambda card: built.append(build_world(tmp_path, new_card=card == "chat")) or built[-1]
+    for w in built:
+        w.server.shutdown()

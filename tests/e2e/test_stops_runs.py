@@ -7,20 +7,11 @@ from datetime import timedelta
 
 import pytest
 
-from .conftest import build_world, stop_while_held
+from .conftest import stop_while_held
 from .test_digest import HOUR, digests
 from .test_report import go_to, reported_period, reports
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def make_world(tmp_path):
-    """The small project in the world a case names (each case one world, built when it says which)."""
-    built = []
-    yield lambda card: built.append(build_world(tmp_path, new_card=card == "chat")) or built[-1]
-    for w in built:
-        w.server.shutdown()
 
 
 ANSWERLESS = {"lost": "lost_response", "reset": "reset"}  # the write ran, or did not; no answer either way
@@ -54,8 +45,8 @@ SWEEP_STOPS = [("classic", "SIGTERM"), ("classic", "lost"), ("classic", "reset")
 
 
 @pytest.mark.parametrize("card,stop", SWEEP_STOPS, ids=[f"{card}-{stop}" for card, stop in SWEEP_STOPS])
-def test_a_sweep_stopped_while_rewriting_an_edited_mirror_is_finished_once(make_world, card, stop):
-    w = make_world(card)
+def test_a_sweep_stopped_while_rewriting_an_edited_mirror_is_finished_once(world_of, card, stop):
+    w = world_of(card)
     w.write_config(on_edit="update")
     with open(w.config_path, "a") as config:
         config.write("sweep_every: 1\n")  # every run a sweep: a forum edit moves no date a listing shows
@@ -80,8 +71,8 @@ DIGEST_STOPS = [("classic", "SIGINT"), ("classic", "SIGKILL"), ("chat", "SIGTERM
 
 
 @pytest.mark.parametrize("card,stop", DIGEST_STOPS, ids=[f"{card}-{stop}" for card, stop in DIGEST_STOPS])
-def test_a_digest_stopped_while_posting_is_posted_once_and_its_items_not_again(make_world, card, stop):
-    w = make_world(card)
+def test_a_digest_stopped_while_posting_is_posted_once_and_its_items_not_again(world_of, card, stop):
+    w = world_of(card)
     w.write_config(digest={"every": "1h"})
     w.run("sync")
     held = [w.portal.add_comment(task, w.anna, f"note {n} for the digest")
@@ -102,8 +93,8 @@ def test_a_digest_stopped_while_posting_is_posted_once_and_its_items_not_again(m
 
 @pytest.mark.parametrize("card,stop", [("classic", "SIGTERM"), ("classic", "SIGKILL"), ("chat", "SIGINT"),
                                        ("chat", "SIGKILL")])
-def test_a_report_stopped_while_posting_is_posted_once(make_world, card, stop):
-    w = make_world(card)
+def test_a_report_stopped_while_posting_is_posted_once(world_of, card, stop):
+    w = world_of(card)
     week = reported_period(w)
     w.portal.set_status(w.design, 5, by=w.boris)
     w.run("sync")
