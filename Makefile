@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test demo bench soak clean
+.PHONY: install test test-readings demo bench soak clean
 
 install: $(STAMP)
 
@@ -16,6 +16,15 @@ $(STAMP): setup.cfg pyproject.toml
 
 test: $(STAMP)
 	$(BIN)/pytest -n auto  # one worker per core: most of an e2e test is waiting on a subprocess
+
+# The e2e suite once per non-default reading of the platform (b24mirror/fakeportal/readings.py); every
+# reading is run, and the target fails if any failed.
+test-readings: $(STAMP)
+	@status=0; for reading in $$($(BIN)/python -c 'from b24mirror.fakeportal.readings import alternatives; \
+			print(" ".join(f"{name}={value}" for name, value in alternatives()))'); do \
+		echo "== B24M_TEST_READINGS=$$reading"; \
+		B24M_TEST_READINGS=$$reading $(BIN)/pytest -q -n auto tests/e2e || status=1; \
+	done; exit $$status
 
 demo: $(STAMP)
 	$(BIN)/b24mirror demo

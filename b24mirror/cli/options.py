@@ -18,7 +18,7 @@ from b24mirror.cli.logsetup import mask, register_secret, setup_logging
 EPILOG_EXIT_CODES = (
     "Exit codes: 0 ok; 1 a group failed, drift found or a blocking finding; 2 usage or config error; "
     "3 another run holds the lock; 4 corrupt state file; 5 portal refused the webhook or is unreachable; "
-    "130/143 sync stopped by SIGINT/SIGTERM (the next run goes on)."
+    "130/143 sync or repair stopped by SIGINT/SIGTERM (the next run goes on)."
 )
 GLOBALS = "b24mirror.globals"  # ctx.meta key: the global options, from before or after the command
 

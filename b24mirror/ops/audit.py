@@ -79,6 +79,7 @@ class GroupAudit:
     target_task: int | None = None  # a `targets:` entry's task; None: the master itself
     target_name: str = ""
     target: Task | None = None  # as read, for `repair`: where the mirrors are
+    present: dict[Marker, list[int]] = field(default_factory=dict)  # as read, for `repair`: marker -> mirror ids
 
     @property
     def label(self) -> str:
@@ -145,7 +146,7 @@ def audit_group(group: GroupConfig, portal: Portal, gstate: GroupState | None) -
         raise AuditError(f"target task {group.target_task} does not exist or cannot be seen")
     present, oldest, texts = present_with_start(portal, target)
     result = GroupAudit(group.id, master.id, mirrors=sum(len(ids) for ids in present.values()), master=master,
-                        target=target, **_target_of(group))
+                        target=target, present=present, **_target_of(group))
     baseline = parse_date(gstate.baseline) if gstate is not None and gstate.baseline else None
     if baseline is None:
         if oldest is None:

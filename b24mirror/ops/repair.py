@@ -36,6 +36,7 @@ from b24mirror.policy.models import Marker, PlannedMirror, parse_date
 from b24mirror.portal import Portal
 from b24mirror.config.settings import Config, GroupConfig
 from b24mirror.state import GroupState, State
+from b24mirror.stopping import Stopped
 from b24mirror.sync.apply import post_all
 from b24mirror.sync.common import Context, describe, guarded, local_now
 from b24mirror.sync.decide import rejections
@@ -97,6 +98,8 @@ def run_repair(config: Config, portal: Portal, state: State, groups: tuple[int, 
                for group in select_groups(config, groups)]
     if dry_run:
         return repairs
+    if any([_follow_present(state.group(r.group.lane), r.audit.present) for r in repairs]):  # each one, no short cut
+        state.save()
     todo = [r for r in repairs if r.actions or r.checklist]
     for repair in todo:
         _rewrite(portal, repair)
@@ -199,6 +202,17 @@ def _delete(portal: Portal, gstate: GroupState, repair: GroupRepair) -> bool:
     return _settle_ledger(gstate, actions, standing)
 
 
+def _follow_present(gstate: GroupState, present: dict[Marker, list[int]]) -> bool:
+    """The ledger names the mirror that stands. A repair killed (SIGKILL) after its repost landed and before
+    it was recorded left the deleted mirror's id, and edits would be sent to a comment that is gone."""
+    changed = False
+    for marker, ids in present.items():
+        entry = gstate.ledger.get(str(marker)) if ids else None
+        if entry is not None and entry.get("id") not in ids:
+            gstate.ledger[str(marker)], changed = {**entry, "id": ids[0]}, True
+    return changed
+
+
 def _settle_ledger(gstate: GroupState, deleted: list[RepairAction], standing: dict[Marker, list[int]]) -> bool:
     """A deleted leak leaves the ledger; a duplicate's entry names the mirror that stayed."""
     changed = False
@@ -240,7 +254,11 @@ def _post(config: Config, portal: Portal, state: State, repairs: list[GroupRepai
             if old is not None:
                 forgotten[(run.lane, str(action.marker))] = old
         runs.append(run)
-    guarded(runs, lambda rs: post_all(ctx, rs))
+    try:
+        guarded(runs, lambda rs: post_all(ctx, rs))
+    except Stopped as stop:  # said on stopping: the reposts that landed, each recorded before the stop
+        stop.posted = sum(sum(run.report.posted.values()) for run in runs)
+        raise
     for repair, run in zip(repairs, runs):
         refused = rejections(run)
         for action in repair.of(POST):

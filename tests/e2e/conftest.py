@@ -2,10 +2,16 @@
 
 Tests act as people do (comment, close, move tasks) through the portal's Python API, run
 `b24mirror` in a subprocess, and judge by reading the portal's own data.
+
+B24M_TEST_READINGS="date_format=iso,list_chat_id" builds every world under those readings of the platform
+(b24mirror/fakeportal/readings.py), a test's own readings on top: `make test-readings` runs the e2e suite
+once per non-default alternative.
 """
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -15,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from b24mirror.fakeportal import FakePortal, serve
+from b24mirror.fakeportal.readings import parse_one
 from b24mirror.policy.models import find_markers
 
 
@@ -107,9 +114,43 @@ class World:
                 if c["author_id"] == self.me and "b24m:start:" not in c["text"]]
 
 
+EXIT_OF_STOP = {"SIGINT": 130, "SIGTERM": 143, "SIGKILL": -signal.SIGKILL}
+
+
+def stop_while_held(w: World, proc: subprocess.Popen, hold, stop: str) -> str:
+    """Send the signal named `stop` while the portal holds the run's request, then let the portal answer.
+    No timing: the portal says when the request is held. Returns the run's stderr."""
+    assert hold.reached.wait(timeout=60), "the run never reached the held request"
+    proc.send_signal(getattr(signal, stop))
+    w.portal.faults.release()
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == EXIT_OF_STOP[stop], (proc.returncode, err)
+    w.portal.faults.clear()
+    return err
+
+
+READINGS_ENV = "B24M_TEST_READINGS"
+
+
+def _named(readings) -> dict[str, str]:
+    """Only the readings a spec names (not every default, as readings.resolve gives): they go on top."""
+    if readings is None:
+        return {}
+    if isinstance(readings, dict):
+        return {name: str(value) for name, value in readings.items()}
+    return dict(parse_one(item) for item in ([readings] if isinstance(readings, str) else readings))
+
+
+def world_readings(readings=None) -> dict[str, str] | None:
+    """The environment's readings for every world, a test's own winning where both name one."""
+    chosen = _named([item for item in os.environ.get(READINGS_ENV, "").split(",") if item.strip()])
+    chosen.update(_named(readings))
+    return chosen or None
+
+
 def build_world(tmp_path: Path, *, new_card: bool = False, master_new_card: bool | None = None,
                 readings=None) -> World:
-    portal = FakePortal(seed=1, readings=readings)
+    portal = FakePortal(seed=1, readings=world_readings(readings))
     me = portal.add_user("Mirror", "Robot")
     anna = portal.add_user("Anna", "Petrova")
     boris = portal.add_user("Boris", "Ivanov")
@@ -155,3 +196,12 @@ def any_world(request, tmp_path):
     w = build_world(tmp_path, new_card=request.param == "chat")
     yield w
     w.server.shutdown()
+
+
+@pytest.fixture
+def world_of(tmp_path):
+    """The small project in the world a parametrised case names: `world_of("chat")` or `world_of("classic")`."""
+    built = []
+    yield lambda card: built.append(build_world(tmp_path, new_card=card == "chat")) or built[-1]
+    for w in built:
+        w.server.shutdown()

@@ -145,7 +145,8 @@ def test_an_edit_never_points_a_chat_method_at_a_mirror_left_in_the_forum(tmp_pa
         w.run("sync")
         [forum_mirror] = [c["id"] for c in p.comments(w.master) if c["author_id"] == w.me and w.mirrors_in(c["text"])]
         p.switch_to_new_card(w.group)
-        w.run("sync")  # the master gets its chat
+        p.open_card(p.tasks[w.master])  # someone opens the master: its chat (under on_get, the sync's read would)
+        w.run("sync")
         p.edit_message(p.find_message(said), "said in the chat, edited")
         later = p.post_message(chat, w.anna, "a later message makes the task active again").id
         p.request_log.clear()
