@@ -38,7 +38,7 @@ def test_an_edit_while_the_state_was_lost_is_followed_once_and_nothing_else_is_r
     ids = {name: p.add_comment(w.drawings, w.anna, f"{name}: first wording",
                                attachments=["scan.pdf"] if name == "kept" else None)
            for name in ("edited", "kept", "followed")}
-    marker = {name: f"b24m:comment:{w.drawings}:{cid}" for name, cid in ids.items()}
+    marker = {name: w.talk(w.drawings, cid) for name, cid in ids.items()}
     w.run("sync")
     p.edit_comment(w.drawings, ids["followed"], "followed: edited while the state was kept")
     w.run("sync")

@@ -30,10 +30,10 @@ def test_a_comment_written_before_the_state_was_lost_is_mirrored_once(any_world)
     comment = p.add_comment(w.design, w.anna, "written while the state was still there")
     w.state_path.unlink()
     audit = w.run("audit", check=False)  # no state: when mirroring began is read off the start note
-    assert audit.returncode == 1 and f"b24m:comment:{w.design}:{comment}" in audit.stdout, audit.stdout + audit.stderr
+    assert audit.returncode == 1 and w.talk(w.design, comment) in audit.stdout, audit.stdout + audit.stderr
     w.run("sync")
     w.run("sync")
-    assert Counter(w.mirrors()) == Counter({f"b24m:comment:{w.design}:{comment}": 1})
+    assert Counter(w.mirrors()) == Counter({w.talk(w.design, comment): 1})
     assert len(start_notes(w)) == 1
 
 
@@ -51,7 +51,7 @@ def test_a_digest_groups_first_period_survives_a_lost_state(any_world):
     w.run("sync")
     p.advance(HOUR)
     w.run("sync")
-    assert Counter(w.mirrors()) == Counter({f"b24m:comment:{w.design}:{held}": 1})
+    assert Counter(w.mirrors()) == Counter({w.talk(w.design, held): 1})
     assert len(start_notes(w)) == 1
 
 
@@ -81,8 +81,8 @@ def test_a_persons_pasted_start_token_moves_no_baseline(any_world):
     w.run("sync")
     w.state_path.unlink()
     w.run("sync")
-    assert Counter(w.mirrors()) == Counter({f"b24m:comment:{w.design}:{quoted}": 1})
-    assert f"b24m:comment:{w.design}:{old}" not in w.mirrors()
+    assert Counter(w.mirrors()) == Counter({w.talk(w.design, quoted): 1})
+    assert w.talk(w.design, old) not in w.mirrors()
 
 
 def test_a_refused_start_note_is_tried_again_next_run(any_world):
@@ -118,4 +118,4 @@ def test_no_note_follows_once_a_mirror_carries_the_baseline(any_world):
     assert p.faults.refused == 1  # only the first sync tried: the mirror carries the baseline since
     p.faults.refusals.clear()
     w.run("sync")
-    assert start_notes(w) == [] and w.mirrors() == [f"b24m:comment:{w.design}:{comment}"]
+    assert start_notes(w) == [] and w.mirrors() == [w.talk(w.design, comment)]

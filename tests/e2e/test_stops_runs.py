@@ -59,9 +59,9 @@ def test_a_sweep_stopped_while_rewriting_an_edited_mirror_is_finished_once(world
     _stopped(w, stop, _arm(w, stop, update, "valve 0 is shut"), "sync")
     w.run("sync")
     for n, cid in enumerate(ids):
-        [text] = _mirror_of(w, f"b24m:comment:{w.design}:{cid}")
+        [text] = _mirror_of(w, w.talk(w.design, cid))
         assert f"valve {n} is shut" in text and "is open" not in text, text
-    assert Counter(w.mirrors()) == Counter(f"b24m:comment:{w.design}:{cid}" for cid in ids)
+    assert Counter(w.mirrors()) == Counter(w.talk(w.design, cid) for cid in ids)
 
 
 # --------------------------------------------------------------------------- a due digest
@@ -85,7 +85,7 @@ def test_a_digest_stopped_while_posting_is_posted_once_and_its_items_not_again(w
     for _ in range(2):
         w.run("sync")
     assert len(digests(w)) == 1, w.mirror_texts()
-    expected = [f"b24m:comment:{task}:{cid}" for task, cid in zip((w.design, w.drawings, w.design), held)]
+    expected = [w.talk(task, cid) for task, cid in zip((w.design, w.drawings, w.design), held)]
     assert Counter(w.mirrors()) == Counter(expected), w.mirror_texts()  # in the digest, none on its own
 
 

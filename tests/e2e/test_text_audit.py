@@ -52,7 +52,7 @@ def test_a_digest_a_later_redact_rule_covers_is_rewritten_with_every_item_it_car
     p = world.portal
     world.write_config(digest={"every": "1h"})
     world.run("sync")
-    carried = {f"b24m:comment:{world.design}:{p.add_comment(world.design, world.anna, text)}"
+    carried = {world.talk(world.design, p.add_comment(world.design, world.anna, text))
                for text in ("The salary table is in", "Drawings are signed")}
     world.run("sync")  # held for the digest
     p.advance(2 * 3600)
@@ -80,14 +80,14 @@ def test_a_digest_with_an_item_a_later_hide_rule_covers_keeps_its_other_items(wo
     p = world.portal
     world.write_config(digest={"every": "1h"})
     world.run("sync")
-    kept = {f"b24m:comment:{world.design}:{p.add_comment(world.design, world.boris, 'Drawings are signed')}",
-            f"b24m:comment:{world.design}:{p.add_comment(world.design, world.anna, 'Rebar counted')}"}
+    kept = {world.talk(world.design, p.add_comment(world.design, world.boris, 'Drawings are signed')),
+            world.talk(world.design, p.add_comment(world.design, world.anna, 'Rebar counted'))}
     # Alone under their subtasks' headings (one last): the headings go with them. A new subtask's announcement
     # reads "New subtask in task #N: ..." with its marker's link inside the line.
     review = p.add_task("Salary review", created_by=world.anna, responsible_id=world.boris, group_id=world.group,
                         parent_id=world.design, auditors=(world.me,))
     hidden = {f"b24m:subtask:{world.design}:{review}",
-              f"b24m:comment:{world.drawings}:{p.add_comment(world.drawings, world.anna, 'The salary table is in')}"}
+              world.talk(world.drawings, p.add_comment(world.drawings, world.anna, 'The salary table is in'))}
     world.run("sync")
     p.advance(2 * 3600)
     world.run("sync")
@@ -122,8 +122,8 @@ def test_a_digest_item_a_later_hide_rule_covers_in_its_old_text_or_a_file_is_rew
     edited = p.add_comment(world.design, world.anna, "The salary table is in")  # first: its marker carries the baseline
     signed = p.add_comment(world.design, world.boris, "Drawings are signed")
     filed = p.add_comment(world.drawings, world.anna, "Scans attached", attachments=["salary-2026.xlsx", "plan.pdf"])
-    carried = {f"b24m:comment:{world.design}:{signed}", f"b24m:comment:{world.design}:{edited}",
-               f"b24m:comment:{world.drawings}:{filed}"}
+    carried = {world.talk(world.design, signed), world.talk(world.design, edited),
+               world.talk(world.drawings, filed)}
     world.run("sync")
     p.advance(2 * 3600)
     world.run("sync")
