@@ -29,16 +29,16 @@ from b24mirror.ops.audit import (
     audit_or_fail,
     select_groups,
 )
+from b24mirror.ops.repair_ledger import follow_present, settle_ledger
 from b24mirror.ops.sources import present_mirrors
 from b24mirror.policy.checklist import DUPLICATE_ITEM, MISSING_ITEM, STALE_ITEM
-from b24mirror.policy.markers import old_form
 from b24mirror.policy.models import Marker, PlannedMirror, parse_date
 from b24mirror.portal import Portal
 from b24mirror.config.settings import Config, GroupConfig
 from b24mirror.state import GroupState, State
 from b24mirror.stopping import Stopped
 from b24mirror.sync.apply import post_all
-from b24mirror.sync.common import Context, describe, guarded, local_now
+from b24mirror.sync.common import Context, describe, guarded
 from b24mirror.sync.decide import rejections
 from b24mirror.sync.records import GroupReport, GroupRun, SyncOptions
 
@@ -98,7 +98,7 @@ def run_repair(config: Config, portal: Portal, state: State, groups: tuple[int, 
                for group in select_groups(config, groups)]
     if dry_run:
         return repairs
-    if any([_follow_present(state.group(r.group.lane), r.audit.present) for r in repairs]):  # each one, no short cut
+    if any([follow_present(state.group(r.group.lane), r.audit.present) for r in repairs]):  # each one, no short cut
         state.save()
     todo = [r for r in repairs if r.actions or r.checklist]
     for repair in todo:
@@ -199,37 +199,7 @@ def _delete(portal: Portal, gstate: GroupState, repair: GroupRepair) -> bool:
     for action in actions:
         action.done = action.comment_id not in still
         action.error = None if action.done else (action.error or "still in the master")
-    return _settle_ledger(gstate, actions, standing)
-
-
-def _follow_present(gstate: GroupState, present: dict[Marker, list[int]]) -> bool:
-    """The ledger names the mirror that stands. A repair killed (SIGKILL) after its repost landed and before
-    it was recorded left the deleted mirror's id, and edits would be sent to a comment that is gone."""
-    changed = False
-    for marker, ids in present.items():
-        entry = gstate.ledger.get(str(marker)) if ids else None
-        if entry is not None and entry.get("id") not in ids:
-            gstate.ledger[str(marker)], changed = {**entry, "id": ids[0]}, True
-    return changed
-
-
-def _settle_ledger(gstate: GroupState, deleted: list[RepairAction], standing: dict[Marker, list[int]]) -> bool:
-    """A deleted leak leaves the ledger; a duplicate's entry names the mirror that stayed."""
-    changed = False
-    for marker in {a.marker for a in deleted if a.done}:
-        ids = standing.get(marker)
-        entry = gstate.ledger.get(str(marker))
-        if not ids:
-            gstate.forget(marker)
-            old = old_form(marker)  # audit read a chat message's mirror under the old form as the message's
-            if old is not None and not standing.get(old):
-                gstate.forget(old)
-        elif entry is None or entry.get("id") != ids[0]:
-            gstate.ledger[str(marker)] = {"id": ids[0], "posted_at": (entry or {}).get("posted_at") or local_now()}
-        else:
-            continue
-        changed = True
-    return changed
+    return settle_ledger(gstate, {a.marker for a in actions if a.done}, standing)
 
 
 def _post(config: Config, portal: Portal, state: State, repairs: list[GroupRepair], progress) -> None:
