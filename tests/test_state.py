@@ -83,8 +83,8 @@ def test_round_trip_keeps_every_field(tmp_path):
         assert group.ledger[str(MARKER)] == {"id": 123, "posted_at": "2024-05-02T09:00:00+03:00"}
         assert group.ledger["b24m:event:501:3"]["id"] is None
         assert state.group(7).last_error == {"at": "2024-05-02T09:02:00+03:00", "message": "portal said no"}
-        assert state.to_dict()["version"] == SCHEMA_VERSION == 2
-    assert on_disk(path)["version"] == 2
+        assert state.to_dict()["version"] == SCHEMA_VERSION == 3
+    assert on_disk(path)["version"] == 3
     assert set(on_disk(path)["groups"]) == {"7", "42"}
 
 
@@ -459,3 +459,33 @@ def test_every_kind_of_mirror_has_a_code_in_the_ledger_table():
 
     kinds = {value for name, value in vars(models).items() if name.startswith("KIND_") and isinstance(value, str)}
     assert kinds <= set(KIND_CODES), kinds - set(KIND_CODES)
+
+
+def test_a_database_of_the_version_before_message_markers_is_stamped_current_when_opened_to_write(tmp_path):
+    """3 adds the ledger kind `message`: a state of 2 is read as it is, and marked 3 once a run opens it to
+    write, so that a build that knows only 2 refuses it (too new) instead of misreading its message rows."""
+    import sqlite3
+    path = tmp_path / "state.db"
+    with open_state(path) as state:
+        state.group(42).record_post(MARKER, 7, "2026-01-01T00:00:00Z")
+        state.save()
+    db = sqlite3.connect(path)
+    db.executescript("PRAGMA user_version = 2; UPDATE info SET value = '2' WHERE key = 'version';")
+    db.close()
+
+    def stamped():
+        conn = sqlite3.connect(path)
+        try:
+            return (conn.execute("PRAGMA user_version").fetchone()[0],
+                    conn.execute("SELECT value FROM info WHERE key = 'version'").fetchone()[0])
+        finally:
+            conn.close()
+
+    assert read_state(path).group(42).has(MARKER)
+    assert stamped() == (2, "2")  # a read-only open writes nothing
+    with open_state(path) as state:
+        assert state.group(42).ledger[str(MARKER)]["id"] == 7
+        state.group(42).record_post(Marker("message", 501, 9001), 8, "2026-01-02T00:00:00Z")
+        state.save()
+    assert stamped() == (SCHEMA_VERSION, str(SCHEMA_VERSION)) == (3, "3")
+    assert on_disk(path)["groups"]["42"]["ledger"].keys() == {str(MARKER), "b24m:message:501:9001"}

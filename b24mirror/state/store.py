@@ -17,7 +17,9 @@ from pathlib import Path
 
 from b24mirror.state.errors import REBUILD_HINT, StateCorrupt, StateError, StateTooNew
 
-SCHEMA_VERSION = 2  # 1 was the JSON document; 2 is this database
+# 1 was the JSON document; 2 is this database; 3 adds the ledger kind `message` (5): a build that knows only
+# 2 would misread those rows, so it is told the state is too new instead. A 2 is stamped 3 when opened to write.
+SCHEMA_VERSION = 3
 APPLICATION_ID = 0x6232346D  # "b24m": what tells our database apart from any other SQLite file
 SQLITE_HEADER = b"SQLite format 3\x00"
 
@@ -131,9 +133,18 @@ def open_existing(path: Path, *, read_only: bool) -> sqlite3.Connection:
         else:
             conn.execute("PRAGMA synchronous = FULL")
         check(conn, path)
+        if not read_only:
+            _stamp_current(conn)
     except sqlite3.DatabaseError as exc:
         raise corrupt(path, f"SQLite cannot read it ({exc})") from None
     return conn
+
+
+def _stamp_current(conn: sqlite3.Connection) -> None:
+    """An older database of the same tables is this version's too (3 only adds a kind code): say so on disk."""
+    if conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+        conn.executescript(f"BEGIN; PRAGMA user_version = {SCHEMA_VERSION}; "
+                           f"INSERT OR REPLACE INTO info VALUES ('version', '{SCHEMA_VERSION}'); COMMIT;")
 
 
 def check(conn: sqlite3.Connection, path: Path) -> None:

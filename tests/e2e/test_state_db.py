@@ -18,7 +18,7 @@ import pytest
 from b24mirror.app import make_client
 from b24mirror.config.load import load_config
 from b24mirror.portal import Portal
-from b24mirror.state import backup_path, open_state, read_state
+from b24mirror.state import SCHEMA_VERSION, backup_path, open_state, read_state
 from b24mirror.sync.engine import Syncer
 from b24mirror.sync.records import SyncOptions
 
@@ -40,7 +40,7 @@ def test_the_fixture_migrates_losslessly_and_stays_beside_as_a_backup(tmp_path):
     document = json.loads(FIXTURE.read_text())
     with open_state(path) as state:
         migrated = state.to_dict()
-    assert migrated.pop("version") == 2 and document.pop("version") == 1
+    assert migrated.pop("version") == SCHEMA_VERSION and document.pop("version") == 1
     assert migrated == document  # every group field, ledger flag, snapshot and meta record
     assert backup_path(path).read_bytes() == FIXTURE.read_bytes()
     assert path.read_bytes()[:16] == b"SQLite format 3\x00"
