@@ -77,6 +77,7 @@ def test_after_the_card_switch_a_lost_state_leaves_the_masters_forum_mirrors_alo
     forum = f"b24m:comment:{w.design}:{p.add_comment(w.design, w.anna, 'forum: before the switch')}"
     w.run("sync")
     p.switch_to_new_card(w.group)
+    p.open_card(p.tasks[w.master])  # someone opens the master: its chat (under on_get, the sync's read would)
     p.add_comment(w.design, w.anna, "chat: after the switch")
     w.run("sync")
     w.state_path.unlink()
