@@ -14,7 +14,7 @@ from datetime import datetime
 
 from b24mirror import bitrix
 from b24mirror.policy.digest import is_digest, trusted_in
-from b24mirror.policy.models import WORLD_CHAT, WORLD_CLASSIC, Marker, MasterComment
+from b24mirror.policy.models import MARKER_RE, WORLD_CHAT, WORLD_CLASSIC, Marker, MasterComment
 from b24mirror.portal import q_task
 from b24mirror.sync.common import Context
 from b24mirror.sync.records import GroupRun
@@ -23,11 +23,11 @@ from b24mirror.sync.records import GroupRun
 # Every mirror's marker carries the group's baseline along, `b24m:KIND:TASK:SOURCE~since=UNIX` (0 while
 # history is imported), so a lost state resumes from the first sync's date, not from the oldest post.
 IN_FORUM = "forum"  # ledger flag: the mirror is a forum comment of a master switched to the new card
-SINCE_RE = re.compile(r"b24m:(?:comment|message|event|subtask|result):\d+:\d+~since=(\d+)")
+SINCE_RE = re.compile(MARKER_RE.pattern + r"~since=(?P<since>\d+)")  # every kind a marker may be, no second list
 
 
 def baselines_in(text: str) -> list[int]:
-    return [int(value) for value in SINCE_RE.findall(text or "")]
+    return [int(match.group("since")) for match in SINCE_RE.finditer(text or "")]
 
 
 def with_baseline(text: str, marker: Marker, baseline: datetime | None) -> str:
