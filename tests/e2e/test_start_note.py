@@ -119,3 +119,22 @@ def test_no_note_follows_once_a_mirror_carries_the_baseline(any_world):
     p.faults.refusals.clear()
     w.run("sync")
     assert start_notes(w) == [] and w.mirrors() == [w.talk(w.design, comment)]
+
+
+def test_a_lost_state_resumes_from_the_mirrors_baseline_when_a_person_deleted_the_start_note(any_world):
+    """The baseline rides on every mirror's marker as well: with the note gone, a comment held back by
+    `max_posts` (written before the first mirror was posted) still comes after a lost state."""
+    w, p = any_world, any_world.portal
+    w.write_config(max_posts=1)
+    w.run("sync")
+    [note_id] = [c["id"] for c in p.comments(w.master) if c["author_id"] == w.me and "b24m:start:" in c["text"]]
+    first = p.add_comment(w.design, w.anna, "posted in the first run that mirrors")
+    held = p.add_comment(w.design, w.boris, "held back by max_posts")
+    w.run("sync")
+    assert w.mirrors() == [w.talk(w.design, first)]
+    p.delete_comment(w.master, note_id)  # a person tidies the master up
+    w.state_path.unlink()
+    w.run("sync")
+    w.run("sync")
+    assert Counter(w.mirrors()) == Counter({w.talk(w.design, first): 1, w.talk(w.design, held): 1})
+    assert start_notes(w) == []  # the baseline is on the mirrors: no second note
